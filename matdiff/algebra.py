@@ -1,0 +1,675 @@
+"""Smart constructors: every node is built here, in canonical form.
+
+Each constructor applies the cheap identities that never make an expression
+longer: flattening, folding numbers, dropping zeros and identities, pushing
+transposes inward ((AB)ᵀ = BᵀAᵀ, Sᵀ = S for symmetric S), collecting like
+terms (G + G = 2G), merging equal factors (A A = A², A ⊙ A = A.^2).  The
+rewrites that need a choice (factoring, naming) live in simplify.py.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import lru_cache
+
+from .ast import (SCALAR, Add, Commutation, D, Differential, Dim, DimSize, Expr, Func, Hadamard,
+                  Identity, Kron, MatPow, Mul, Num, Ones, Power, Shape, Sym, Transpose, Unvec,
+                  Where, Zero)
+from .functions import ELEMENTWISE
+
+ONE = Num(Fraction(1))
+MINUS_ONE = Num(Fraction(-1))
+
+
+class InternalShapeError(AssertionError):
+    """A constructor got operands whose shapes do not agree: a bug in matdiff."""
+
+
+# -- dimensions -------------------------------------------------------------
+def dim_mul(*dims: Dim) -> Dim:
+    """The product of symbolic dimensions, canonical: ``"m*n"``; 1 is neutral."""
+    parts: list[str] = []
+    for d in dims:
+        if d == 1:
+            continue
+        parts.extend(str(d).split("*"))
+    if not parts:
+        return 1
+    return "*".join(sorted(parts))
+
+
+def num(v: int | Fraction | float) -> Num:
+    return Num(Fraction(v))
+
+
+def is_zero(e: Expr) -> bool:
+    return isinstance(e, Zero) or (isinstance(e, Num) and e.value == 0)
+
+
+def is_one(e: Expr) -> bool:
+    return isinstance(e, Num) and e.value == 1
+
+
+def zero(shape: Shape) -> Expr:
+    return Num(Fraction(0)) if shape == SCALAR else Zero(shape)
+
+
+def ones(shape: Shape) -> Expr:
+    return ONE if shape == SCALAR else Ones(shape)
+
+
+def identity(n: Dim) -> Expr:
+    return ONE if n == 1 else Identity((n, n))
+
+
+# -- coefficients -------------------------------------------------------------
+def split_coef(e: Expr) -> tuple[Fraction, Expr]:
+    """e = c·core with c a rational number."""
+    if isinstance(e, Num):
+        return e.value, ONE
+    if isinstance(e, Mul) and isinstance(e.factors[0], Num):
+        rest = e.factors[1:]
+        return e.factors[0].value, rest[0] if len(rest) == 1 else Mul(rest, e.shape)
+    return Fraction(1), e
+
+
+def scale(c: Fraction | int, e: Expr) -> Expr:
+    return mul(num(c), e) if c != 1 else e
+
+
+def neg(e: Expr) -> Expr:
+    return mul(MINUS_ONE, e)
+
+
+# -- sums -----------------------------------------------------------------
+def add(*terms: Expr) -> Expr:
+    """Σ terms: flattened, zeros dropped, scalars broadcast, like terms collected."""
+    flat: list[Expr] = []
+    for t in terms:
+        if isinstance(t, Add):
+            flat.extend(t.terms)
+        elif not is_zero(t):
+            flat.append(t)
+    shapes = [t.shape for t in terms]
+    big = next((s for s in shapes if s != SCALAR), SCALAR)
+    if not flat:
+        return zero(big)
+    if big != SCALAR:
+        flat = [mul(t, Ones(big)) if t.shape == SCALAR else t for t in flat]
+        for t in flat:
+            if t.shape != big:
+                raise InternalShapeError(f"add: {t.shape} vs {big}")
+    coefs: dict[Expr, Fraction] = {}
+    for t in flat:
+        c, core = split_coef(t)
+        if core not in coefs and core.is_scalar and isinstance(core, Mul):
+            alt = transpose_chain(core)
+            if alt in coefs:
+                core = alt
+        coefs[core] = coefs.get(core, Fraction(0)) + c
+    out = [scale(c, core) for core, c in coefs.items() if c != 0]
+    if not out:
+        return zero(big)
+    if len(out) == 1:
+        return out[0]
+    return Add(tuple(out), big)
+
+
+def sub(a: Expr, b: Expr) -> Expr:
+    return add(a, neg(b))
+
+
+# -- products ---------------------------------------------------------------
+def _base_exp(e: Expr) -> tuple[Expr, int]:
+    if isinstance(e, MatPow):
+        return e.base, e.k
+    return e, 1
+
+
+def _scalar_base_exp(e: Expr) -> tuple[Expr, Fraction | None]:
+    if isinstance(e, Power) and isinstance(e.exp, Num):
+        return e.base, e.exp.value
+    return e, Fraction(1)
+
+
+def mul(*factors: Expr) -> Expr:
+    """A product: scalars (coefficient first) then the matrix chain."""
+    coef = Fraction(1)
+    scalars: list[Expr] = []
+    chain: list[Expr] = []
+    for f in factors:
+        if isinstance(f, Mul):
+            inner_scalars = [g for g in f.factors if g.is_scalar]
+            inner_chain = [g for g in f.factors if not g.is_scalar]
+            if f.is_scalar and inner_chain:
+                # a scalar-valued chain (xᵀAy) stays one scalar factor
+                for g in inner_scalars:
+                    if isinstance(g, Num):
+                        coef *= g.value
+                    else:
+                        scalars.append(g)
+                scalars.append(inner_chain[0] if len(inner_chain) == 1 else Mul(tuple(inner_chain), SCALAR))
+                continue
+            for g in inner_scalars:
+                if isinstance(g, Num):
+                    coef *= g.value
+                else:
+                    scalars.append(g)
+            chain.extend(inner_chain)
+        elif isinstance(f, Num):
+            coef *= f.value
+        elif f.is_scalar:
+            scalars.append(f)
+        else:
+            chain.append(f)
+    for a, b in zip(chain, chain[1:]):
+        if a.shape[1] != b.shape[0]:
+            raise InternalShapeError(f"mul: {a.shape} · {b.shape} in {a} · {b}")
+    shape: Shape = (chain[0].shape[0], chain[-1].shape[1]) if chain else SCALAR
+    if coef == 0 or any(is_zero(f) for f in scalars + chain):
+        return zero(shape)
+    # merge equal scalar factors into powers: β·β = β²
+    powers: dict[Expr, Fraction] = {}
+    for s in scalars:
+        b, p = _scalar_base_exp(s)
+        powers[b] = powers.get(b, Fraction(0)) + p
+    scalars = []
+    for b, p in powers.items():
+        if p == 0:
+            continue
+        s = b if p == 1 else power(b, num(p))
+        if isinstance(s, Num):
+            coef *= s.value
+        elif isinstance(s, Mul):  # power() may fold into a product
+            c, core = split_coef(s)
+            coef *= c
+            scalars.append(core)
+        else:
+            scalars.append(s)
+    # the chain: identities dropped, A·A = A², A·A⁻¹ = I
+    merged: list[Expr] = []
+    for f in chain:
+        if isinstance(f, Identity) and (merged or len(chain) > 1):
+            continue
+        if merged:
+            pb, pk = _base_exp(merged[-1])
+            fb, fk = _base_exp(f)
+            if pb == fb and pb.is_square:
+                merged[-1] = matpow(pb, pk + fk)
+                if isinstance(merged[-1], Identity):
+                    merged.pop()
+                continue
+            if _is_diagm(f) and _is_diagm(merged[-1]):  # diag(a) diag(b) = diag(a ⊙ b)
+                merged[-1] = func("diagm", had(merged[-1].arg, f.arg))
+                continue
+            if (isinstance(f, Func) and f.name == "inv" and f.arg == merged[-1]) or (
+                    isinstance(merged[-1], Func) and merged[-1].name == "inv" and merged[-1].arg == f):
+                merged.pop()
+                continue
+        merged.append(f)
+    if chain and not merged:
+        merged = [Identity((shape[0], shape[0]))]
+    if len(merged) == 2 and shape == SCALAR:  # 𝟙ᵀv = vᵀ𝟙 = sum(v)
+        if isinstance(merged[1], Ones):
+            merged = [func("sum", merged[0])]
+        elif isinstance(merged[0], Ones):
+            merged = [func("sum", merged[1])]
+    out: list[Expr] = ([num(coef)] if coef != 1 else []) + scalars + merged
+    if not out:
+        return ONE
+    if len(out) == 1:
+        return out[0]
+    return Mul(tuple(out), shape)
+
+
+def _is_diagm(e: Expr) -> bool:
+    return isinstance(e, Func) and e.name == "diagm"
+
+
+def div(a: Expr, b: Expr) -> Expr:
+    """a / b for a scalar b."""
+    if isinstance(b, Num):
+        return scale(1 / b.value, a)
+    return mul(a, power(b, MINUS_ONE))
+
+
+def had(*factors: Expr) -> Expr:
+    """A ⊙ B ⊙ …: scalars pulled out, ones dropped, A ⊙ A = A.^2."""
+    coef = Fraction(1)
+    scalars: list[Expr] = []
+    arrays: list[Expr] = []
+    for f in factors:
+        parts = f.factors if isinstance(f, Hadamard) else (f,)
+        for g in parts:
+            c, core = split_coef(g)
+            coef *= c
+            if isinstance(core, Hadamard):
+                arrays.extend(core.factors)
+            elif core.is_scalar:
+                scalars.append(core)
+            elif isinstance(core, Mul) and core.factors[0].is_scalar:
+                scalars.extend(x for x in core.factors if x.is_scalar)
+                arrays.append(mul(*[x for x in core.factors if not x.is_scalar]))
+            else:
+                arrays.append(core)
+    if not arrays:
+        return mul(num(coef), *scalars)
+    shape = arrays[0].shape
+    for a in arrays:
+        if a.shape != shape:
+            raise InternalShapeError(f"hadamard: {a.shape} vs {shape}")
+    if coef == 0 or any(is_zero(a) for a in arrays):
+        return Zero(shape)
+    powers: dict[Expr, Expr] = {}
+    for a in arrays:
+        if isinstance(a, Ones):
+            continue
+        b, p = (a.base, a.exp) if isinstance(a, Power) else (a, ONE)
+        powers[b] = add(powers[b], p) if b in powers else p
+    rest = [power(b, p) for b, p in powers.items()]
+    rest = [r for r in rest if not isinstance(r, Ones)]
+    if not rest:
+        body: Expr = Ones(shape)
+    elif len(rest) == 1:
+        body = rest[0]
+    else:
+        body = Hadamard(tuple(rest), shape)
+    return mul(num(coef), *scalars, body)
+
+
+def kron(*factors: Expr) -> Expr:
+    """A ⊗ B ⊗ …: scalars pulled out, nested products flattened."""
+    scalars: list[Expr] = []
+    arrays: list[Expr] = []
+    for f in factors:
+        for g in (f.factors if isinstance(f, Kron) else (f,)):
+            if g.is_scalar:
+                scalars.append(g)
+            elif isinstance(g, Mul) and g.factors[0].is_scalar:
+                scalars.extend(x for x in g.factors if x.is_scalar)
+                arrays.append(mul(*[x for x in g.factors if not x.is_scalar]))
+            else:
+                arrays.append(g)
+    if not arrays:
+        return mul(*scalars)
+    shape = (dim_mul(*[a.shape[0] for a in arrays]), dim_mul(*[a.shape[1] for a in arrays]))
+    if any(is_zero(a) for a in arrays):
+        return Zero(shape)
+    if all(isinstance(a, Identity) for a in arrays):
+        return mul(*scalars, Identity(shape))
+    body = arrays[0] if len(arrays) == 1 else Kron(tuple(arrays), shape)
+    return mul(*scalars, body)
+
+
+def commutation(m: Dim, n: Dim) -> Expr:
+    """K(m,n), (mn)×(mn); K(1,n) = K(m,1) = I."""
+    size = dim_mul(m, n)
+    if m == 1 or n == 1:
+        return identity(size)
+    return Commutation(m, n, (size, size))
+
+
+# -- transpose ----------------------------------------------------------------
+@lru_cache(maxsize=1 << 16)
+def T(e: Expr) -> Expr:
+    """Aᵀ, pushed inward as far as it goes."""
+    if e.is_scalar:
+        return e
+    if isinstance(e, Transpose):
+        return e.arg
+    if isinstance(e, Sym):
+        return e if e.symmetric else Transpose(e, (e.shape[1], e.shape[0]))
+    if isinstance(e, Differential):
+        return e if e.var.symmetric else Transpose(e, (e.shape[1], e.shape[0]))
+    if isinstance(e, Identity):
+        return e
+    if isinstance(e, Zero):
+        return Zero((e.shape[1], e.shape[0]))
+    if isinstance(e, Ones):
+        return Ones((e.shape[1], e.shape[0]))
+    if isinstance(e, Commutation):
+        return commutation(e.n, e.m)
+    if isinstance(e, Add):
+        return add(*[T(t) for t in e.terms])
+    if isinstance(e, Mul):
+        scalars = [f for f in e.factors if f.is_scalar]
+        chain = [T(f) for f in reversed(e.factors) if not f.is_scalar]
+        return mul(*scalars, *chain)
+    if isinstance(e, Hadamard):
+        return had(*[T(f) for f in e.factors])
+    if isinstance(e, Kron):
+        return kron(*[T(f) for f in e.factors])
+    if isinstance(e, Power):
+        return power(T(e.base), e.exp)
+    if isinstance(e, MatPow):
+        return matpow(T(e.base), e.k)
+    if isinstance(e, Func):
+        if e.name in ELEMENTWISE:
+            return func(e.name, T(e.arg))
+        if e.name == "diagm":
+            return e
+        if e.name == "inv" and is_symmetric(e.arg):
+            return e
+    return Transpose(e, (e.shape[1], e.shape[0]))
+
+
+def transpose_chain(e: Mul) -> Expr:
+    """The transposed form of a scalar-valued chain: (xᵀAy)ᵀ = yᵀAᵀx."""
+    scalars = [f for f in e.factors if f.is_scalar]
+    chain = [T(f) for f in reversed(e.factors) if not f.is_scalar]
+    return mul(*scalars, *chain)
+
+
+@lru_cache(maxsize=1 << 16)
+def is_symmetric(e: Expr) -> bool:
+    """Aᵀ = A, decided structurally after pushing the transpose in."""
+    if not e.is_square:
+        return False
+    if e.is_scalar:
+        return True
+    return T(e) == e
+
+
+# -- functions --------------------------------------------------------------
+_ELEMENTWISE_AT_ZERO = {"abs": 0, "sign": 0, "sqrt": 0, "sin": 0, "tan": 0, "arcsin": 0,
+                        "arctan": 0, "tanh": 0, "relu": 0, "step": 0, "exp": 1, "cos": 1}
+
+
+def func(name: str, a: Expr) -> Expr:
+    """name(a), with the identities that shorten it (tr Aᵀ = tr A, inv(inv A) = A, …)."""
+    if name in ELEMENTWISE:
+        if isinstance(a, Num):
+            folded = _fold_elementwise(name, a.value)
+            if folded is not None:
+                return num(folded)
+        if isinstance(a, Zero) and name in _ELEMENTWISE_AT_ZERO:
+            return Zero(a.shape) if _ELEMENTWISE_AT_ZERO[name] == 0 else Ones(a.shape)
+        if name == "sign" and isinstance(a, Func) and a.name == "sign":
+            return a
+        if name == "log" and isinstance(a, Func) and a.name == "softmax":  # log softmax z = z − lse(z)𝟙
+            return sub(a.arg, func("logsumexp", a.arg))
+        if name == "log" and isinstance(a, Func) and a.name == "exp":
+            return a.arg
+        return Func(name, a, a.shape)
+    if name == "tr":
+        if a.is_scalar:
+            return a
+        if isinstance(a, Transpose):
+            return func("tr", a.arg)
+        if isinstance(a, Identity):
+            return DimSize(a.shape[0])
+        if isinstance(a, Zero):
+            return zero(SCALAR)
+        if isinstance(a, Mul):
+            scalars = [f for f in a.factors if f.is_scalar]
+            chain = [f for f in a.factors if not f.is_scalar]
+            if scalars:
+                return mul(*scalars, func("tr", mul(*chain)))
+            if chain[0].shape[1] == 1 or chain[-1].shape[0] == 1:  # tr(u vᵀ…) = vᵀ…u
+                return mul(*chain[1:], chain[0])
+        return Func("tr", a, SCALAR)
+    if name == "sum":
+        if a.is_scalar:
+            return a
+        if isinstance(a, Transpose):
+            return func("sum", a.arg)
+        if isinstance(a, Zero):
+            return zero(SCALAR)
+        if isinstance(a, Mul) and a.factors[0].is_scalar:
+            scalars = [f for f in a.factors if f.is_scalar]
+            return mul(*scalars, func("sum", mul(*[f for f in a.factors if not f.is_scalar])))
+        if isinstance(a, Ones):
+            return DimSize(dim_mul(*a.shape))
+        return Func("sum", a, SCALAR)
+    if name in ("det", "logdet"):
+        if a.is_scalar:
+            return a if name == "det" else func("log", func("abs", a))
+        if isinstance(a, Transpose):
+            return func(name, a.arg)
+        if isinstance(a, Identity):
+            return num(1 if name == "det" else 0)
+        return Func(name, a, SCALAR)
+    if name == "inv":
+        if a.is_scalar:
+            return power(a, MINUS_ONE)
+        if isinstance(a, Func) and a.name == "inv":
+            return a.arg
+        if isinstance(a, Identity):
+            return a
+        if isinstance(a, Transpose):
+            return T(func("inv", a.arg))
+        if isinstance(a, Mul) and a.factors[0].is_scalar:
+            scalars = [power(f, MINUS_ONE) for f in a.factors if f.is_scalar]
+            return mul(*scalars, func("inv", mul(*[f for f in a.factors if not f.is_scalar])))
+        return Func("inv", a, a.shape)
+    if name == "diag":
+        return func("diagm" if a.is_vector else "diagv", a)
+    if name == "diagm":
+        if isinstance(a, Func) and a.name == "diagv":
+            return Func("diagm", a, (a.shape[0], a.shape[0]))
+        if isinstance(a, Zero):
+            return Zero((a.shape[0], a.shape[0]))
+        if isinstance(a, Ones):
+            return Identity((a.shape[0], a.shape[0]))
+        return Func("diagm", a, (a.shape[0], a.shape[0]))
+    if name == "diagv":
+        if isinstance(a, Func) and a.name == "diagm":
+            return a.arg
+        if isinstance(a, Identity):
+            return Ones((a.shape[0], 1))
+        if isinstance(a, Zero):
+            return Zero((a.shape[0], 1))
+        if isinstance(a, Transpose):
+            return func("diagv", a.arg)
+        return Func("diagv", a, (a.shape[0], 1))
+    if name == "vec":
+        if a.shape[1] == 1:
+            return a
+        if isinstance(a, Zero):
+            return Zero((dim_mul(*a.shape), 1))
+        return Func("vec", a, (dim_mul(*a.shape), 1))
+    if name in ("norm2", "norm1"):
+        if a.is_scalar:
+            return func("abs", a)
+        if isinstance(a, Transpose):
+            return func(name, a.arg)
+        return Func(name, a, SCALAR)
+    if name == "softmax":
+        return Func(name, a, a.shape)
+    if name == "logsumexp":
+        return Func(name, a, SCALAR)
+    raise KeyError(name)
+
+
+def _fold_elementwise(name: str, v: Fraction) -> Fraction | None:
+    if name == "abs":
+        return abs(v)
+    if name == "sign":
+        return Fraction((v > 0) - (v < 0))
+    if name == "relu":
+        return max(v, Fraction(0))
+    if name == "step":
+        return Fraction(int(v > 0))
+    if v == 0 and name in _ELEMENTWISE_AT_ZERO:
+        return Fraction(_ELEMENTWISE_AT_ZERO[name])
+    if name == "log" and v == 1:
+        return Fraction(0)
+    if name == "sigmoid" and v == 0:
+        return Fraction(1, 2)
+    return None
+
+
+def unvec(a: Expr, shape: Shape) -> Expr:
+    """The m×n matrix whose vec is a."""
+    if shape[1] == 1:
+        return a
+    if isinstance(a, Func) and a.name == "vec" and a.arg.shape == shape:
+        return a.arg
+    if isinstance(a, Zero):
+        return Zero(shape)
+    return Unvec(a, shape)
+
+
+# -- powers -----------------------------------------------------------------
+def power(base: Expr, p: Expr) -> Expr:
+    """base .^ p element-wise (s^p for a scalar s), p a scalar."""
+    if isinstance(p, Num):
+        if p.value == 1:
+            return base
+        if p.value == 0:
+            return ones(base.shape)
+        if isinstance(base, Num):
+            folded = _fold_power(base.value, p.value)
+            if folded is not None:
+                return num(folded)
+        if isinstance(base, Power) and isinstance(base.exp, Num) and p.value.denominator == 1:
+            return power(base.base, num(base.exp.value * p.value))
+        if isinstance(base, (Ones,)):
+            return base
+        if isinstance(base, Zero) and p.value > 0:
+            return base
+        if base.is_scalar and isinstance(base, Mul) and p.value.denominator == 1:
+            return mul(*[power(f, p) for f in base.factors])
+    return Power(base, p, base.shape)
+
+
+def _fold_power(b: Fraction, p: Fraction) -> Fraction | None:
+    if p.denominator == 1:
+        if b == 0 and p < 0:
+            return None
+        return b ** int(p)
+    if p == Fraction(1, 2) and b >= 0:
+        rn, rd = _isqrt(b.numerator), _isqrt(b.denominator)
+        if rn is not None and rd is not None:
+            return Fraction(rn, rd)
+    return None
+
+
+def _isqrt(n: int) -> int | None:
+    import math
+
+    r = math.isqrt(n)
+    return r if r * r == n else None
+
+
+def matpow(base: Expr, k: int) -> Expr:
+    """Xᵏ for integer k (X⁰ = I, X⁻ᵏ = inv(X)ᵏ)."""
+    if base.is_scalar:
+        return power(base, num(k))
+    if k == 0:
+        return Identity(base.shape)
+    if k < 0:
+        return matpow(func("inv", base), -k)
+    if k == 1:
+        return base
+    if isinstance(base, MatPow):
+        return matpow(base.base, base.k * k)
+    if isinstance(base, Identity):
+        return base
+    return MatPow(base, k, base.shape)
+
+
+# -- rebuilding -----------------------------------------------------------------
+def rebuild(e: Expr, kids: tuple[Expr, ...]) -> Expr:
+    """e with its children replaced, through the canonical constructors."""
+    if isinstance(e, Add):
+        return add(*kids)
+    if isinstance(e, Mul):
+        return mul(*kids)
+    if isinstance(e, Hadamard):
+        return had(*kids)
+    if isinstance(e, Kron):
+        return kron(*kids)
+    if isinstance(e, Transpose):
+        return T(kids[0])
+    if isinstance(e, Func):
+        return func(e.name, kids[0])
+    if isinstance(e, Power):
+        return power(kids[0], kids[1])
+    if isinstance(e, MatPow):
+        return matpow(kids[0], e.k)
+    if isinstance(e, Unvec):
+        return unvec(kids[0], e.shape)
+    if isinstance(e, D):
+        return D(kids[0], kids[0].shape)
+    if isinstance(e, Where):
+        return Where(kids[0], e.name, kids[1], kids[0].shape)
+    return e
+
+
+def substitute(e: Expr, mapping: dict[Expr, Expr]) -> Expr:
+    """e with every occurrence of a key replaced by its value (bottom-up)."""
+    memo: dict[int, Expr] = {}
+
+    def go(x: Expr) -> Expr:
+        if id(x) in memo:
+            return memo[id(x)]
+        if x in mapping:
+            out = mapping[x]
+        elif not x.children:
+            out = x
+        else:
+            kids = tuple(go(c) for c in x.children)
+            out = x if all(a is b for a, b in zip(kids, x.children)) else rebuild(x, kids)
+        memo[id(x)] = out
+        return out
+
+    return go(e)
+
+
+# -- queries ------------------------------------------------------------------
+@lru_cache(maxsize=1 << 16)
+def free_names(e: Expr) -> frozenset[str]:
+    """The names of the variables e depends on."""
+    if isinstance(e, Sym):
+        return frozenset((e.name,))
+    if isinstance(e, Differential):
+        return frozenset(("d" + e.var.name,))
+    out: set[str] = set()
+    for c in e.children:
+        out |= free_names(c)
+    if isinstance(e, Where):
+        out.discard(e.name.name)
+    return frozenset(out)
+
+
+def depends(e: Expr, name: str) -> bool:
+    return name in free_names(e)
+
+
+def is_diff_free(e: Expr) -> bool:
+    return not any(isinstance(x, Differential) for x in e.walk())
+
+
+def inner(a: Expr, b: Expr) -> Expr:
+    """⟨A, B⟩ = tr(AᵀB), written the way a textbook would."""
+    if a.is_scalar:
+        return mul(a, b)
+    if isinstance(a, Ones):
+        return func("sum", b)
+    if isinstance(b, Ones):
+        return func("sum", a)
+    if a.is_vector or a.is_row:
+        return mul(T(a), b) if a.is_vector else mul(a, T(b))
+    if isinstance(a, Identity):
+        return func("tr", b)
+    return func("tr", mul(T(a), b))
+
+
+def symbols(e: Expr) -> dict[str, Sym]:
+    """The variables of e by name."""
+    return {x.name: x for x in e.walk() if isinstance(x, Sym)}
+
+
+def is_constant_shape_dims(e: Expr) -> set[Dim]:
+    """The symbolic dimensions named by e's shapes (e.g. for code generation)."""
+    dims: set[Dim] = set()
+    for x in e.walk():
+        for d in x.shape:
+            if d != 1:
+                dims.update(str(d).split("*"))
+    return dims
+
+
+__all__ = ["add", "sub", "mul", "div", "had", "kron", "T", "func", "power", "matpow", "num",
+           "neg", "scale", "split_coef", "is_symmetric", "depends", "inner", "zero", "ones",
+           "identity", "commutation", "unvec", "dim_mul", "ONE", "MINUS_ONE", "DimSize"]

@@ -1,0 +1,84 @@
+"""The command line (SPEC §4): ``matdiff EXPR WRT [options]``.
+
+Exit status: 0 success, 1 when --check finds a mismatch, 2 on bad input —
+always a one-line message with a caret, never a traceback."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .api import diff
+from .errors import MatdiffError, UsageError
+
+FORMATS = ("text", "unicode", "latex", "numpy", "json")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # bad flags: exit 2 with one line, like every bad input
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="matdiff", description="Closed-form derivatives of matrix expressions.",
+                epilog="example: matdiff \"beta*sum(abs(X'X - I))\" X --steps --check")
+    p.add_argument("expr", help="the expression, e.g. \"tr(A*X*B)\"")
+    p.add_argument("wrt", help="the variable to differentiate by")
+    p.add_argument("--order", type=int, default=1, help="1 (default) or 2 for the Hessian")
+    p.add_argument("--hessian", action="store_true", help="same as --order 2")
+    for kind in ("scalar", "vector", "matrix", "symmetric"):
+        p.add_argument(f"--{kind}", action="append", default=[], metavar="NAMES",
+                       help=f"comma-separated names declared {kind}")
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--steps", action="store_true", help="show the derivation, one rewrite per line")
+    p.add_argument("--check", action="store_true", help="verify numerically on random inputs")
+    return p
+
+
+def _types(args) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for kind in ("scalar", "vector", "matrix", "symmetric"):
+        for group in getattr(args, kind):
+            for name in group.split(","):
+                if name.strip():
+                    out[name.strip()] = kind
+    return out
+
+
+def run(argv: list[str] | None = None, out=None, err=None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        args = build_parser().parse_args(argv)
+        order = 2 if args.hessian else args.order
+        r = diff(args.expr, args.wrt, types=_types(args), order=order)
+        if args.format == "json":
+            print(json.dumps(r.to_dict(), indent=2, ensure_ascii=False), file=out)
+        else:
+            body = {"text": r.text, "unicode": r.unicode(), "latex": r.latex(), "numpy": r.numpy()}[args.format]
+            if args.steps:
+                for line in r.steps:
+                    print(line, file=out)
+                print(file=out)
+            print(body, file=out)
+            for note in r.notes:
+                print(f"note: {note}", file=out)
+        if args.check:
+            report = r.check()
+            print(report, file=out)
+            return 0 if report.ok else 1
+        return 0
+    except MatdiffError as e:
+        print(f"matdiff: {e.report()}", file=err)
+        return 2
+    except RecursionError:
+        print("matdiff: error: the expression is nested too deeply", file=err)
+        return 2
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""The first differential d f of an expression with respect to one variable,
+built from the rule table of :mod:`matdiff.rules`."""
+from __future__ import annotations
+
+from . import algebra as A
+from .ast import D, Differential, Expr, Sym
+from .rules import rule_for, rule_label
+
+
+def differential(e: Expr, var: Sym) -> Expr:
+    """df: an expression linear in dX (the node ``Differential(X)``)."""
+    memo: dict[Expr, Expr] = {}
+    dX = Differential(var, var.shape)
+
+    def d(x: Expr) -> Expr:
+        if not A.depends(x, var.name):
+            return A.zero(x.shape)
+        if isinstance(x, Sym):
+            return dX
+        out = memo.get(x)
+        if out is None:
+            out = rule_for(x).apply(x, d)
+            memo[x] = out
+        return out
+
+    return d(e)
+
+
+def derivation(e: Expr, var: Sym, limit: int = 200) -> list[tuple[str, Expr]]:
+    """The differential one rule at a time: [(identity used, df so far), …].
+
+    Each step expands the first unexpanded d(·) in reading order, so the
+    lines read like a textbook derivation."""
+    dX = Differential(var, var.shape)
+
+    def d(x: Expr) -> Expr:
+        if not A.depends(x, var.name):
+            return A.zero(x.shape)
+        return dX if isinstance(x, Sym) else D(x, x.shape)
+
+    cur = d(e)
+    lines: list[tuple[str, Expr]] = [("", cur)]
+    while len(lines) < limit:
+        target = next((x for x in cur.walk() if isinstance(x, D)), None)
+        if target is None:
+            break
+        expanded = rule_for(target.arg).apply(target.arg, d)
+        cur = A.substitute(cur, {target: expanded})
+        lines.append((rule_label(target.arg), cur))
+    return lines

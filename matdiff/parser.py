@@ -1,0 +1,185 @@
+"""Text → raw syntax tree, with the grammar of ``grammar/matdiff.lark``.
+
+The raw tree (:class:`Raw`) records what was written and where; types and
+dimensions are given to it by :mod:`matdiff.typing`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from .errors import MatdiffError, ParseError, UnknownNameError
+from .functions import nearest_function
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A node of the raw tree: an operator, its operands, and its columns."""
+
+    op: str
+    args: tuple
+    start: int  # 1-based column of the first character
+    end: int  # 1-based column just past the last character
+
+    def source(self, text: str) -> str:
+        return text[self.start - 1:self.end - 1]
+
+
+def grammar_text() -> str:
+    """The grammar, from the source tree or from inside the installed wheel."""
+    here = Path(__file__).resolve().parent
+    for cand in (here.parent / "grammar" / "matdiff.lark", here / "grammar" / "matdiff.lark"):
+        if cand.is_file():
+            return cand.read_text(encoding="utf-8")
+    return resources.files("matdiff").joinpath("grammar/matdiff.lark").read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark(grammar_text(), parser="lalr", strict=True, propagate_positions=True,
+                maybe_placeholders=False)
+
+
+def _span(meta) -> tuple[int, int]:
+    return meta.column, meta.end_column
+
+
+@v_args(meta=True)
+class _ToRaw(Transformer):
+    """One method per grammar alias: each builds one Raw node."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def _node(self, op, meta, *args):
+        return Raw(op, tuple(args), *_span(meta))
+
+    def number(self, meta, children):
+        return self._node("num", meta, Fraction(str(children[0])))
+
+    def name(self, meta, children):
+        return self._node("name", meta, str(children[0]))
+
+    def paren(self, meta, children):
+        inner = children[0]
+        return Raw("paren", (inner,), *_span(meta))
+
+    def add(self, meta, c):
+        return self._node("add", meta, c[0], c[1])
+
+    def sub(self, meta, c):
+        return self._node("sub", meta, c[0], c[1])
+
+    def mul(self, meta, c):
+        return self._node("mul", meta, c[0], c[1])
+
+    def juxt(self, meta, c):
+        left, right = c
+        if left.op == "name" and right.op == "paren" and right.start == left.end:
+            suggestion = nearest_function(left.args[0])
+            if suggestion and len(left.args[0]) >= 3:
+                raise UnknownNameError(
+                    f"unknown function '{left.args[0]}'; did you mean '{suggestion}'? "
+                    f"(write '{left.args[0]} (…)' with a space for a product)",
+                    self.text, left.start, left.end - left.start)
+        return self._node("mul", meta, left, right)
+
+    def hadamard(self, meta, c):
+        return self._node("hadamard", meta, c[0], c[2])
+
+    def ediv(self, meta, c):
+        return self._node("ediv", meta, c[0], c[1])
+
+    def div(self, meta, c):
+        return self._node("div", meta, c[0], c[1])
+
+    def kron_op(self, meta, c):
+        return self._node("kron", meta, c[0], c[2])
+
+    def neg(self, meta, c):
+        return self._node("neg", meta, c[0])
+
+    def pos(self, meta, c):
+        return c[0]
+
+    def pow(self, meta, c):
+        return self._node("pow", meta, c[0], c[1])
+
+    def epow(self, meta, c):
+        return self._node("epow", meta, c[0], c[1])
+
+    def transpose(self, meta, c):
+        return self._node("transpose", meta, c[0])
+
+    def call(self, meta, c):
+        fn = str(c[0])
+        return self._node("call", meta, fn, *c[1:])
+
+
+def parse_raw(text: str) -> Raw:
+    """Parse ``text`` into a raw tree; syntax errors raise :class:`ParseError`."""
+    if not isinstance(text, str):
+        raise ParseError(f"expected the expression as a string, got {type(text).__name__}")
+    if not text.strip():
+        raise ParseError("empty expression", text, 1)
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as e:
+        raise _syntax_error(text, e) from None
+    try:
+        raw = _ToRaw(text).transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, MatdiffError):
+            raise e.orig_exc from None
+        raise
+    if isinstance(raw, Token):  # a bare token cannot happen with this grammar
+        raise ParseError("not an expression", text, 1)
+    return raw
+
+
+def _depth_before(text: str, col: int) -> int:
+    depth = 0
+    for ch in text[:col - 1]:
+        depth += ch == "("
+        depth -= ch == ")"
+    return depth
+
+
+_OPERATOR_NAMES = {"PLUS": "+", "MINUS": "-", "STAR": "*", "SLASH": "/", "CIRCUMFLEX": "^",
+                   "HADAMARD": ".*", "KRON": "⊗", "COMMA": ",", "RPAR": ")", "TRANSPOSE": "'"}
+
+
+def _syntax_error(text: str, e: UnexpectedInput) -> ParseError:
+    """One clear message per common mistake, with the column of the mistake."""
+    end = len(text.rstrip()) + 1
+    if isinstance(e, UnexpectedCharacters):
+        ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else "?"
+        return ParseError(f"unexpected character '{ch}'", text, e.column)
+    if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
+        if _depth_before(text, end) > 0:
+            opener = text.rfind("(")
+            return ParseError("unclosed parenthesis: '(' is never closed", text, opener + 1)
+        return ParseError("missing operand at the end of the expression", text, end)
+    assert isinstance(e, UnexpectedToken)
+    tok = e.token
+    col = e.column
+    shown = str(tok)
+    if tok.type == "RPAR":
+        if _depth_before(text, col) <= 0:
+            return ParseError("unmatched ')'", text, col)
+        return ParseError("missing operand before ')'", text, col)
+    if tok.type == "COMMA":
+        if _depth_before(text, col) <= 0:
+            return ParseError("',' outside a function call", text, col)
+        return ParseError("missing operand before ','", text, col)
+    if tok.type == "TRANSPOSE":
+        return ParseError("a transpose needs an operand before it", text, col)
+    if tok.type in _OPERATOR_NAMES or tok.type.startswith("__ANON") or len(shown) <= 2:
+        return ParseError(f"missing operand before '{shown}'", text, col, len(shown))
+    return ParseError(f"unexpected '{shown}'", text, col, len(shown))

@@ -1,0 +1,417 @@
+"""Printers: text in the input syntax (it parses back to the same tree),
+unicode (ᵀ ⊙ ⊗ ⁻¹) and LaTeX.  One walker, three small glyph tables."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .ast import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
+                  MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, Zero)
+from .functions import INTERNAL
+
+# precedence levels, lowest first
+SUM, PRODUCT, UNARY, POWER, POSTFIX, ATOM = range(6)
+
+GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
+         "zeta": "ζ", "eta": "η", "theta": "θ", "vartheta": "ϑ", "iota": "ι", "kappa": "κ",
+         "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "omicron": "ο", "pi": "π", "rho": "ρ",
+         "varrho": "ϱ", "sigma": "σ", "tau": "τ", "upsilon": "υ", "phi": "φ", "varphi": "φ",
+         "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ",
+         "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π", "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω"}
+SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def _number(v: Fraction) -> str:
+    if v.denominator == 1:
+        return str(v.numerator)
+    d = v.denominator
+    while d % 2 == 0:
+        d //= 2
+    while d % 5 == 0:
+        d //= 5
+    if d == 1:
+        return repr(float(v))
+    return f"{v.numerator}/{v.denominator}"
+
+
+class TextPrinter:
+    """The input syntax: ``2*beta*X*sign(X'X - I)``."""
+
+    times = "*"
+    minus = "-"
+    hadamard = " .* "
+    ediv = " ./ "
+
+    def __call__(self, e: Expr) -> str:
+        return self.p(e)[0]
+
+    # each method returns (text, precedence)
+    def p(self, e: Expr) -> tuple[str, int]:
+        method = getattr(self, "_" + type(e).__name__)
+        return method(e)
+
+    def wrap(self, e: Expr, level: int, strict: bool = False) -> str:
+        s, prec = self.p(e)
+        return f"({s})" if prec < level or (strict and prec == level) else s
+
+    # leaves
+    def name(self, s: str) -> str:
+        return s
+
+    def _Sym(self, e: Sym):
+        return self.name(e.name), ATOM
+
+    def _Num(self, e: Num):
+        s = _number(e.value)
+        if e.value < 0:
+            return self.minus + _number(-e.value), UNARY
+        return s, (PRODUCT if "/" in s else ATOM)
+
+    def _Identity(self, e):
+        return "I", ATOM
+
+    def _Zero(self, e):
+        return "0", ATOM
+
+    def _Ones(self, e):
+        return ("vector(1)" if e.shape[1] == 1 else "matrix(1)"), ATOM
+
+    def _Commutation(self, e: Commutation):
+        return f"K({e.m},{e.n})", ATOM
+
+    def _DimSize(self, e: DimSize):
+        return f"{e.dim}", ATOM
+
+    def _Differential(self, e: Differential):
+        return "d" + self.name(e.var.name), ATOM
+
+    def _D(self, e: D):
+        return f"d({self(e.arg)})", ATOM
+
+    # operators
+    def _Add(self, e: Add):
+        terms = list(e.terms)
+        neg = [self._is_negative(t) for t in terms]
+        if neg[0] and not all(neg):
+            k = neg.index(False)
+            terms.insert(0, terms.pop(k))
+        out = ""
+        for i, t in enumerate(terms):
+            if i and self._is_negative(t):
+                out += f" {self.minus} " + self._term(self._negate(t), i)
+            elif i:
+                out += " + " + self._term(t, i)
+            else:
+                out += self._term(t, i)
+        return out, SUM
+
+    def _term(self, t: Expr, i: int) -> str:
+        """A term of a sum; c·𝟙 prints as the scalar c (it broadcasts)."""
+        if isinstance(t, Ones):
+            return "1"
+        if isinstance(t, Mul) and isinstance(t.factors[-1], Ones) and all(f.is_scalar for f in t.factors[:-1]):
+            from . import algebra as A
+
+            return self.wrap(A.mul(*t.factors[:-1]), PRODUCT if i == 0 else PRODUCT)
+        return self.wrap(t, SUM if i == 0 else PRODUCT) if i == 0 else self.wrap(t, PRODUCT)
+
+    @staticmethod
+    def _is_negative(t: Expr) -> bool:
+        return (isinstance(t, Mul) and isinstance(t.factors[0], Num) and t.factors[0].value < 0) or (
+            isinstance(t, Num) and t.value < 0)
+
+    @staticmethod
+    def _negate(t: Expr) -> Expr:
+        from . import algebra as A
+
+        return A.neg(t)
+
+    def _Mul(self, e: Mul):
+        factors = list(e.factors)
+        coef = Fraction(1)
+        if isinstance(factors[0], Num):
+            coef = factors.pop(0).value
+        num_f: list[Expr] = []
+        den_f: list[Expr] = []
+        for f in factors:
+            if isinstance(f, Power) and f.is_scalar and isinstance(f.exp, Num) and f.exp.value < 0:
+                from . import algebra as A
+
+                den_f.append(A.power(f.base, Num(-f.exp.value)))
+            else:
+                num_f.append(f)
+        sign = self.minus if coef < 0 else ""
+        coef = abs(coef)
+        cnum, cden = Fraction(coef.numerator), coef.denominator
+        parts: list[str] = []
+        if cnum != 1 or not num_f:
+            parts.append(str(cnum.numerator))
+        body = self.chain(num_f, first=not parts)
+        text = self.times.join(parts + ([body] if body else []))
+        dens: list[str] = ([str(cden)] if cden != 1 else []) + [self.wrap(f, POWER) for f in den_f]
+        if dens:
+            if len(dens) == 1:
+                text += "/" + dens[0]
+            else:
+                text += "/(" + self.times.join(dens) + ")"
+        if sign:
+            # a leading minus binds tighter than the product
+            return sign + text, UNARY if not dens and len(parts) + len(num_f) <= 1 else PRODUCT
+        return text, PRODUCT
+
+    def chain(self, fs: list[Expr], first: bool) -> str:
+        out = ""
+        for i, f in enumerate(fs):
+            s = self.wrap(f, PRODUCT, strict=not (first and i == 0))
+            if i == 0:
+                out = s
+            elif self._juxtapose(fs[i - 1], f):
+                out += s
+            else:
+                out += self.times + s
+        return out
+
+    def _juxtapose(self, a: Expr, b: Expr) -> bool:
+        """X'X: a transposed name followed by the same name."""
+        return isinstance(a, Transpose) and isinstance(a.arg, Sym) and a.arg == b
+
+    def _Hadamard(self, e: Hadamard):
+        num_f = [f for f in e.factors if not _negative_power(f)]
+        den_f = [f for f in e.factors if _negative_power(f)]
+        parts = [self.wrap(f, PRODUCT, strict=i > 0) for i, f in enumerate(num_f)]
+        text = self.hadamard.join(parts) if parts else "1"
+        for f in den_f:
+            from . import algebra as A
+
+            text += self.ediv + self.wrap(A.power(f.base, Num(-f.exp.value)), PRODUCT, strict=True)
+        return text, PRODUCT
+
+    def _Kron(self, e: Kron):
+        return "kron(" + ", ".join(self(f) for f in e.factors) + ")", ATOM
+
+    def _Transpose(self, e: Transpose):
+        a = e.arg
+        if isinstance(a, Func) and a.name == "inv":
+            return self.inv_transpose(a.arg)
+        return self.wrap(a, POSTFIX) + self.transpose_mark(), POSTFIX
+
+    def transpose_mark(self) -> str:
+        return "'"
+
+    def inv_transpose(self, a: Expr):
+        return f"inv({self(a)})'", POSTFIX
+
+    def func_name(self, name: str) -> str:
+        return INTERNAL.get(name, name)
+
+    def _Func(self, e: Func):
+        return f"{self.func_name(e.name)}({self(e.arg)})", ATOM
+
+    def _Power(self, e: Power):
+        base = self.wrap(e.base, POSTFIX)
+        ex = self.exponent(e.exp)
+        op = "^" if e.is_scalar else " .^ "
+        return f"{base}{op}{ex}", POWER
+
+    def exponent(self, p: Expr) -> str:
+        if isinstance(p, Num):
+            return _number(p.value) if "/" not in _number(p.value) else f"({_number(p.value)})"
+        return self.wrap(p, POSTFIX)
+
+    def _MatPow(self, e: MatPow):
+        return f"{self.wrap(e.base, POSTFIX)}^{e.k}", POWER
+
+    def _Unvec(self, e: Unvec):
+        return f"unvec({self(e.arg)}, {e.shape[0]})", ATOM
+
+    def _Where(self, e: Where):
+        return f"{self(e.body)}  where {self(e.name)} = {self(e.value)}", SUM
+
+
+def _negative_power(f: Expr) -> bool:
+    return isinstance(f, Power) and isinstance(f.exp, Num) and f.exp.value < 0
+
+
+class UnicodePrinter(TextPrinter):
+    """Mathematical notation in plain unicode: ``2 β X sign(XᵀX − I)``."""
+
+    times = " "
+    minus = "−"
+    hadamard = " ⊙ "
+    ediv = " ⊘ "
+
+    def name(self, s: str) -> str:
+        base, _, sub = s.partition("_")
+        return GREEK.get(base, base) + (("_" + sub) if sub else "")
+
+    def _Ones(self, e):
+        return "𝟙", ATOM
+
+    def _Num(self, e: Num):
+        s, prec = super()._Num(e)
+        return s.replace("-", "−"), prec
+
+    def _juxtapose(self, a: Expr, b: Expr) -> bool:
+        return isinstance(a, Transpose) and isinstance(b, Sym)
+
+    def transpose_mark(self) -> str:
+        return "ᵀ"
+
+    def inv_transpose(self, a: Expr):
+        return self.wrap(a, POSTFIX) + "⁻ᵀ", POSTFIX
+
+    def _Kron(self, e: Kron):
+        return " ⊗ ".join(self.wrap(f, PRODUCT, strict=i > 0) for i, f in enumerate(e.factors)), PRODUCT
+
+    def _Commutation(self, e: Commutation):
+        return f"K₍{e.m},{e.n}₎", ATOM
+
+    def _Func(self, e: Func):
+        if e.name == "inv":
+            return self.wrap(e.arg, POSTFIX) + "⁻¹", POSTFIX
+        if e.name == "norm2":
+            return f"‖{self(e.arg)}‖", ATOM
+        if e.name == "norm1":
+            return f"‖{self(e.arg)}‖₁", ATOM
+        if e.name == "abs":
+            return f"|{self(e.arg)}|", ATOM
+        if e.name == "sigmoid":
+            return f"σ({self(e.arg)})", ATOM
+        return super()._Func(e)
+
+    def _Power(self, e: Power):
+        base = self.wrap(e.base, POSTFIX)
+        if isinstance(e.exp, Num) and e.exp.value.denominator == 1:
+            sup = str(e.exp.value.numerator).translate(SUPERSCRIPT)
+            return (f"{base}{sup}" if e.is_scalar else f"{base}^∘{e.exp.value.numerator}"), POWER
+        op = "^" if e.is_scalar else "^∘"
+        return f"{base}{op}{self.exponent(e.exp)}", POWER
+
+    def _MatPow(self, e: MatPow):
+        return f"{self.wrap(e.base, POSTFIX)}{str(e.k).translate(SUPERSCRIPT)}", POWER
+
+    def _Where(self, e: Where):
+        return f"{self(e.body)},  {self(e.name)} = {self(e.value)}", SUM
+
+
+LATEX_FUNCS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
+               "arcsin": r"\arcsin", "arccos": r"\arccos", "arctan": r"\arctan", "tanh": r"\tanh",
+               "det": r"\det", "sigmoid": r"\sigma"}
+
+
+class LatexPrinter(TextPrinter):
+    """LaTeX: ``2 \\beta X \\operatorname{sign}(X^{\\top} X - I)``."""
+
+    times = " "
+    minus = "-"
+    hadamard = r" \odot "
+    ediv = r" \oslash "
+
+    def name(self, s: str) -> str:
+        base, _, sub = s.partition("_")
+        if not sub:
+            i = len(base.rstrip("0123456789"))
+            base, sub = base[:i], base[i:]
+        if base in GREEK:
+            b = "\\" + base
+        elif len(base) == 1 or base[0] in "\u0370\u03ff":
+            b = base
+        else:
+            b = r"\mathrm{" + base + "}"
+        return b + (f"_{{{sub}}}" if sub else "")
+
+    def _Ones(self, e):
+        return r"\mathbf{1}", ATOM
+
+    def _Num(self, e: Num):
+        v = e.value
+        if v.denominator != 1 and v > 0:
+            return rf"\frac{{{v.numerator}}}{{{v.denominator}}}", ATOM
+        return super()._Num(e)
+
+    def _Commutation(self, e: Commutation):
+        return f"K_{{{e.m}{e.n}}}", ATOM
+
+    def _Differential(self, e: Differential):
+        return r"\mathrm{d}" + self.name(e.var.name), ATOM
+
+    def _D(self, e: D):
+        return rf"\mathrm{{d}}\left({self(e.arg)}\right)", ATOM
+
+    def _DimSize(self, e: DimSize):
+        return str(e.dim).replace("*", ""), ATOM
+
+    def _Mul(self, e: Mul):
+        text, prec = super()._Mul(e)
+        # a/b → \frac{a}{b}, only for the simple trailing-denominator shape built above
+        return text, prec
+
+    def _juxtapose(self, a: Expr, b: Expr) -> bool:
+        return False
+
+    def transpose_mark(self) -> str:
+        return r"^{\top}"
+
+    def inv_transpose(self, a: Expr):
+        return self.wrap(a, POSTFIX) + r"^{-\top}", POSTFIX
+
+    def _Kron(self, e: Kron):
+        return r" \otimes ".join(self.wrap(f, PRODUCT, strict=i > 0) for i, f in enumerate(e.factors)), PRODUCT
+
+    def wrap(self, e: Expr, level: int, strict: bool = False) -> str:
+        s, prec = self.p(e)
+        return rf"\left({s}\right)" if prec < level or (strict and prec == level) else s
+
+    def _Func(self, e: Func):
+        a = self(e.arg)
+        n = e.name
+        if n == "inv":
+            return self.wrap(e.arg, POSTFIX) + "^{-1}", POSTFIX
+        if n == "norm2":
+            return rf"\left\lVert {a} \right\rVert", ATOM
+        if n == "norm1":
+            return rf"\left\lVert {a} \right\rVert_1", ATOM
+        if n == "abs":
+            return rf"\left|{a}\right|", ATOM
+        if n == "sqrt":
+            return rf"\sqrt{{{a}}}", ATOM
+        if n == "logdet":
+            return rf"\log\left|\det {self.wrap(e.arg, ATOM)}\right|", ATOM
+        if n in LATEX_FUNCS:
+            return rf"{LATEX_FUNCS[n]}\left({a}\right)", ATOM
+        return rf"\operatorname{{{self.func_name(n)}}}\left({a}\right)", ATOM
+
+    def _Power(self, e: Power):
+        base = self.wrap(e.base, POSTFIX)
+        ex = self(e.exp)
+        return (f"{base}^{{{ex}}}" if e.is_scalar else rf"{base}^{{\circ {ex}}}"), POWER
+
+    def _MatPow(self, e: MatPow):
+        return f"{self.wrap(e.base, POSTFIX)}^{{{e.k}}}", POWER
+
+    def _Unvec(self, e: Unvec):
+        return rf"\operatorname{{unvec}}\left({self(e.arg)}\right)", ATOM
+
+    def _Where(self, e: Where):
+        return rf"{self(e.body)}, \quad {self(e.name)} = {self(e.value)}", SUM
+
+
+_TEXT, _UNICODE, _LATEX = TextPrinter(), UnicodePrinter(), LatexPrinter()
+
+
+def to_text(e: Expr) -> str:
+    return _TEXT(e)
+
+
+def to_unicode(e: Expr) -> str:
+    return _UNICODE(e)
+
+
+def to_latex(e: Expr) -> str:
+    return _LATEX(e)
+
+
+def shape_text(shape) -> str:
+    return "×".join(str(d).replace("*", "·") for d in shape)
+
+
+__all__ = ["to_text", "to_unicode", "to_latex", "shape_text", "Zero", "Identity"]

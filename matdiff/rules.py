@@ -1,0 +1,153 @@
+"""The differential identities: one rule per operator and function.
+
+A rule maps a node to its differential, written with ``d(child)`` for the
+children; the driver in :mod:`matdiff.differential` either expands those at
+once (the fast path) or one rule at a time (for ``--steps``).  Every rule is
+checked against finite differences by ``tests/test_rules.py``, which walks
+this table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable
+
+from . import algebra as A
+from .ast import Add, Expr, Func, Hadamard, Kron, MatPow, Mul, Power, Transpose, Unvec
+from .errors import UnsupportedError
+
+Dfn = Callable[[Expr], Expr]
+"""d: the differential of a child (Zero when it does not depend on the variable)."""
+
+H = Fraction(1, 2)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named differential identity: ``identity`` is what a textbook writes."""
+
+    name: str
+    identity: str
+    apply: Callable[[Expr, Dfn], Expr]
+    example: str  # an expression that exercises the rule, for the rule tests
+    wrt: str = "X"
+
+
+def _sum_over(parts: tuple[Expr, ...], d: Dfn, build: Callable[..., Expr]) -> Expr:
+    """Σᵢ build(p₁, …, dpᵢ, …, pₖ): the product rule for any product."""
+    terms = []
+    for i, p in enumerate(parts):
+        dp = d(p)
+        if not A.is_zero(dp):
+            terms.append(build(*parts[:i], dp, *parts[i + 1:]))
+    return A.add(*terms) if terms else A.zero(build(*parts).shape)
+
+
+def _d_matpow(e: MatPow, d: Dfn) -> Expr:
+    """d(Xᵏ) = Σᵢ Xⁱ dX Xᵏ⁻¹⁻ⁱ."""
+    dX = d(e.base)
+    return A.add(*[A.mul(A.matpow(e.base, i), dX, A.matpow(e.base, e.k - 1 - i)) for i in range(e.k)])
+
+
+def _d_power(e: Power, d: Dfn) -> Expr:
+    """d(A.^p) = p A.^(p−1) ⊙ dA + (log A ⊙ A.^p) dp."""
+    a, p = e.base, e.exp
+    da, dp = d(a), d(p)
+    out = A.had(A.mul(p, A.power(a, A.add(p, A.MINUS_ONE))), da) if not A.is_zero(da) else A.zero(e.shape)
+    if not A.is_zero(dp):
+        out = A.add(out, A.mul(A.had(A.func("log", a), e), dp))
+    return out
+
+
+# -- element-wise functions: f′ as an expression of the argument ------------------
+ELEMENTWISE_DERIVATIVE: dict[str, tuple[str, Callable[[Expr], Expr]]] = {
+    "abs": ("abs′ = sign (a subgradient at 0)", lambda a: A.func("sign", a)),
+    "sign": ("sign′ = 0 (a subgradient at 0)", lambda a: A.zero(a.shape)),
+    "step": ("step′ = 0 (a subgradient at 0)", lambda a: A.zero(a.shape)),
+    "relu": ("relu′ = step, step(0) = 0", lambda a: A.func("step", a)),
+    "exp": ("exp′ = exp", lambda a: A.func("exp", a)),
+    "log": ("log′ = 1/x", lambda a: A.power(a, A.MINUS_ONE)),
+    "sqrt": ("sqrt′ = 1/(2 sqrt)", lambda a: A.scale(H, A.power(A.func("sqrt", a), A.MINUS_ONE))),
+    "sin": ("sin′ = cos", lambda a: A.func("cos", a)),
+    "cos": ("cos′ = −sin", lambda a: A.neg(A.func("sin", a))),
+    "tan": ("tan′ = 1 + tan²", lambda a: A.add(A.ONE, A.power(A.func("tan", a), A.num(2)))),
+    "arcsin": ("arcsin′ = (1 − x²)^(−1/2)",
+               lambda a: A.power(A.sub(A.ONE, A.power(a, A.num(2))), A.num(-H))),
+    "arccos": ("arccos′ = −(1 − x²)^(−1/2)",
+               lambda a: A.neg(A.power(A.sub(A.ONE, A.power(a, A.num(2))), A.num(-H)))),
+    "arctan": ("arctan′ = 1/(1 + x²)", lambda a: A.power(A.add(A.ONE, A.power(a, A.num(2))), A.MINUS_ONE)),
+    "tanh": ("tanh′ = 1 − tanh²", lambda a: A.sub(A.ONE, A.power(A.func("tanh", a), A.num(2)))),
+    "sigmoid": ("σ′(x) = σ(x) σ(−x)", lambda a: A.had(A.func("sigmoid", a), A.func("sigmoid", A.neg(a)))),
+}
+
+
+def _d_func(e: Func, d: Dfn) -> Expr:
+    a = e.arg
+    if e.name in ELEMENTWISE_DERIVATIVE:
+        return A.had(ELEMENTWISE_DERIVATIVE[e.name][1](a), d(a))
+    return FUNCTION_RULES[e.name].apply(e, d)
+
+
+FUNCTION_RULES: dict[str, Rule] = {r.name: r for r in [
+    Rule("tr", "d tr(A) = tr(dA)", lambda e, d: A.func("tr", d(e.arg)), "tr(A*X*B)"),
+    Rule("sum", "d sum(A) = sum(dA)", lambda e, d: A.func("sum", d(e.arg)), "sum(A*X)"),
+    Rule("vec", "d vec(A) = vec(dA)", lambda e, d: A.func("vec", d(e.arg)), "a'*vec(A*X*B)"),
+    Rule("diagm", "d diag(v) = diag(dv)", lambda e, d: A.func("diagm", d(e.arg)), "tr(A*diag(x))", "x"),
+    Rule("diagv", "d diag(A) = diag(dA)", lambda e, d: A.func("diagv", d(e.arg)), "a'*diag(X*B)"),
+    Rule("det", "d det(A) = det(A) tr(A⁻¹ dA)",
+         lambda e, d: A.mul(e, A.func("tr", A.mul(A.func("inv", e.arg), d(e.arg)))), "det(X)"),
+    Rule("logdet", "d log|det A| = tr(A⁻¹ dA)",
+         lambda e, d: A.func("tr", A.mul(A.func("inv", e.arg), d(e.arg))), "logdet(X)"),
+    Rule("inv", "d A⁻¹ = −A⁻¹ dA A⁻¹",
+         lambda e, d: A.neg(A.mul(e, d(e.arg), e)), "tr(A*inv(X))"),
+    Rule("norm2", "d ‖A‖ = ⟨A, dA⟩ / ‖A‖",
+         lambda e, d: A.div(A.inner(e.arg, d(e.arg)), e), "norm2(X)"),
+    Rule("norm1", "d ‖A‖₁ = ⟨sign(A), dA⟩ (a subgradient at 0)",
+         lambda e, d: A.inner(A.func("sign", e.arg), d(e.arg)), "norm1(A*X)"),
+    Rule("softmax", "d softmax(z) = (diag(s) − s sᵀ) dz, s = softmax(z)",
+         lambda e, d: A.mul(A.sub(A.func("diagm", e), A.mul(e, A.T(e))), d(e.arg)), "a'*softmax(x)", "x"),
+    Rule("logsumexp", "d logsumexp(z) = softmax(z)ᵀ dz",
+         lambda e, d: A.mul(A.T(A.func("softmax", e.arg)), d(e.arg)), "logsumexp(A*x)", "x"),
+]}
+
+
+OPERATOR_RULES: dict[type, Rule] = {
+    Add: Rule("sum rule", "d(A + B) = dA + dB", lambda e, d: A.add(*[d(t) for t in e.terms]), "tr(X + A)"),
+    Mul: Rule("product rule", "d(AB) = dA B + A dB", lambda e, d: _sum_over(e.factors, d, A.mul),
+              "tr(A*X*B*X')"),
+    Hadamard: Rule("Hadamard product rule", "d(A ⊙ B) = dA ⊙ B + A ⊙ dB",
+                   lambda e, d: _sum_over(e.factors, d, A.had), "sum(X .* X .* A)"),
+    Kron: Rule("Kronecker product rule", "d(A ⊗ B) = dA ⊗ B + A ⊗ dB",
+               lambda e, d: _sum_over(e.factors, d, A.kron), "tr(kron(A, X))"),
+    Transpose: Rule("transpose", "d(Aᵀ) = (dA)ᵀ", lambda e, d: A.T(d(e.arg)), "a'*X'*b"),
+    Power: Rule("power rule", "d(A.^p) = p A.^(p−1) ⊙ dA + log(A) ⊙ A.^p dp", _d_power, "sum(X .^ 3)"),
+    MatPow: Rule("matrix power", "d(Xᵏ) = Σᵢ Xⁱ dX Xᵏ⁻¹⁻ⁱ", _d_matpow, "tr(X^3)"),
+    Func: Rule("chain rule", "d f(A) = f′(A) ⊙ dA", _d_func, "sum(exp(X))"),
+    Unvec: Rule("unvec", "d unvec(a) = unvec(da)", lambda e, d: A.unvec(d(e.arg), e.shape), "x"),
+}
+
+
+def rule_for(e: Expr) -> Rule:
+    """The rule that differentiates node e."""
+    rule = OPERATOR_RULES.get(type(e))
+    if rule is None:
+        raise UnsupportedError(f"no differential rule for {type(e).__name__}")
+    if isinstance(e, Func) and e.name in FUNCTION_RULES:
+        return FUNCTION_RULES[e.name]
+    return rule
+
+
+def rule_label(e: Expr) -> str:
+    """The identity a step applies, as printed by --steps."""
+    if isinstance(e, Func) and e.name in ELEMENTWISE_DERIVATIVE:
+        return f"chain rule: d f(A) = f′(A) ⊙ dA, {ELEMENTWISE_DERIVATIVE[e.name][0]}"
+    return rule_for(e).identity
+
+
+def all_rules() -> list[tuple[str, str, str, str]]:
+    """(name, identity, example, variable) for every rule: what the rule tests walk."""
+    out = [(r.name, r.identity, r.example, r.wrt) for r in OPERATOR_RULES.values() if r.name != "chain rule"]
+    out += [(r.name, r.identity, r.example, r.wrt) for r in FUNCTION_RULES.values()]
+    for name, (identity, _) in ELEMENTWISE_DERIVATIVE.items():
+        out.append((name, identity, f"sum(A .* {name}(X))", "X"))
+    return out

@@ -1,0 +1,397 @@
+"""Types and symbolic dimensions (SPEC §2), inferred by unification.
+
+A dimension term is a sorted tuple of dimension variables, read as their
+product: ``()`` is 1, ``(v,)`` one symbolic size, ``(v, w)`` the size v·w of
+a Kronecker product or a vec.  Symbolic sizes are never 1, so a scalar, a
+vector and a matrix never unify with one another.  After inference every
+variable gets a letter (m, n, p, …) and the raw tree becomes a typed tree.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from . import algebra as A
+from .ast import Expr, Ones, Sym
+from .errors import ShapeError, UnsupportedError, UsageError
+from .functions import CONSTRUCTORS, ELEMENTWISE, RESERVED_NAMES
+from .parser import Raw
+
+DimT = tuple[int, ...]
+ShapeT = tuple[DimT, DimT]
+ONE: DimT = ()
+KINDS = ("scalar", "vector", "matrix", "symmetric")
+GREEK = ("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu "
+         "xi omicron pi rho varrho sigma tau upsilon phi varphi chi psi omega").split()
+_GREEK_RE = re.compile(r"^(%s)(\d+|_\w*)?$" % "|".join(GREEK))
+LETTERS = "m n p q r s t u v w k l a b c d e f g h i j".split()
+
+
+def default_kind(name: str) -> str:
+    """The type a name has unless declared (SPEC §2): Greek → scalar,
+    upper-case initial → matrix, anything else → vector."""
+    if _GREEK_RE.match(name) or ("\u03b1" <= name[0] <= "\u03c9"):
+        return "scalar"
+    if name[0].isupper() or ("\u0391" <= name[0] <= "\u03a9"):
+        return "matrix"
+    return "vector"
+
+
+def check_types(types: dict[str, str] | None) -> dict[str, str]:
+    """Validate a declaration mapping name → kind."""
+    out: dict[str, str] = {}
+    for name, kind in (types or {}).items():
+        k = str(kind).lower()
+        if k not in KINDS:
+            raise UsageError(f"unknown type {kind!r} for {name!r}; the types are {', '.join(KINDS)}")
+        if not re.match(r"^[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*$", str(name)):
+            raise UsageError(f"{name!r} is not a name")
+        out[str(name)] = k
+    return out
+
+
+@dataclass
+class Dims:
+    """Union–find over dimension variables, with product bindings."""
+
+    parent: list[int] = field(default_factory=list)
+    bound: dict[int, DimT] = field(default_factory=dict)
+
+    def fresh(self) -> DimT:
+        self.parent.append(len(self.parent))
+        return (len(self.parent) - 1,)
+
+    def find(self, v: int) -> int:
+        while self.parent[v] != v:
+            self.parent[v] = self.parent[self.parent[v]]
+            v = self.parent[v]
+        return v
+
+    def resolve(self, t: DimT) -> DimT:
+        out: list[int] = []
+        for v in t:
+            r = self.find(v)
+            out.extend(self.resolve(self.bound[r]) if r in self.bound else (r,))
+        return tuple(sorted(out))
+
+    def unify(self, a: DimT, b: DimT) -> bool:
+        a, b = self.resolve(a), self.resolve(b)
+        if a == b:
+            return True
+        if len(a) == 1 and len(b) == 1:
+            self.parent[a[0]] = b[0]
+            return True
+        if len(a) == 1 and b and a[0] not in b:
+            self.bound[a[0]] = b
+            return True
+        if len(b) == 1 and a and b[0] not in a:
+            self.bound[b[0]] = a
+            return True
+        return False
+
+
+class Inference:
+    """Infers the shape of every raw node, then builds the typed tree."""
+
+    def __init__(self, text: str, types: dict[str, str]) -> None:
+        self.text = text
+        self.types = types
+        self.dims = Dims()
+        self.sym_shapes: dict[str, ShapeT] = {}
+        self.shapes: dict[int, ShapeT] = {}  # id(raw) -> shape
+        self.constants: list[tuple[Raw, ShapeT]] = []
+        self.letters: dict[int, str] = {}
+
+    # -- naming ----------------------------------------------------------
+    def letter(self, v: int) -> str:
+        r = self.dims.find(v)
+        if r not in self.letters:
+            i = len(self.letters)
+            self.letters[r] = LETTERS[i] if i < len(LETTERS) else f"n{i}"
+        return self.letters[r]
+
+    def dim_text(self, t: DimT) -> str:
+        t = self.dims.resolve(t)
+        return "1" if not t else "·".join(self.letter(v) for v in t)
+
+    def shape_text(self, s: ShapeT) -> str:
+        return f"{self.dim_text(s[0])}×{self.dim_text(s[1])}"
+
+    def final_dim(self, t: DimT):
+        t = self.dims.resolve(t)
+        return A.dim_mul(*[self.letter(v) for v in t]) if t else 1
+
+    def final_shape(self, s: ShapeT):
+        return (self.final_dim(s[0]), self.final_dim(s[1]))
+
+    # -- errors ------------------------------------------------------------
+    def src(self, r: Raw) -> str:
+        return r.source(self.text).strip()
+
+    def fail(self, r: Raw, message: str) -> ShapeError:
+        return ShapeError(message, self.text, r.start, max(1, r.end - r.start))
+
+    def mismatch(self, r: Raw, what: str, a: Raw, b: Raw) -> ShapeError:
+        return self.fail(r, f"{what} in '{self.src(r)}': '{self.src(a)}' is "
+                            f"{self.shape_text(self.shape(a))} but '{self.src(b)}' is "
+                            f"{self.shape_text(self.shape(b))}")
+
+    # -- shapes ------------------------------------------------------------
+    def shape(self, r: Raw) -> ShapeT:
+        return self.shapes[id(r)]
+
+    def is_scalar(self, s: ShapeT) -> bool:
+        return not self.dims.resolve(s[0]) and not self.dims.resolve(s[1])
+
+    def is_vector(self, s: ShapeT) -> bool:
+        return bool(self.dims.resolve(s[0])) and not self.dims.resolve(s[1])
+
+    def unify_shapes(self, a: ShapeT, b: ShapeT) -> bool:
+        return self.dims.unify(a[0], b[0]) and self.dims.unify(a[1], b[1])
+
+    def symbol_shape(self, name: str) -> ShapeT:
+        if name not in self.sym_shapes:
+            kind = self.types.get(name) or default_kind(name)
+            if kind == "scalar":
+                s: ShapeT = (ONE, ONE)
+            elif kind == "vector":
+                s = (self.dims.fresh(), ONE)
+            elif kind == "symmetric":
+                d = self.dims.fresh()
+                s = (d, d)
+            else:
+                s = (self.dims.fresh(), self.dims.fresh())
+            self.sym_shapes[name] = s
+        return self.sym_shapes[name]
+
+    def infer(self, r: Raw) -> ShapeT:
+        """Post-order and iterative, so that deep expressions do not recurse."""
+        stack: list[tuple[Raw, bool]] = [(r, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                self.shapes[id(node)] = self._infer_one(node)
+                continue
+            stack.append((node, True))
+            for a in reversed(node.args):
+                if isinstance(a, Raw):
+                    stack.append((a, False))
+        return self.shapes[id(r)]
+
+    def _infer_one(self, r: Raw) -> ShapeT:
+        op, args = r.op, r.args
+        if op == "num":
+            return (ONE, ONE)
+        if op == "name":
+            name = args[0]
+            if name in RESERVED_NAMES and name not in self.types:
+                d = self.dims.fresh()
+                self.constants.append((r, (d, d)))
+                return (d, d)
+            return self.symbol_shape(name)
+        if op in ("paren", "neg"):
+            return self.shape(args[0])
+        if op == "transpose":
+            s = self.shape(args[0])
+            return (s[1], s[0])
+        if op in ("add", "sub", "hadamard", "ediv"):
+            a, b = args
+            sa, sb = self.shape(a), self.shape(b)
+            if self.is_scalar(sa):
+                return sb
+            if self.is_scalar(sb):
+                return sa
+            if not self.unify_shapes(sa, sb):
+                what = "shape mismatch" if op in ("add", "sub") else "element-wise shape mismatch"
+                raise self.mismatch(r, what, a, b)
+            return sa
+        if op == "mul":
+            a, b = args
+            sa, sb = self.shape(a), self.shape(b)
+            if self.is_scalar(sa):
+                return sb
+            if self.is_scalar(sb):
+                return sa
+            if not self.dims.unify(sa[1], sb[0]):
+                raise self.mismatch(r, "inner dimensions do not agree", a, b)
+            return (sa[0], sb[1])
+        if op == "div":
+            a, b = args
+            if not self.is_scalar(self.shape(b)):
+                raise self.fail(r, f"'/' divides by a scalar only, but '{self.src(b)}' is "
+                                   f"{self.shape_text(self.shape(b))}; use inv(…) or './'")
+            return self.shape(a)
+        if op == "kron":
+            sa, sb = self.shape(args[0]), self.shape(args[1])
+            return (sa[0] + sb[0], sa[1] + sb[1])
+        if op in ("pow", "epow"):
+            base, ex = args
+            se = self.shape(ex)
+            if not self.is_scalar(se):
+                raise self.fail(r, f"the exponent '{self.src(ex)}' must be a scalar, "
+                                   f"but it is {self.shape_text(se)}")
+            sb = self.shape(base)
+            if op == "pow" and not self.is_scalar(sb):
+                if self.is_vector(sb) or not self.dims.unify(sb[0], sb[1]):
+                    raise self.fail(r, f"'^' needs a square matrix or a scalar, but '{self.src(base)}' "
+                                       f"is {self.shape_text(sb)}; use '.^' for an element-wise power")
+                if _integer(ex) is None:
+                    raise self.fail(ex, f"a matrix power needs an integer exponent, "
+                                        f"not '{self.src(ex)}'")
+            return sb
+        if op == "call":
+            return self._infer_call(r)
+        raise AssertionError(op)
+
+    def _infer_call(self, r: Raw) -> ShapeT:
+        fn, *args = r.args
+        want = 2 if fn == "kron" else 1
+        if len(args) != want:
+            raise self.fail(r, f"{fn}() takes {want} argument{'s' * (want > 1)}, got {len(args)}")
+        if fn == "kron":
+            sa, sb = self.shape(args[0]), self.shape(args[1])
+            return (sa[0] + sb[0], sa[1] + sb[1])
+        a = args[0]
+        s = self.shape(a)
+        if fn in CONSTRUCTORS:
+            if not self.is_scalar(s):
+                raise self.fail(r, f"{fn}(c) takes a scalar c, but '{self.src(a)}' is {self.shape_text(s)}")
+            shape = (self.dims.fresh(), ONE) if fn == "vector" else (self.dims.fresh(), self.dims.fresh())
+            self.constants.append((r, shape))
+            return shape
+        if fn in ELEMENTWISE:
+            return s
+        if fn in ("sum", "norm1", "norm2"):
+            return (ONE, ONE)
+        if fn == "vec":
+            return (s[0] + s[1], ONE)
+        if fn in ("tr", "det", "logdet", "inv"):
+            if self.is_scalar(s):
+                return s
+            if self.is_vector(s) or not self.dims.unify(s[0], s[1]):
+                raise self.fail(r, f"{fn}() needs a square matrix, but '{self.src(a)}' is {self.shape_text(s)}")
+            return s if fn == "inv" else (ONE, ONE)
+        if fn == "diag":
+            if self.is_scalar(s):
+                return s
+            if self.is_vector(s):
+                return (s[0], s[0])
+            if not self.dims.unify(s[0], s[1]):
+                raise self.fail(r, f"diag() takes a vector or a square matrix, but '{self.src(a)}' "
+                                   f"is {self.shape_text(s)}")
+            return (s[0], ONE)
+        if fn in ("softmax", "logsumexp"):
+            if not self.is_vector(s):
+                raise self.fail(r, f"{fn}() takes a vector, but '{self.src(a)}' is {self.shape_text(s)}")
+            return s if fn == "softmax" else (ONE, ONE)
+        raise AssertionError(fn)
+
+    def check_constants(self) -> None:
+        """Every I, vector(c), matrix(c) must get its size from a variable."""
+        known: set[int] = set()
+        for s in self.sym_shapes.values():
+            for t in s:
+                known.update(self.dims.resolve(t))
+        for raw, s in self.constants:
+            for t in s:
+                if not set(self.dims.resolve(t)) <= known:
+                    raise self.fail(raw, f"cannot infer the size of '{self.src(raw)}' from the "
+                                         f"expression around it")
+
+    # -- typed tree ----------------------------------------------------------
+    def build(self, r: Raw) -> Expr:
+        built: dict[int, Expr] = {}
+        stack: list[tuple[Raw, bool]] = [(r, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                built[id(node)] = self._build_one(node, built)
+                continue
+            stack.append((node, True))
+            for a in reversed(node.args):
+                if isinstance(a, Raw):
+                    stack.append((a, False))
+        return built[id(r)]
+
+    def _build_one(self, r: Raw, built: dict[int, Expr]) -> Expr:
+        op = r.op
+        sub = [built[id(a)] for a in r.args if isinstance(a, Raw)]
+        shape = self.final_shape(self.shape(r))
+        if op == "num":
+            return A.num(r.args[0])
+        if op == "name":
+            name = r.args[0]
+            if name in RESERVED_NAMES and name not in self.types:
+                return A.identity(shape[0])
+            kind = self.types.get(name) or default_kind(name)
+            return Sym(name, shape, kind == "symmetric")
+        if op == "paren":
+            return sub[0]
+        if op == "neg":
+            return A.neg(sub[0])
+        if op == "transpose":
+            return A.T(sub[0])
+        if op == "add":
+            return A.add(*sub)
+        if op == "sub":
+            return A.sub(*sub)
+        if op == "mul":
+            return A.mul(*sub)
+        if op == "div":
+            return A.div(*sub)
+        if op == "hadamard":
+            return A.had(*sub)
+        if op == "ediv":
+            a, b = sub
+            return A.had(a if not a.is_scalar or b.is_scalar else A.mul(a, Ones(b.shape)),
+                         A.power(b, A.MINUS_ONE))
+        if op == "kron":
+            return A.kron(*sub)
+        if op == "pow":
+            base, ex = sub
+            if base.is_scalar:
+                return A.power(base, ex)
+            k = _integer(r.args[1])
+            if k is None:
+                raise UnsupportedError("a matrix power needs an integer exponent", self.text, r.start)
+            return A.matpow(base, k)
+        if op == "epow":
+            return A.power(*sub)
+        if op == "call":
+            fn = r.args[0]
+            if fn == "kron":
+                return A.kron(*sub)
+            if fn in CONSTRUCTORS:
+                return A.mul(sub[0], Ones(shape))
+            return A.func(fn, sub[0])
+        raise AssertionError(op)
+
+
+def _integer(r: Raw) -> int | None:
+    """The integer an exponent spells (2, -1, (3)), or None."""
+    sign = 1
+    while r.op in ("neg", "paren"):
+        sign = -sign if r.op == "neg" else sign
+        r = r.args[0]
+    if r.op == "num" and isinstance(r.args[0], Fraction) and r.args[0].denominator == 1:
+        return sign * int(r.args[0])
+    return None
+
+
+def concatenation_notes(names: list[str]) -> list[str]:
+    """Names that read as a product of other names of the expression (SPEC §1)."""
+    notes = []
+    known = set(names)
+    for name in names:
+        for i in range(1, len(name)):
+            left, right = name[:i], name[i:]
+            if left in known and (right in known or _split(right, known)):
+                notes.append(f"'{name}' is read as one name; write '{left} {right}' or "
+                             f"'{left}*{right}' for the product")
+                break
+    return notes
+
+
+def _split(s: str, known: set[str]) -> bool:
+    return any(s[:i] in known and (s[i:] in known or _split(s[i:], known)) for i in range(1, len(s)))

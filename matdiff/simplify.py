@@ -1,0 +1,174 @@
+"""The simplifier: rewrites that need a choice, decided by an explicit cost.
+
+The constructors of :mod:`matdiff.algebra` already keep every tree in
+canonical form (transposes pushed in, like terms collected, numbers folded).
+Here are the passes that choose between equal forms:
+
+* ``factor``: pull common factors out of sums, A x + Aᵀ x = (A + Aᵀ) x,
+  β A + β B = β (A + B), kept only when the cost drops;
+* ``name_repeats``: name a repeated sub-expression (``… where s = softmax(z)``)
+  when that makes the printed answer shorter.
+
+``cost`` is monotonic in the size of the tree: nodes, plus a little for each
+transpose, so that of two equal forms the one with fewer operations wins.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from fractions import Fraction
+
+from . import algebra as A
+from .ast import Add, Expr, Func, Hadamard, Mul, Num, Sym, Transpose, Where
+
+_TOKEN = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+|[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*"
+                    r"|\.\*|\./|\.\^|\S")
+
+
+def tokens(text: str) -> int:
+    """The length of a printed answer: names, numbers, operators, parentheses."""
+    return len(_TOKEN.findall(text))
+
+
+def cost(e: Expr) -> float:
+    """Nodes of the tree (shared ones counted each time), a transpose 0.5 more."""
+    total = 0.0
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        total += 1.5 if isinstance(x, Transpose) else 1.0
+        stack.extend(x.children)
+    return total
+
+
+# -- factoring ------------------------------------------------------------------
+def _parts(t: Expr) -> tuple[Fraction, list[Expr], list[Expr]]:
+    """t = c · scalars · chain."""
+    c, core = A.split_coef(t)
+    fs = list(core.factors) if isinstance(core, Mul) else [core]
+    if fs == [A.ONE]:
+        fs = []
+    return c, [f for f in fs if f.is_scalar], [f for f in fs if not f.is_scalar]
+
+
+def _factor_sum(e: Add) -> Expr:
+    terms = [_parts(t) for t in e.terms]
+    best: tuple[int, str, Expr] | None = None
+    counts: Counter = Counter()
+    for _, scal, chain in terms:
+        keys = {("s", s) for s in scal}
+        if chain and not e.is_scalar:
+            keys.add(("r", chain[-1]))
+            keys.add(("l", chain[0]))
+        elif chain and len(chain) > 1:
+            keys.add(("r", chain[-1]))
+            keys.add(("l", chain[0]))
+        counts.update(keys)
+    for (side, f), n in counts.most_common():
+        if n < 2:
+            break
+        if best is None or n > best[0] or (n == best[0] and side == "s" and best[1] != "s"):
+            best = (n, side, f)
+    if best is None:
+        return e
+    _, side, f = best
+    inside: list[Expr] = []
+    outside: list[Expr] = []
+    for (c, scal, chain), t in zip(terms, e.terms):
+        if side == "s" and f in scal:
+            rest = list(scal)
+            rest.remove(f)
+            inside.append(A.mul(A.num(c), *rest, *chain) if rest or chain else A.num(c))
+        elif side == "r" and chain and chain[-1] == f and (len(chain) > 1 or not e.is_scalar):
+            inside.append(A.mul(A.num(c), *scal, *chain[:-1]) if chain[:-1] else
+                          A.mul(A.num(c), *scal, A.identity(f.shape[0])))
+        elif side == "l" and chain and chain[0] == f and (len(chain) > 1 or not e.is_scalar):
+            inside.append(A.mul(A.num(c), *scal, *chain[1:]) if chain[1:] else
+                          A.mul(A.num(c), *scal, A.identity(f.shape[1])))
+        else:
+            outside.append(t)
+    if len(inside) < 2:
+        return e
+    group = factor(A.add(*inside))
+    if side == "s" or side == "l":
+        factored = A.mul(f, group)
+    else:
+        factored = A.mul(group, f)
+    candidate = A.add(factored, factor(A.add(*outside))) if outside else factored
+    return candidate if cost(candidate) < cost(e) else e
+
+
+def factor(e: Expr) -> Expr:
+    """Pull common factors out of every sum, innermost first."""
+    memo: dict[Expr, Expr] = {}
+
+    def go(x: Expr) -> Expr:
+        if x in memo:
+            return memo[x]
+        kids = x.children
+        y = A.rebuild(x, tuple(go(k) for k in kids)) if kids else x
+        if isinstance(y, Add):
+            y = _pull_overall_sign(_factor_sum(y))
+        memo[x] = y
+        return y
+
+    return go(e)
+
+
+def _pull_overall_sign(e: Expr) -> Expr:
+    """−A − B = −(A + B) when every term is negative."""
+    if isinstance(e, Add) and all(A.split_coef(t)[0] < 0 for t in e.terms):
+        return A.neg(A.add(*[A.neg(t) for t in e.terms]))
+    return e
+
+
+def simplify(e: Expr) -> Expr:
+    """The textbook form: factored, with the cheapest of the equal forms."""
+    return factor(e)
+
+
+# -- naming repeated sub-expressions ---------------------------------------------------
+NAMES_BY_FUNC = {"softmax": "s", "sigmoid": "sigma_", "inv": "Xinv"}
+
+
+def name_repeats(e: Expr, taken: set[str], printer) -> Expr:
+    """Name a repeated sub-expression when the printed answer gets shorter."""
+    counts: Counter = Counter()
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (Func, Hadamard, Mul, Add)) and not x.is_scalar or (isinstance(x, Func) and x.name == "softmax"):
+            counts[x] += 1
+        stack.extend(x.children)
+    best = e
+    best_len = tokens(printer(e))
+    for sub, n in counts.most_common():
+        if n < 2:
+            break
+        name = _fresh_name(sub, taken)
+        sym = Sym(name, sub.shape, A.is_symmetric(sub))
+        body = A.substitute(e, {sub: sym})
+        cand = Where(body, sym, sub, e.shape)
+        length = tokens(printer(cand))
+        if length < best_len:
+            best, best_len = cand, length
+    return best
+
+
+def _fresh_name(sub: Expr, taken: set[str]) -> str:
+    if isinstance(sub, Func) and sub.name == "softmax":
+        pool = ["s", "p", "q"]
+    elif sub.is_vector:
+        pool = ["u", "v", "w", "r", "s"]
+    else:
+        pool = ["M", "N", "P", "Q", "R", "W"]
+    for cand in pool:
+        if cand not in taken:
+            return cand
+    i = 1
+    while f"{pool[0]}{i}" in taken:
+        i += 1
+    return f"{pool[0]}{i}"
+
+
+__all__ = ["simplify", "factor", "cost", "tokens", "name_repeats", "Num"]
