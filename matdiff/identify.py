@@ -35,6 +35,8 @@ def _product(parts: list[Expr], n) -> Expr:
 # -- gradients: df = ⟨G, dX⟩ ---------------------------------------------------
 def gradient(df: Expr, var: Sym) -> Expr:
     """G with df = ⟨G, dX⟩, for a scalar df linear in dX."""
+    if not A.depends(df, "d" + var.name):
+        return A.zero(var.shape)
     contributions: list[Expr] = []
     stack: list[tuple[Expr, Expr]] = [(df, A.ONE)]
     while stack:
