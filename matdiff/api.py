@@ -134,6 +134,38 @@ class Result:
         return numeric.check(self.function, self.variable, self.value, self.order, self.symbols,
                              trials=trials, seed=seed)
 
+    def to_code(self, target: str = "numpy", name: str = "derivative") -> str:
+        """A self-contained function computing the result: ``numpy``, ``jax`` or ``torch``."""
+        from .codegen import to_code
+
+        return to_code(self.display, self.symbols, target=target, name=name,
+                       doc=f"{KINDS[self.kind]} of {self.input} with respect to {self.variable.name}.")
+
+    def to_sympy(self):
+        """The result as a SymPy matrix expression."""
+        from .sympy_interop import to_sympy
+
+        return to_sympy(self.value)
+
+    @property
+    def gauss_newton(self) -> "Result":
+        """For f = L(N(x)): the positive-semidefinite part J_Nᵀ H_L J_N of the Hessian."""
+        from .secondorder import gauss_newton
+
+        return gauss_newton(self)
+
+    def hvp(self) -> Callable[..., Any]:
+        """v ↦ H v from the closed form, without forming H: f(v, **values)."""
+        from .secondorder import hvp
+
+        return hvp(self)
+
+    def plot(self, **values):
+        """The sparsity / block structure of the result at random (or given) inputs."""
+        from .plotting import plot_structure
+
+        return plot_structure(self, **values)
+
     # -- Jupyter ------------------------------------------------------------------
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex()}$"

@@ -163,3 +163,12 @@ def to_numpy(e: Expr, symbols: dict[str, Sym], name: str = "f", doc: str = "") -
 
 
 __all__ = ["to_numpy", "py_name"]
+
+
+def to_code(e: Expr, symbols: dict[str, Sym], target: str = "numpy", name: str = "f", doc: str = "") -> str:
+    """Source of a function computing e for ``numpy`` (``jax`` and ``torch`` to come)."""
+    if target != "numpy":
+        from .errors import UsageError
+
+        raise UsageError(f"unknown code target {target!r}; the targets are numpy, jax, torch")
+    return to_numpy(e, symbols, name, doc)

@@ -1,0 +1,78 @@
+"""Finite-difference oracles shared by the tests (SPEC §3 layouts, column-major vec)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def vec(a) -> np.ndarray:
+    return np.atleast_1d(np.asarray(a, dtype=float)).reshape(-1, order="F")
+
+
+def direction(rng, x, symmetric: bool = False):
+    if np.ndim(x) == 0:
+        return 1.0
+    e = rng.standard_normal(np.shape(x))
+    if symmetric:
+        e = (e + e.T) / 2
+    return e / np.linalg.norm(e)
+
+
+def _at(f, inputs, wrt, dx):
+    p = dict(inputs)
+    p[wrt] = inputs[wrt] + dx
+    return f(**p)
+
+
+def first_order_error(f, inputs, wrt, out, *, rng=None, ndir=4, h=1e-6, symmetric=False) -> float:
+    """Relative error of a gradient / Jacobian / derivative `out` against central differences of f."""
+    rng = rng or np.random.default_rng(0)
+    f0 = np.asarray(f(**inputs))
+    fds, ans = [], []
+    for _ in range(ndir):
+        e = direction(rng, inputs[wrt], symmetric)
+        fds.append((vec(_at(f, inputs, wrt, h * e)) - vec(_at(f, inputs, wrt, -h * e))) / (2 * h))
+        if np.ndim(inputs[wrt]) == 0:
+            ans.append(vec(np.asarray(out) * e))
+        elif f0.ndim == 0:
+            ans.append(np.atleast_1d(np.sum(np.asarray(out) * e)))
+        else:
+            ans.append(np.asarray(out) @ vec(e))
+    fd, an = np.concatenate(fds), np.concatenate(ans)
+    return float(np.linalg.norm(fd - an) / max(np.linalg.norm(fd), np.linalg.norm(an), 1e-12))
+
+
+def second_order_error(f, inputs, wrt, H, *, rng=None, ndir=4, h=1e-4, symmetric=False) -> float:
+    """Relative error of a Hessian H (on vec) against four-point second differences of f."""
+    rng = rng or np.random.default_rng(0)
+    fds, ans = [], []
+    for _ in range(ndir):
+        e1, e2 = direction(rng, inputs[wrt], symmetric), direction(rng, inputs[wrt], symmetric)
+        val = (f(**_shift(inputs, wrt, h * e1 + h * e2)) - f(**_shift(inputs, wrt, h * e1 - h * e2))
+               - f(**_shift(inputs, wrt, -h * e1 + h * e2)) + f(**_shift(inputs, wrt, -h * e1 - h * e2)))
+        fds.append(val / (4 * h * h))
+        if np.ndim(inputs[wrt]) == 0:
+            ans.append(float(H) * e1 * e2)
+        else:
+            ans.append(vec(e1) @ np.asarray(H) @ vec(e2))
+    fd, an = np.array(fds, dtype=float), np.array(ans, dtype=float)
+    return float(np.linalg.norm(fd - an) / max(np.linalg.norm(fd), np.linalg.norm(an), 1e-12))
+
+
+def _shift(inputs, wrt, dx):
+    p = dict(inputs)
+    p[wrt] = inputs[wrt] + dx
+    return p
+
+
+def spd(rng, n):
+    m = rng.standard_normal((n, n))
+    return m @ m.T / n + np.eye(n)
+
+
+def commutation(m, n):
+    """K(m,n) @ vec(A) == vec(A.T) for A m×n (written out by loops, independently of matdiff)."""
+    K = np.zeros((m * n, m * n))
+    for i in range(m):
+        for j in range(n):
+            K[i * n + j, j * m + i] = 1.0
+    return K
