@@ -213,6 +213,8 @@ def mul(*factors: Expr) -> Expr:
             merged = [func("sum", merged[0])]
         elif isinstance(merged[0], Ones):
             merged = [func("sum", merged[1])]
+    # named scalars first, alphabetically, so that β·sum(x) and sum(x)·β are one tree
+    scalars.sort(key=lambda f: (0, f.name) if isinstance(f, Sym) else (1, ""))
     out: list[Expr] = ([num(coef)] if coef != 1 else []) + scalars + merged
     if not out:
         return ONE
@@ -527,8 +529,8 @@ def power(base: Expr, p: Expr) -> Expr:
             return base
         if isinstance(base, Zero) and p.value > 0:
             return base
-        if base.is_scalar and isinstance(base, Mul) and p.value.denominator == 1:
-            return mul(*[power(f, p) for f in base.factors])
+        if isinstance(base, Mul) and p.value.denominator == 1 and all(f.is_scalar for f in base.factors):
+            return mul(*[power(f, p) for f in base.factors])  # (αβ)ᵖ = αᵖβᵖ for scalars α, β
     return Power(base, p, base.shape)
 
 

@@ -186,7 +186,7 @@ class Result:
 def derivation_lines(r: Result) -> list[str]:
     f, var = r.function, r.variable
     dname = "d" + var.name
-    lines = [f"f = {to_text(f)}"]
+    lines = [f"{'f' if f.is_scalar else 'F'} = {to_text(f)}"]
     for label, step in derivation(f, var):
         lines.append(f"d{'f' if f.is_scalar else 'F'} = {to_text(step)}" + (f"    [{label}]" if label else ""))
     G = r.first if r.order == 2 else r.value

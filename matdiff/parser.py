@@ -39,10 +39,20 @@ def grammar_text() -> str:
     return resources.files("matdiff").joinpath("grammar/matdiff.lark").read_text(encoding="utf-8")
 
 
+def build_parser(strict: bool = False, cache: bool = True) -> Lark:
+    """The LALR parser.  The tests build it with ``strict=True`` (colliding
+    terminals and conflicts are errors); at run time the checked grammar is
+    loaded from lark's cache, which takes milliseconds instead of a second."""
+    return Lark(grammar_text(), parser="lalr", strict=strict, propagate_positions=True,
+                maybe_placeholders=False, cache=cache and not strict)
+
+
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark(grammar_text(), parser="lalr", strict=True, propagate_positions=True,
-                maybe_placeholders=False)
+    try:
+        return build_parser()
+    except OSError:  # an unwritable cache directory
+        return build_parser(cache=False)
 
 
 def _span(meta) -> tuple[int, int]:

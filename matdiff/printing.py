@@ -9,7 +9,7 @@ from .ast import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadama
 from .functions import INTERNAL
 
 # precedence levels, lowest first
-SUM, PRODUCT, UNARY, POWER, POSTFIX, ATOM = range(6)
+SUM, KRON, PRODUCT, UNARY, POWER, POSTFIX, ATOM = range(7)
 
 GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
          "zeta": "ζ", "eta": "η", "theta": "θ", "vartheta": "ϑ", "iota": "ι", "kappa": "κ",
@@ -73,6 +73,8 @@ class TextPrinter:
         return "0", ATOM
 
     def _Ones(self, e):
+        if e.shape[0] == 1:
+            return "vector(1)'", POSTFIX
         return ("vector(1)" if e.shape[1] == 1 else "matrix(1)"), ATOM
 
     def _Commutation(self, e: Commutation):
@@ -112,7 +114,7 @@ class TextPrinter:
             from . import algebra as A
 
             return self.wrap(A.mul(*t.factors[:-1]), PRODUCT if i == 0 else PRODUCT)
-        return self.wrap(t, SUM if i == 0 else PRODUCT) if i == 0 else self.wrap(t, PRODUCT)
+        return self.wrap(t, KRON)
 
     @staticmethod
     def _is_negative(t: Expr) -> bool:
@@ -260,7 +262,7 @@ class UnicodePrinter(TextPrinter):
         return self.wrap(a, POSTFIX) + "⁻ᵀ", POSTFIX
 
     def _Kron(self, e: Kron):
-        return " ⊗ ".join(self.wrap(f, PRODUCT, strict=i > 0) for i, f in enumerate(e.factors)), PRODUCT
+        return " ⊗ ".join(self.wrap(f, PRODUCT) for f in e.factors), KRON
 
     def _Commutation(self, e: Commutation):
         return f"K₍{e.m},{e.n}₎", ATOM
@@ -355,7 +357,7 @@ class LatexPrinter(TextPrinter):
         return self.wrap(a, POSTFIX) + r"^{-\top}", POSTFIX
 
     def _Kron(self, e: Kron):
-        return r" \otimes ".join(self.wrap(f, PRODUCT, strict=i > 0) for i, f in enumerate(e.factors)), PRODUCT
+        return r" \otimes ".join(self.wrap(f, PRODUCT) for f in e.factors), KRON
 
     def wrap(self, e: Expr, level: int, strict: bool = False) -> str:
         s, prec = self.p(e)
@@ -381,12 +383,12 @@ class LatexPrinter(TextPrinter):
         return rf"\operatorname{{{self.func_name(n)}}}\left({a}\right)", ATOM
 
     def _Power(self, e: Power):
-        base = self.wrap(e.base, POSTFIX)
+        base = self.wrap(e.base, POSTFIX, strict=True)  # no double superscripts
         ex = self(e.exp)
         return (f"{base}^{{{ex}}}" if e.is_scalar else rf"{base}^{{\circ {ex}}}"), POWER
 
     def _MatPow(self, e: MatPow):
-        return f"{self.wrap(e.base, POSTFIX)}^{{{e.k}}}", POWER
+        return f"{self.wrap(e.base, POSTFIX, strict=True)}^{{{e.k}}}", POWER
 
     def _Unvec(self, e: Unvec):
         return rf"\operatorname{{unvec}}\left({self(e.arg)}\right)", ATOM

@@ -88,6 +88,8 @@ class Dims:
         if len(b) == 1 and a and b[0] not in a:
             self.bound[b[0]] = a
             return True
+        if len(a) == len(b) and a and b:  # m·p = n·q: pair the factors in order (kron(A, X) square)
+            return all(self.unify((x,), (y,)) for x, y in zip(a, b))
         return False
 
 

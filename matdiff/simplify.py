@@ -128,7 +128,7 @@ def simplify(e: Expr) -> Expr:
 
 
 # -- naming repeated sub-expressions ---------------------------------------------------
-NAMES_BY_FUNC = {"softmax": "s", "sigmoid": "sigma_", "inv": "Xinv"}
+MAX_CANDIDATES = 4
 
 
 def name_repeats(e: Expr, taken: set[str], printer) -> Expr:
@@ -142,9 +142,10 @@ def name_repeats(e: Expr, taken: set[str], printer) -> Expr:
         stack.extend(x.children)
     best = e
     best_len = tokens(printer(e))
-    for sub, n in counts.most_common():
-        if n < 2:
-            break
+    repeated = [sub for sub, n in counts.items() if n >= 2]
+    # the few most promising: large parts repeated often (bounded work on big trees)
+    repeated.sort(key=lambda x: -counts[x] * min(cost(x), 50))
+    for sub in repeated[:MAX_CANDIDATES]:
         name = _fresh_name(sub, taken)
         sym = Sym(name, sub.shape, A.is_symmetric(sub))
         body = A.substitute(e, {sub: sym})

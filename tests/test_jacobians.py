@@ -209,9 +209,7 @@ CASES = [
          "MC §2.6 (vector norms): ∂(x/‖x‖)/∂x = (I − x x'/x'x)/‖x‖"),
     Case("x / (x'*x)", "x", lambda x, **_: x / (x @ x),
          lambda x, **_: (eye(x.size) - 2 * np.outer(x, x) / (x @ x)) / (x @ x),
-         "inversion in the sphere: (I − 2xx'/x'x)/x'x (MC §2.4.1, quotient rule)",
-         bug=("matdiff.algebra.power distributes an integer power over a scalar-valued matrix chain: "
-              "x / (x'*x) is built as x' .^ -1*x .^ -1*x"), bug_in=("fd", "textbook")),
+         "inversion in the sphere: (I − 2xx'/x'x)/x'x (MC §2.4.1, quotient rule)"),
     Case("x / norm2(x)^2", "x", lambda x, **_: x / (x @ x),
          lambda x, **_: (eye(x.size) - 2 * np.outer(x, x) / (x @ x)) / (x @ x),
          "inversion in the sphere: (I − 2xx'/x'x)/x'x (MC §2.4.1, quotient rule)"),

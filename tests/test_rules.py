@@ -26,11 +26,7 @@ SKIP = {
 }
 
 # Rule examples that matdiff gets wrong or rejects: expected failures with the bug.
-XFAIL = {
-    "Kronecker product rule": (
-        "the rule's example tr(kron(A, X)) is rejected with a ShapeError: the shape unifier "
-        "cannot solve m·n = p·q for a trace of a Kronecker product (A and X square would do)"),
-}
+XFAIL: dict[str, str] = {}
 
 # Further examples for rules whose own example is skipped or fails, so that every
 # rule still has a gradient that is checked.

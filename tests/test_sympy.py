@@ -241,8 +241,6 @@ def test_round_trip_through_sympy_by_value(text):
     assert _same(matdiff.lambdify(text)(**vals), numeric.lambdify(back.expr, back.symbols)(**vals))
 
 
-@pytest.mark.xfail(strict=True, reason="matdiff's text printer writes the row of ones 𝟙ᵀ as 'matrix(1)', "
-                   "which does not parse back")
 def test_row_of_ones_prints_parseable_text():
     p = matdiff.parse("vector(1)'*X*vector(1)")
     assert matdiff.parse(str(p)).expr == p.expr
