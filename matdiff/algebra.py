@@ -85,6 +85,9 @@ def add(*terms: Expr) -> Expr:
     """Σ terms: flattened, zeros dropped, scalars broadcast, like terms collected."""
     flat: list[Expr] = []
     for t in terms:
+        if isinstance(t, Mul) and len(t.factors) == 2 and isinstance(t.factors[0], Num) \
+                and isinstance(t.factors[1], Add):
+            t = Add(tuple(scale(t.factors[0].value, u) for u in t.factors[1].terms), t.shape)
         if isinstance(t, Add):
             flat.extend(t.terms)
         elif not is_zero(t):

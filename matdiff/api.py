@@ -212,13 +212,17 @@ def derivation_lines(r: Result) -> list[str]:
     return lines
 
 
-def _sym(G: Expr) -> Expr:
+def sym(G: Expr) -> Expr:
     """(G + Gᵀ)/2, the gradient on symmetric matrices."""
     if A.is_symmetric(G):
         return G
     Gt = A.T(G)
     first, second = (Gt, G) if cost(Gt) < cost(G) else (G, Gt)
-    return A.scale(A.Fraction(1, 2), A.add(first, second))
+    half = A.Fraction(1, 2)
+    return A.add(A.scale(half, first), A.scale(half, second))
+
+
+_sym = sym
 
 
 def _kink_notes(f: Expr, var: Sym) -> list[str]:

@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("wrt", help="the variable to differentiate by")
     p.add_argument("--order", type=int, default=1, help="1 (default) or 2 for the Hessian")
     p.add_argument("--hessian", action="store_true", help="same as --order 2")
+    p.add_argument("--gauss-newton", action="store_true",
+                   help="for f = L(N(x)): the Gauss-Newton part J_N' H_L J_N of the Hessian")
     for kind in ("scalar", "vector", "matrix", "symmetric"):
         p.add_argument(f"--{kind}", action="append", default=[], metavar="NAMES",
                        help=f"comma-separated names declared {kind}")
@@ -50,8 +52,10 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
     err = err or sys.stderr
     try:
         args = build_parser().parse_args(argv)
-        order = 2 if args.hessian else args.order
+        order = 2 if (args.hessian or args.gauss_newton) else args.order
         r = diff(args.expr, args.wrt, types=_types(args), order=order)
+        if args.gauss_newton:
+            r = r.gauss_newton
         if args.format == "json":
             print(json.dumps(r.to_dict(), indent=2, ensure_ascii=False), file=out)
         else:

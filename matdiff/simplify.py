@@ -19,7 +19,7 @@ from collections import Counter
 from fractions import Fraction
 
 from . import algebra as A
-from .ast import Add, Expr, Func, Hadamard, Mul, Num, Sym, Transpose, Where
+from .ast import Add, Expr, Func, Hadamard, Mul, Num, Sym, Transpose, Where  # noqa: F401
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+|[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*"
                     r"|\.\*|\./|\.\^|\S")
@@ -108,17 +108,24 @@ def factor(e: Expr) -> Expr:
         kids = x.children
         y = A.rebuild(x, tuple(go(k) for k in kids)) if kids else x
         if isinstance(y, Add):
-            y = _pull_overall_sign(_factor_sum(y))
+            y = _pull_common_coefficient(_factor_sum(y))
         memo[x] = y
         return y
 
     return go(e)
 
 
-def _pull_overall_sign(e: Expr) -> Expr:
-    """−A − B = −(A + B) when every term is negative."""
-    if isinstance(e, Add) and all(A.split_coef(t)[0] < 0 for t in e.terms):
-        return A.neg(A.add(*[A.neg(t) for t in e.terms]))
+def _pull_common_coefficient(e: Expr) -> Expr:
+    """−A − B = −(A + B), A/2 + B/2 = (A + B)/2: a coefficient shared by every term."""
+    if not isinstance(e, Add):
+        return e
+    coefs = [A.split_coef(t)[0] for t in e.terms]
+    c = coefs[0]
+    if all(x == c for x in coefs) and c != 1:
+        return Mul((A.num(c), Add(tuple(A.split_coef(t)[1] for t in e.terms), e.shape)), e.shape)
+    if all(x < 0 for x in coefs):
+        return Mul((A.MINUS_ONE, Add(tuple(A.scale(-x, A.split_coef(t)[1]) for x, t in zip(coefs, e.terms)),
+                                     e.shape)), e.shape)
     return e
 
 
