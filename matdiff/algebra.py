@@ -201,6 +201,14 @@ def mul(*factors: Expr) -> Expr:
                 if isinstance(merged[-1], Identity):
                     merged.pop()
                 continue
+            prev = merged[-1]
+            if isinstance(f, Commutation) and isinstance(prev, Kron) and len(prev.factors) == 2 \
+                    and (f.m, f.n) == (prev.factors[0].shape[1], prev.factors[1].shape[1]):
+                a, b = prev.factors  # (A ⊗ B) K(n,q) = K(m,p) (B ⊗ A), A m×n, B p×q
+                merged[-1:] = [commutation(a.shape[0], b.shape[0]), kron(b, a)]
+                if isinstance(merged[-2], Identity):
+                    merged.pop(-2)
+                continue
             if _is_diagm(f) and _is_diagm(merged[-1]):  # diag(a) diag(b) = diag(a ⊙ b)
                 merged[-1] = func("diagm", had(merged[-1].arg, f.arg))
                 continue
@@ -424,6 +432,8 @@ def func(name: str, a: Expr) -> Expr:
             return mul(*scalars, func("sum", mul(*[f for f in a.factors if not f.is_scalar])))
         if isinstance(a, Ones):
             return DimSize(dim_mul(*a.shape))
+        if isinstance(a, Sym) and a.probability:  # declared to sum to 1
+            return ONE
         return Func("sum", a, SCALAR)
     if name in ("det", "logdet"):
         if a.is_scalar:

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from . import algebra as A
 from . import numeric
-from .ast import Differential, Expr, Sym, Where
+from .ast import Differential, Expr, Func, Sym, Where
 from .codegen import to_numpy
 from .differential import derivation, differential
 from .errors import UsageError
@@ -59,7 +59,7 @@ def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...]
         from .shapes import default_kind
 
         kind = kind or default_kind(name)
-        symbols[name] = Sym(name, inf.final_shape(shape), kind == "symmetric")
+        symbols[name] = Sym(name, inf.final_shape(shape), kind == "symmetric", kind == "probability")
     notes = tuple(concatenation_notes(list(symbols)))
     return Parsed(expr, symbols, notes, text)
 
@@ -279,6 +279,11 @@ def diff(expr: str, wrt: str, *, types: dict[str, str] | None = None, order: int
     kind, value, first = derive(parsed.expr, var, order)
     value = simplify(value)
     notes = list(parsed.notes) + _kink_notes(parsed.expr, var)
+    sums = sorted({x.arg.name for x in value.walk() if isinstance(x, Func) and x.name == "sum"
+                   and isinstance(x.arg, Sym) and x.arg.is_vector})
+    for name in sums:
+        notes.append(f"if {name} sums to 1 (a probability vector), sum({name}) = 1: declare it with "
+                     f"types={{'{name}': 'probability'}} or --probability {name}")
     if wrt not in A.free_names(parsed.expr):
         notes.append(f"'{wrt}' does not occur in the expression: the derivative is zero")
     display = name_repeats(value, set(parsed.symbols), to_text)

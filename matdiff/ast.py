@@ -121,6 +121,7 @@ class Sym(Expr):
     name: str
     shape: Shape
     symmetric: bool = False
+    probability: bool = False  # a vector declared to sum to 1
 
 
 @node

@@ -11,7 +11,7 @@ import sys
 from .api import diff
 from .errors import MatdiffError, UsageError
 
-FORMATS = ("text", "unicode", "latex", "numpy", "json")
+FORMATS = ("text", "unicode", "latex", "numpy", "jax", "torch", "json")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hessian", action="store_true", help="same as --order 2")
     p.add_argument("--gauss-newton", action="store_true",
                    help="for f = L(N(x)): the Gauss-Newton part J_N' H_L J_N of the Hessian")
-    for kind in ("scalar", "vector", "matrix", "symmetric"):
+    for kind in ("scalar", "vector", "matrix", "symmetric", "probability"):
         p.add_argument(f"--{kind}", action="append", default=[], metavar="NAMES",
                        help=f"comma-separated names declared {kind}")
     p.add_argument("--format", choices=FORMATS, default="text")
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _types(args) -> dict[str, str]:
     out: dict[str, str] = {}
-    for kind in ("scalar", "vector", "matrix", "symmetric"):
+    for kind in ("scalar", "vector", "matrix", "symmetric", "probability"):
         for group in getattr(args, kind):
             for name in group.split(","):
                 if name.strip():
@@ -47,11 +47,34 @@ def _types(args) -> dict[str, str]:
     return out
 
 
+VALUE_OPTIONS = {"--order", "--format", "--scalar", "--vector", "--matrix", "--symmetric", "--probability"}
+
+
+def _reorder(argv: list[str]) -> list[str]:
+    """Options first, then ``--`` and the positionals: an expression may start
+    with a minus (``-y'*log(softmax(z))``) without being taken for a flag."""
+    options: list[str] = []
+    positionals: list[str] = []
+    it = iter(argv)
+    for a in it:
+        if a == "--":
+            positionals.extend(it)
+        elif a.startswith("--") or a == "-h":
+            options.append(a)
+            if a in VALUE_OPTIONS:
+                value = next(it, None)
+                if value is not None:
+                    options.append(value)
+        else:
+            positionals.append(a)
+    return options + ["--"] + positionals
+
+
 def run(argv: list[str] | None = None, out=None, err=None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(_reorder(sys.argv[1:] if argv is None else list(argv)))
         order = 2 if (args.hessian or args.gauss_newton) else args.order
         r = diff(args.expr, args.wrt, types=_types(args), order=order)
         if args.gauss_newton:
@@ -59,7 +82,10 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
         if args.format == "json":
             print(json.dumps(r.to_dict(), indent=2, ensure_ascii=False), file=out)
         else:
-            body = {"text": r.text, "unicode": r.unicode(), "latex": r.latex(), "numpy": r.numpy()}[args.format]
+            if args.format in ("numpy", "jax", "torch"):
+                body = r.to_code(args.format)
+            else:
+                body = {"text": r.text, "unicode": r.unicode(), "latex": r.latex()}[args.format]
             if args.steps:
                 for line in r.steps:
                     print(line, file=out)

@@ -235,6 +235,9 @@ def dimension_sizes(symbols: dict[str, Sym], shift: int = 0) -> dict[str, int]:
 def draw(sym: Sym, dims: dict[str, int], rng: np.random.Generator, style: str):
     """A random value for one variable; ``style`` picks the domain."""
     shape = _shape(sym.shape, dims)
+    if sym.probability:
+        a = rng.uniform(0.5, 1.5, shape)
+        return a / a.sum()
     if sym.is_scalar:
         return float(rng.choice([-1, 1]) * rng.uniform(0.5, 1.5)) if style == "normal" else float(rng.uniform(0.5, 1.5))
     if style == "positive":

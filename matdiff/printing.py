@@ -78,7 +78,7 @@ class TextPrinter:
         return ("vector(1)" if e.shape[1] == 1 else "matrix(1)"), ATOM
 
     def _Commutation(self, e: Commutation):
-        return f"K({e.m},{e.n})", ATOM
+        return (f"K({e.m})" if e.m == e.n else f"K({e.m},{e.n})"), ATOM
 
     def _DimSize(self, e: DimSize):
         return f"{e.dim}", ATOM

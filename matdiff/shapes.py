@@ -21,7 +21,7 @@ from .parser import Raw
 DimT = tuple[int, ...]
 ShapeT = tuple[DimT, DimT]
 ONE: DimT = ()
-KINDS = ("scalar", "vector", "matrix", "symmetric")
+KINDS = ("scalar", "vector", "matrix", "symmetric", "probability")
 GREEK = ("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu "
          "xi omicron pi rho varrho sigma tau upsilon phi varphi chi psi omega").split()
 _GREEK_RE = re.compile(r"^(%s)(\d+|_\w*)?$" % "|".join(GREEK))
@@ -157,7 +157,7 @@ class Inference:
             kind = self.types.get(name) or default_kind(name)
             if kind == "scalar":
                 s: ShapeT = (ONE, ONE)
-            elif kind == "vector":
+            elif kind in ("vector", "probability"):
                 s = (self.dims.fresh(), ONE)
             elif kind == "symmetric":
                 d = self.dims.fresh()
@@ -327,7 +327,7 @@ class Inference:
             if name in RESERVED_NAMES and name not in self.types:
                 return A.identity(shape[0])
             kind = self.types.get(name) or default_kind(name)
-            return Sym(name, shape, kind == "symmetric")
+            return Sym(name, shape, kind == "symmetric", kind == "probability")
         if op == "paren":
             return sub[0]
         if op == "neg":
