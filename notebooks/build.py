@@ -363,7 +363,13 @@ $\nabla\ell = \mathrm{sum}(y)\,\mathrm{softmax}(z) - y$, i.e. $\mathrm{softmax}(
 r_ce"""),
     ("py", r"""print("\n".join(r_ce.steps))
 print(r_ce.check())
-assert r_ce.check().ok"""),
+assert r_ce.check().ok
+for note in r_ce.notes:
+    print("note:", note)"""),
+    ("md", r"""As the note says, declaring `y` a probability vector (entries summing to 1) gives the familiar form:"""),
+    ("py", r"""r_p = matdiff.diff("-y'*log(softmax(z))", "z", types={"y": "probability"})
+print(r_p, "   ", r_p.check())
+assert r_p.check().ok"""),
     ("md", r"""The steps go through the Jacobian of softmax, which matdiff also gives on its own:"""),
     ("py", r"""r_sm = matdiff.diff("softmax(z)", "z")
 print(r_sm, "   ", r_sm.check())
@@ -376,7 +382,7 @@ g = r_ce.lambdify()(z=z, y=y)
 p = np.exp(z - z.max()); p /= p.sum()
 print("matdiff gradient:", g)
 print("softmax(z) - y:  ", p - y)
-assert np.allclose(g, p - y)"""),
+assert np.allclose(g, p - y) and np.allclose(r_p.lambdify()(z=z, y=y), p - y)"""),
     ("md", r"""## 2. Logistic regression with Newton's method
 
 Labels $y_i\in\{-1,+1\}$, features in the rows of $X$ ($N\times d$), a small ridge term:
