@@ -32,7 +32,7 @@ from fractions import Fraction
 from typing import Callable
 
 from . import algebra as A
-from .ast import (SCALAR, Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
+from .ast import (SCALAR, Add, Commutation, DimSize, Expr, Func, Hadamard, Identity, Kron,
                   MatPow, Mul, Num, Ones, Power, Shape, Sym, Transpose, Unvec, Where, Zero)
 from .errors import UsageError
 
@@ -103,12 +103,13 @@ class Lowering:
         return self.mk("call", args, (fname,) + extra, shape)
 
     def T(self, x: Op) -> Op:
-        """xᵀ, with (xᵀ)ᵀ = x and the symmetric cases folded."""
+        """xᵀ, with (xᵀ)ᵀ = x; a symmetric argument is still transposed, so that the code
+        computes exactly what the expression says whatever array is passed."""
         if x.is_scalar:
             return x
         if x.kind == "T":
             return x.args[0]
-        if x.kind == "eye" or x.fname == "diagflat" or (x.kind == "arg" and x.attr[1]):
+        if x.kind == "eye" or x.fname == "diagflat":
             return x
         if x.kind in ("zeros", "ones"):
             return self.mk(x.kind, shape=(x.shape[1], x.shape[0]))
@@ -181,20 +182,17 @@ class Lowering:
         merged = _merge_diagonals(e)
         if merged is not None:
             return self.lower(merged)
-        terms: list[tuple[int, Op]] = []
-        for t in e.terms:
-            c, core = A.split_coef(t)
-            terms.append((-1 if c < 0 else 1, (c, core)))  # type: ignore[arg-type]
-        has_array = any(not _is_ones_multiple(core) for _, (c, core) in terms)
+        split = [A.split_coef(t) for t in e.terms]
+        has_array = any(not _is_ones_multiple(core) for _, core in split)
         lowered: list[tuple[int, Op]] = []
-        for sign, (c, core) in terms:
+        for c, core in split:
             if not e.is_scalar and has_array and _is_ones_multiple(core):
                 # a scalar added to an array broadcasts: 1 + u, not ones((m, 1)) + u
-                scalars = [f for f in (core.factors if isinstance(core, Mul) else ()) if f.is_scalar]
+                scalars = [f for f in core.factors if f.is_scalar] if isinstance(core, Mul) else []
                 op = self.lower(A.mul(A.num(abs(c)), *scalars))
             else:
                 op = self.lower(A.scale(abs(c), core))
-            lowered.append((sign, op))
+            lowered.append((-1 if c < 0 else 1, op))
         lowered.sort(key=lambda so: so[0] < 0)  # a positive term first: a - b, not -b + a
         return self.mk("add", tuple(op for _, op in lowered), tuple(s for s, _ in lowered), e.shape)
 
@@ -463,7 +461,6 @@ class Target:
     unvec: str  # {0}, {r}, {c}
     flat: str  # vec(A) as a 1-D array
     number_arg: str = "{x}"  # how a Python number is passed to a function
-    kron_contiguous: bool = False  # kron needs contiguous operands (PyTorch)
 
 
 _COMMON = {f: "{m}." + f + "({0})" for f in ELEMENTWISE_NP}
@@ -509,7 +506,7 @@ _TORCH_CALLS.update({
     "trace": "{m}.trace({0})", "tr": "{m}.trace({0})", "det": "{m}.linalg.det({0})",
     "logdet": "{m}.linalg.slogdet({0})[1]", "inv": "{m}.linalg.inv({0})", "solve": "{m}.linalg.solve({0}, {1})",
     "diagflat": "{m}.diagflat({0})", "diagv": "{m}.diagonal({0}).reshape(-1, 1)",
-    "kron": "{m}.kron({0}, {1})", "matrix_power": "{m}.linalg.matrix_power({0}, {k})", "sum": "{m}.sum({0})",
+    "kron": "{h}({0}, {1})", "matrix_power": "{m}.linalg.matrix_power({0}, {k})", "sum": "{m}.sum({0})",
     "norm2": "{m}.linalg.norm({0})", "norm1": "{m}.sum({m}.abs({0}))", "relu": "{m}.relu({0})",
     "step": "({0} > 0).to({m}.float64)", "sigmoid": "{m}.sigmoid({0})", "softmax": "{m}.softmax({0}, dim=0)",
     "logsumexp": "{m}.logsumexp({0}.reshape(-1), dim=0)",
@@ -518,13 +515,15 @@ _TORCH_CALLS.update({
 
 TORCH = Target(
     "torch", "import torch" + "{as_m}", "torch", "{m}.as_tensor({x}, dtype={m}.float64)", _TORCH_CALLS,
-    {"commutation_perm": _NP_HELPERS["commutation_perm"],
+    {"kron": 'def {name}(a, b):\n    """torch.kron of contiguous operands (torch.kron rejects some strided '
+             'views)."""\n    return {m}.kron(a.contiguous(), b.contiguous())',
+     "commutation_perm": _NP_HELPERS["commutation_perm"],
      "commutation": 'def {name}(m, n):\n    """K(m, n), the (mn)×(mn) commutation matrix, by permuting the '
                     'rows of the identity."""\n    return {m}.eye(m * n, dtype={m}.float64)[{perm}(m, n)]'},
     "{m}.eye({n}, dtype={m}.float64)", "{m}.zeros(({r}, {c}), dtype={m}.float64)",
     "{m}.ones(({r}, {c}), dtype={m}.float64)", "{m}.linalg.multi_dot([{args}])",
     "{m}.as_tensor({x}, dtype={m}.float64)", "{0}.T.reshape(-1, 1)", "{0}.reshape({c}, {r}).T", "{0}.T.reshape(-1)",
-    number_arg="{m}.tensor({x}, dtype={m}.float64)", kron_contiguous=True)
+    number_arg="{m}.tensor({x}, dtype={m}.float64)")
 
 _BY_NAME = {"numpy": NUMPY, "jax": JAX, "torch": TORCH}
 
@@ -652,9 +651,6 @@ class Printer:
         for i, a in enumerate(args):
             postfix = tpl.startswith("{%d}." % i) or tpl.startswith("{%d}[" % i) or "({%d} >" % i in tpl
             s = self.text(a, ATOM if postfix else LOWEST)
-            if fname == "kron" and self.t.kron_contiguous and (
-                    a.kind in ("T", "arg") or a.fname in ("inv", "solve", "unvec", "matrix_power")):
-                s = f"{self.text(a, ATOM)}.contiguous()"  # torch.kron rejects some strided layouts
             if _is_python_number(a) and not postfix:
                 s = self.t.number_arg.format(m=self.m, x=s)
             elif _is_python_number(a):
@@ -748,12 +744,12 @@ class _Emitter:
         self.t = target
         self.symbols = symbols
         plain = {n for n in symbols if not keyword.iskeyword(n)}
-        self.user_float = "float" in plain
-        # the user's names first, so that nothing generated can clash with them
-        self.namer = Namer(plain | {"float"})
+        # the user's names and the function's first, so that nothing generated can clash with them
+        self.name = py_name(name)
+        self.float_shadowed = "float" in plain or self.name == "float"
+        self.namer = Namer(plain | {"float", self.name})
         self.argnames = {n: (n if n in plain else self.namer.fresh(n)) for n in symbols}
         self.mod = self.namer.fresh(target.alias)
-        self.name = self.namer.fresh(name)
         self.helper_names: dict[str, str] = {}
         self.dim_vars: dict[str, str] = {}
         self.dim_origin: dict[str, str] = {}
@@ -866,7 +862,7 @@ class _Emitter:
         body = [f"    {temps[id(op)]} = {pr.render(op, defining=True)[0]}" for op in order]
         result, prec = pr.render(root)
         if e.shape == SCALAR:
-            if tg.name == "numpy" and self.user_float:
+            if tg.name == "numpy" and self.float_shadowed:
                 ret = f"{mod}.float64({result}).item()"
             else:
                 ret = tg.scalar_return.format(m=mod, x=result)
@@ -881,7 +877,7 @@ class _Emitter:
             lines.append("# float64 needs jax.config.update(\"jax_enable_x64\", True); jit-compatible")
         imp = tg.module.format(m=mod, as_m="" if mod == "torch" else f" as {mod}")
         lines += [imp, "", ""]
-        for h in ("commutation_perm", "commutation", "sigmoid", "softmax", "logsumexp"):
+        for h in ("kron", "commutation_perm", "commutation", "sigmoid", "softmax", "logsumexp"):
             if h in self.helper_names:
                 src = tg.helpers[h].format(m=mod, name=self.helper_names[h],
                                            perm=self.helper_names.get("commutation_perm", ""))
@@ -896,7 +892,7 @@ class _Emitter:
 
 
 def _temp_base(op: Op, argnames: dict[str, str]) -> str | None:
-    """A readable name for a temporary: inv_X, X_T, …; None for a numbered one."""
+    """A readable name for a temporary, like inv_X or exp_x; None for a numbered one."""
     if op.kind == "call" and op.args and op.args[0].kind == "arg":
         return f"{op.attr[0]}_{argnames[op.args[0].attr[0]]}"
     return None

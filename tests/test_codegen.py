@@ -271,10 +271,13 @@ def test_commutation_next_to_a_matrix_permutes_its_rows_or_columns():
 
 def test_a_kronecker_jacobian_is_built_with_kron_and_an_index_permutation():
     src = result("gram-jac").to_code()  # kron(X', I) K + kron(I, X')
-    assert "np.kron(" in src and "commutation_perm(dim_n, dim_m)" in src
+    assert "np.kron(" in src and "commutation_perm(dim_n, dim_" in src and not re.search(r"\bcommutation\(", body(src))
     assert not re.search(r"\bfor \w+ in\b", src)  # no Python loops over entries
     src = result("vec-transpose-jac").to_code()  # the Jacobian IS K(m,n)
     assert "return commutation(dim_m, dim_n)" in src and not re.search(r"\bfor \w+ in\b", src)
+    X = Sym("X", ("m", "n"))
+    src = to_code(A.commutation("m", "n"), {"X": X}, name="derivative")
+    np.testing.assert_allclose(load(src)(np.ones((2, 3))), numeric.commutation_matrix(2, 3))
 
 
 def test_symmetric_projection_is_applied_as_permutations():
@@ -417,3 +420,30 @@ def test_jax_and_torch_sources_use_their_own_solve_and_kron():
     assert "torch.linalg.solve(S, x - mu)" in result("gauss-nll-mu").to_code("torch")
     assert "jnp.kron(" in result("inv-jac").to_code("jax")
     assert "torch.kron(" in result("inv-jac").to_code("torch")
+
+
+# -- random expressions ------------------------------------------------------------------------------------
+def test_numpy_code_matches_lambdify_on_random_expressions():
+    """Random well-typed expressions (tests/strategies.py), every variable, first and second order."""
+    hyp = pytest.importorskip("hypothesis")
+    strategies = pytest.importorskip("strategies")
+    st = hyp.strategies
+
+    @hyp.settings(max_examples=40, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(hyp.HealthCheck))
+    @hyp.given(strategies.expressions(max_size=25), st.sampled_from(sorted(strategies.VARIABLES)),
+               st.sampled_from([1, 2]))
+    def check(node, wrt, order):
+        try:
+            r = matdiff.diff(node.text, wrt, types=strategies.TYPES, order=order)
+        except matdiff.MatdiffError:
+            hyp.reject()
+        values = strategies.random_inputs(np.random.default_rng(0), set(r.symbols))
+        with np.errstate(all="ignore"):
+            want = r.lambdify()(**values)
+            hyp.assume(np.all(np.isfinite(want)))
+            got = load(r.to_code())(*positional(r, values))
+        hyp.note(r.to_code())
+        assert_same(got, want)
+
+    check()
