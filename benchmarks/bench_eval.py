@@ -226,9 +226,13 @@ def threads_info() -> dict[str, str]:
     return out
 
 
-def section(res: dict, info: dict) -> str:
+def section(res: dict, info: dict, blas_threads: int | None = None) -> str:
     extra = [f"- {k}: {v}" for k, v in info.items() if k == "torch threads"]
-    head = ["## Evaluation speed (`bench_eval.py`)", "", *C.machine_lines(info), *extra,
+    title = "## Evaluation speed (`bench_eval.py`)"
+    if blas_threads:
+        title = (f"## Evaluation speed, BLAS limited to {blas_threads} thread(s) "
+                 f"(`bench_eval.py --blas-threads {blas_threads}`)")
+    head = [title, "", *C.machine_lines(info), *extra,
             f"- {res['repeats']} timed runs after one warm-up call (the *first call* column, which includes "
             "JAX's compilation); float64 throughout; *thread CPU / wall* is the thread's CPU time over wall "
             "time (below 1: the call waited, for other threads or other load; BLAS threads' work is not "
@@ -241,14 +245,29 @@ def main(argv: list[str] | None = None) -> dict:
     C.add_common_args(ap)
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--no-frameworks", action="store_true", help="skip JAX and PyTorch")
+    ap.add_argument("--blas-threads", type=int, default=None,
+                    help="limit the BLAS / OpenMP thread pools (threadpoolctl) and torch to N threads; "
+                         "the result goes to its own README section")
     args = ap.parse_args(argv)
-    res = run(args.quick, args.repeats, not args.no_frameworks)
-    info = C.machine_info(("numpy", "sympy", "jax", "torch"))
-    info.update(threads_info())
-    text = section(res, info)
+    if args.blas_threads:
+        from threadpoolctl import threadpool_limits
+
+        limiter = threadpool_limits(limits=args.blas_threads)
+        if not args.no_frameworks and C._version("torch") != "not installed":
+            import torch
+
+            torch.set_num_threads(args.blas_threads)
+    try:
+        res = run(args.quick, args.repeats, not args.no_frameworks)
+        info = C.machine_info(("numpy", "sympy", "jax", "torch"))
+        info.update(threads_info())
+    finally:
+        if args.blas_threads:
+            limiter.restore_original_limits()
+    text = section(res, info, args.blas_threads)
     print(text)
     if not args.no_write:
-        C.update_section(args.out, "eval", text)
+        C.update_section(args.out, f"eval-threads{args.blas_threads}" if args.blas_threads else "eval", text)
     res["markdown"] = text
     return res
 
