@@ -180,8 +180,8 @@ def test_power_of_postfix_is_braced(text):
 
 def test_kron_inside_product_is_parenthesized():
     r = matdiff.diff("X'X", "X")
-    assert r"\left(X^{\top} \otimes I\right) K_{mn}" in r.latex()
-    assert "(Xᵀ ⊗ I) K" in r.unicode()
+    assert r"\left(K_{nn} + I\right) \left(I \otimes X^{\top}\right)" in r.latex()
+    assert "(I ⊗ Xᵀ)" in r.unicode()
 
 
 # -- structure plots ----------------------------------------------------------------
