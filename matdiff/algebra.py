@@ -164,9 +164,18 @@ def mul(*factors: Expr) -> Expr:
             scalars.append(f)
         else:
             chain.append(f)
-    for a, b in zip(chain, chain[1:]):
-        if a.shape[1] != b.shape[0]:
-            raise InternalShapeError(f"mul: {a.shape} · {b.shape} in {a} · {b}")
+    segment: list[Expr] = []
+    for f in chain:  # read left to right: a 1×1 prefix (xᵀy) times a matrix is a scalar multiple
+        if segment:
+            if (segment[0].shape[0], segment[-1].shape[1]) == SCALAR and f.shape[0] != 1:
+                c, core = split_coef(mul(*segment))
+                coef *= c
+                scalars.append(core)
+                segment = []
+            elif segment[-1].shape[1] != f.shape[0]:
+                raise InternalShapeError(f"mul: {segment[-1].shape} · {f.shape} in {segment[-1]} · {f}")
+        segment.append(f)
+    chain = segment
     shape: Shape = (chain[0].shape[0], chain[-1].shape[1]) if chain else SCALAR
     if coef == 0 or any(is_zero(f) for f in scalars + chain):
         return zero(shape)
@@ -245,14 +254,22 @@ def div(a: Expr, b: Expr) -> Expr:
     return mul(a, power(b, MINUS_ONE))
 
 
+FLATTEN_LIMIT = 32
+
+
 def had(*factors: Expr) -> Expr:
     """A ⊙ B ⊙ …: scalars pulled out, ones dropped, A ⊙ A = A.^2."""
     coef = Fraction(1)
     scalars: list[Expr] = []
     arrays: list[Expr] = []
     for f in factors:
-        parts = f.factors if isinstance(f, Hadamard) else (f,)
-        for g in parts:
+        if isinstance(f, Hadamard):  # already canonical: its factors need no second look
+            if len(f.factors) > FLATTEN_LIMIT:  # a long product stays one factor: linear, not quadratic, growth
+                arrays.append(f)
+            else:
+                arrays.extend(f.factors)
+            continue
+        for g in (f,):
             c, core = split_coef(g)
             coef *= c
             if isinstance(core, Hadamard):
@@ -272,14 +289,19 @@ def had(*factors: Expr) -> Expr:
             raise InternalShapeError(f"hadamard: {a.shape} vs {shape}")
     if coef == 0 or any(is_zero(a) for a in arrays):
         return Zero(shape)
-    powers: dict[Expr, Expr] = {}
+    groups: dict[Expr, list[Expr]] = {}
     for a in arrays:
         if isinstance(a, Ones):
             continue
-        b, p = (a.base, a.exp) if isinstance(a, Power) else (a, ONE)
-        powers[b] = add(powers[b], p) if b in powers else p
-    rest = [power(b, p) for b, p in powers.items()]
-    rest = [r for r in rest if not isinstance(r, Ones)]
+        groups.setdefault(a.base if isinstance(a, Power) else a, []).append(a)
+    rest: list[Expr] = []
+    for b, items in groups.items():
+        if len(items) == 1:
+            rest.append(items[0])
+            continue
+        merged = power(b, add(*[x.exp if isinstance(x, Power) else ONE for x in items]))
+        if not isinstance(merged, Ones):
+            rest.append(merged)
     if not rest:
         body: Expr = Ones(shape)
     elif len(rest) == 1:

@@ -12,7 +12,7 @@ from . import numeric
 from .ast import Differential, Expr, Func, Sym, Where
 from .codegen import to_numpy
 from .differential import derivation, differential
-from .errors import UsageError
+from .errors import UnsupportedError, UsageError
 from .functions import KINKED
 from .identify import gradient, jacobian, symmetric_projection
 from .parser import parse_raw
@@ -268,6 +268,14 @@ def derive(f: Expr, var: Sym, order: int) -> tuple[str, Expr, Expr | None]:
 
 def diff(expr: str, wrt: str, *, types: dict[str, str] | None = None, order: int = 1) -> Result:
     """The derivative of ``expr`` with respect to ``wrt``, simplified (SPEC §3, §5)."""
+    try:
+        return _diff(expr, wrt, types, order)
+    except RecursionError:
+        raise UnsupportedError("the expression is nested too deeply for this Python's recursion limit",
+                               expr if isinstance(expr, str) else None, 1) from None
+
+
+def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Result:
     if not isinstance(wrt, str) or not _NAME.match(wrt):
         raise UsageError(f"the variable must be a name, got {wrt!r}")
     if wrt in ("I", "eye") and wrt not in (types or {}):

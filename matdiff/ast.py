@@ -10,6 +10,7 @@ constructors keep them in canonical form.
 """
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
@@ -20,7 +21,26 @@ Shape = tuple[Dim, Dim]
 SCALAR: Shape = (1, 1)
 
 
-class Expr:
+class _Interned(type):
+    """Hash-consing: building a node equal to a live one returns the live one,
+    so that equal trees are one object and comparing them costs nothing."""
+
+    def __call__(cls, *args, **kwargs):
+        obj = super().__call__(*args, **kwargs)
+        key = (cls, obj._key())
+        try:
+            return _TABLE[key]
+        except KeyError:
+            _TABLE[key] = obj
+            return obj
+        except TypeError:  # an unhashable field: leave the node alone
+            return obj
+
+
+_TABLE: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
+
+
+class Expr(metaclass=_Interned):
     """Base of all nodes: cached hash, structural equality, child access."""
 
     shape: Shape
@@ -29,7 +49,11 @@ class Expr:
 
     # -- identity ---------------------------------------------------------
     def _key(self) -> tuple:
-        return tuple(getattr(self, f.name) for f in fields(self) if f.compare)  # type: ignore[arg-type]
+        names = type(self).__dict__.get("_names")
+        if names is None:
+            names = tuple(f.name for f in fields(self) if f.compare)  # type: ignore[arg-type]
+            type.__setattr__(type(self), "_names", names)
+        return tuple(getattr(self, n) for n in names)
 
     def __hash__(self) -> int:
         h = self.__dict__.get("_h")

@@ -66,7 +66,35 @@ def _shape(s, dims):
     return (dim_value(s[0], dims), dim_value(s[1], dims))
 
 
+class _Diag:
+    """diag(v), kept as its vector: products with it are broadcasts, O(n²) not O(n³)."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v: np.ndarray) -> None:
+        self.v = v.reshape(-1, 1)
+
+    @property
+    def T(self) -> "_Diag":
+        return self
+
+    def dense(self) -> np.ndarray:
+        return np.diagflat(self.v)
+
+
+def _dense(v):
+    return v.dense() if isinstance(v, _Diag) else v
+
+
 def _matmul(chain: list):
+    if any(isinstance(c, _Diag) for c in chain):
+        acc = chain[0]
+        for c in chain[1:]:
+            if isinstance(c, _Diag):
+                acc = _Diag(acc.v * c.v) if isinstance(acc, _Diag) else acc * c.v.T
+            else:
+                acc = acc.v * c if isinstance(acc, _Diag) else acc @ c
+        return _dense(acc)
     if len(chain) == 1:
         return chain[0]
     if len(chain) == 2:
@@ -91,8 +119,11 @@ def evaluate(e: Expr, values: dict[str, Any], dims: dict[str, int], memo: dict |
             stack.append((x, True))
             stack.extend((c, False) for c in x.children if c not in memo)
             continue
-        memo[x] = _eval_one(x, [memo[c] for c in x.children], values, dims)
-    return memo[e]
+        kids = [memo[c] for c in x.children]
+        if not isinstance(x, (Mul, Transpose)):
+            kids = [_dense(k) for k in kids]
+        memo[x] = _eval_one(x, kids, values, dims)
+    return _dense(memo[e])
 
 
 def _eval_one(x: Expr, kids: list, values, dims):
@@ -142,6 +173,8 @@ def _eval_one(x: Expr, kids: list, values, dims):
     if isinstance(x, Transpose):
         return kids[0].T if isinstance(kids[0], np.ndarray) else kids[0]
     if isinstance(x, Func):
+        if x.name == "diagm":
+            return _Diag(kids[0])
         out = FUNCS[x.name](kids[0])
         return _scalar(out) if x.is_scalar else out
     if isinstance(x, Power):

@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
+from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from .errors import MatdiffError, ParseError, UnknownNameError
@@ -60,7 +61,7 @@ def _span(meta) -> tuple[int, int]:
 
 
 @v_args(meta=True)
-class _ToRaw(Transformer):
+class _ToRaw(Transformer_NonRecursive, Transformer):
     """One method per grammar alias: each builds one Raw node."""
 
     def __init__(self, text: str) -> None:

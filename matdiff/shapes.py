@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from . import algebra as A
 from .ast import Expr, Ones, Sym
-from .errors import ShapeError, UnsupportedError, UsageError
+from .errors import ParseError, ShapeError, UnsupportedError, UsageError
 from .functions import CONSTRUCTORS, ELEMENTWISE, RESERVED_NAMES
 from .parser import Raw
 
@@ -250,7 +250,8 @@ class Inference:
         fn, *args = r.args
         want = 2 if fn == "kron" else 1
         if len(args) != want:
-            raise self.fail(r, f"{fn}() takes {want} argument{'s' * (want > 1)}, got {len(args)}")
+            raise ParseError(f"{fn}() takes {want} argument{'s' * (want > 1)}, got {len(args)}",
+                             self.text, r.start, max(1, r.end - r.start))
         if fn == "kron":
             sa, sb = self.shape(args[0]), self.shape(args[1])
             return (sa[0] + sb[0], sa[1] + sb[1])
@@ -303,7 +304,10 @@ class Inference:
 
     # -- typed tree ----------------------------------------------------------
     def build(self, r: Raw) -> Expr:
+        """Post-order, iterative; a chain a + b − c or a·b·c is built in one call
+        (building it pairwise would re-canonicalize the growing chain k times)."""
         built: dict[int, Expr] = {}
+        self._chains: dict[int, list[tuple[Raw, int]]] = {}
         stack: list[tuple[Raw, bool]] = [(r, False)]
         while stack:
             node, done = stack.pop()
@@ -311,13 +315,38 @@ class Inference:
                 built[id(node)] = self._build_one(node, built)
                 continue
             stack.append((node, True))
-            for a in reversed(node.args):
-                if isinstance(a, Raw):
-                    stack.append((a, False))
+            if node.op in ("add", "sub", "mul"):
+                leaves = self._chain(node)
+                self._chains[id(node)] = leaves
+                kids = [leaf for leaf, _ in leaves]
+            else:
+                kids = [a for a in node.args if isinstance(a, Raw)]
+            for a in reversed(kids):
+                stack.append((a, False))
         return built[id(r)]
+
+    @staticmethod
+    def _chain(r: Raw) -> list[tuple[Raw, int]]:
+        """The operands of a maximal chain of + and − (with signs) or of products."""
+        ops = ("add", "sub") if r.op in ("add", "sub") else ("mul",)
+        out: list[tuple[Raw, int]] = []
+        stack = [(r, 1)]
+        while stack:
+            node, sign = stack.pop()
+            if node.op in ops:
+                a, b = node.args
+                stack.append((b, -sign if node.op == "sub" else sign))
+                stack.append((a, sign))
+            else:
+                out.append((node, sign))
+        return out
 
     def _build_one(self, r: Raw, built: dict[int, Expr]) -> Expr:
         op = r.op
+        if op in ("add", "sub"):
+            return A.add(*[built[id(x)] if s > 0 else A.neg(built[id(x)]) for x, s in self._chains[id(r)]])
+        if op == "mul":
+            return A.mul(*[built[id(x)] for x, _ in self._chains[id(r)]])
         sub = [built[id(a)] for a in r.args if isinstance(a, Raw)]
         shape = self.final_shape(self.shape(r))
         if op == "num":
@@ -334,12 +363,6 @@ class Inference:
             return A.neg(sub[0])
         if op == "transpose":
             return A.T(sub[0])
-        if op == "add":
-            return A.add(*sub)
-        if op == "sub":
-            return A.sub(*sub)
-        if op == "mul":
-            return A.mul(*sub)
         if op == "div":
             return A.div(*sub)
         if op == "hadamard":

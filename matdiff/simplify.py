@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 from fractions import Fraction
 
 from . import algebra as A
-from .ast import Add, Expr, Func, Hadamard, Mul, Num, Sym, Transpose, Where  # noqa: F401
+from .ast import Add, Expr, Func, Hadamard, Identity, Mul, Num, Sym, Transpose, Where  # noqa: F401
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+|[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*"
                     r"|\.\*|\./|\.\^|\S")
@@ -30,15 +31,10 @@ def tokens(text: str) -> int:
     return len(_TOKEN.findall(text))
 
 
+@lru_cache(maxsize=1 << 16)
 def cost(e: Expr) -> float:
     """Nodes of the tree (shared ones counted each time), a transpose 0.5 more."""
-    total = 0.0
-    stack = [e]
-    while stack:
-        x = stack.pop()
-        total += 1.5 if isinstance(x, Transpose) else 1.0
-        stack.extend(x.children)
-    return total
+    return (1.5 if isinstance(e, Transpose) else 1.0) + sum(cost(c) for c in e.children)
 
 
 # -- factoring ------------------------------------------------------------------
@@ -57,12 +53,9 @@ def _factor_sum(e: Add) -> Expr:
     counts: Counter = Counter()
     for _, scal, chain in terms:
         keys = {("s", s) for s in scal}
-        if chain and not e.is_scalar:
-            keys.add(("r", chain[-1]))
-            keys.add(("l", chain[0]))
-        elif chain and len(chain) > 1:
-            keys.add(("r", chain[-1]))
-            keys.add(("l", chain[0]))
+        if chain and (not e.is_scalar or len(chain) > 1):
+            keys.update((side, f) for side, f in (("r", chain[-1]), ("l", chain[0]))
+                        if not isinstance(f, Identity))
         counts.update(keys)
     for (side, f), n in counts.most_common():
         if n < 2:
@@ -89,7 +82,10 @@ def _factor_sum(e: Add) -> Expr:
             outside.append(t)
     if len(inside) < 2:
         return e
-    group = factor(A.add(*inside))
+    group = A.add(*inside)
+    if group == e:  # nothing was pulled out
+        return e
+    group = factor(group)
     if side == "s" or side == "l":
         factored = A.mul(f, group)
     else:
@@ -136,10 +132,13 @@ def simplify(e: Expr) -> Expr:
 
 # -- naming repeated sub-expressions ---------------------------------------------------
 MAX_CANDIDATES = 4
+MAX_NAMING_COST = 4000  # beyond this, printing every candidate would dominate the derivation
 
 
 def name_repeats(e: Expr, taken: set[str], printer) -> Expr:
     """Name a repeated sub-expression when the printed answer gets shorter."""
+    if cost(e) > MAX_NAMING_COST:
+        return e
     counts: Counter = Counter()
     stack = [e]
     while stack:
