@@ -262,25 +262,26 @@ def had(*factors: Expr) -> Expr:
     coef = Fraction(1)
     scalars: list[Expr] = []
     arrays: list[Expr] = []
-    for f in factors:
+    work = list(reversed(factors))
+    while work:
+        f = work.pop()
         if isinstance(f, Hadamard):  # already canonical: its factors need no second look
             if len(f.factors) > FLATTEN_LIMIT:  # a long product stays one factor: linear, not quadratic, growth
                 arrays.append(f)
             else:
                 arrays.extend(f.factors)
             continue
-        for g in (f,):
-            c, core = split_coef(g)
-            coef *= c
-            if isinstance(core, Hadamard):
-                arrays.extend(core.factors)
-            elif core.is_scalar:
-                scalars.append(core)
-            elif isinstance(core, Mul) and core.factors[0].is_scalar:
-                scalars.extend(x for x in core.factors if x.is_scalar)
-                arrays.append(mul(*[x for x in core.factors if not x.is_scalar]))
-            else:
-                arrays.append(core)
+        c, core = split_coef(f)
+        coef *= c
+        if isinstance(core, Hadamard):
+            work.append(core)
+        elif core.is_scalar:
+            scalars.append(core)
+        elif isinstance(core, Mul) and core.factors[0].is_scalar:
+            scalars.extend(x for x in core.factors if x.is_scalar)
+            work.append(mul(*[x for x in core.factors if not x.is_scalar]))
+        else:
+            arrays.append(core)
     if not arrays:
         return mul(num(coef), *scalars)
     shape = arrays[0].shape
@@ -439,8 +440,11 @@ def func(name: str, a: Expr) -> Expr:
             chain = [f for f in a.factors if not f.is_scalar]
             if scalars:
                 return mul(*scalars, func("tr", mul(*chain)))
-            if chain[0].shape[1] == 1 or chain[-1].shape[0] == 1:  # tr(u vᵀ…) = vᵀ…u
-                return mul(*chain[1:], chain[0])
+            for i, f in enumerate(chain):  # tr(L u R) = R L u, a scalar, for a column u
+                if f.shape[1] == 1:
+                    return mul(*chain[i + 1:], *chain[:i + 1])
+                if f.shape[0] == 1:  # tr(L vᵀ R) = vᵀ R L
+                    return mul(*chain[i:], *chain[:i])
         return Func("tr", a, SCALAR)
     if name == "sum":
         if a.is_scalar:

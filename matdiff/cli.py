@@ -91,8 +91,9 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
                     print(line, file=out)
                 print(file=out)
             print(body, file=out)
+            mark = "# note" if args.format in ("numpy", "jax", "torch") else "note"
             for note in r.notes:
-                print(f"note: {note}", file=out)
+                print(f"{mark}: {note}", file=out)
         if args.check:
             report = r.check()
             print(report, file=out)

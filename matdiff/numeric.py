@@ -395,7 +395,9 @@ def check(f: Expr, var: Sym, result: Expr, order: int, symbols: dict[str, Sym], 
                 an = np.atleast_1d(np.reshape(e1, -1, order="F") @ np.atleast_2d(out) @ np.reshape(e2, -1, order="F")) \
                     if not var.is_scalar else np.atleast_1d(_scalar(out) * e1 * e2)
             an = np.asarray(an, dtype=float).reshape(-1)
-            scale = max(float(np.linalg.norm(fd)), float(np.linalg.norm(an)), 1e-8)
+            f0 = float(np.linalg.norm(fx(0.0 * h)))
+            # a relative error, with a floor at the noise level of the differences
+            scale = max(float(np.linalg.norm(fd)), float(np.linalg.norm(an)), 1e-6 * (1.0 + f0))
             err = float(np.linalg.norm(fd - an)) / scale
             worst = max(worst, err if np.isfinite(err) else np.inf)
         done += 1

@@ -4,6 +4,7 @@ The raw tree (:class:`Raw`) records what was written and where; types and
 dimensions are given to it by :mod:`matdiff.typing`."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -56,6 +57,10 @@ def _parser() -> Lark:
         return build_parser(cache=False)
 
 
+_GREEK = re.compile(r"^(alpha|beta|gamma|delta|epsilon|zeta|eta|theta|iota|kappa|lambda|mu|nu|xi|omicron|pi"
+                    r"|rho|sigma|tau|upsilon|phi|chi|psi|omega)(\d+|_\w*)?$|^[\u0370-\u03ff]")
+
+
 def _span(meta) -> tuple[int, int]:
     return meta.column, meta.end_column
 
@@ -92,7 +97,8 @@ class _ToRaw(Transformer_NonRecursive, Transformer):
 
     def juxt(self, meta, c):
         left, right = c
-        if left.op == "name" and right.op == "paren" and right.start == left.end:
+        if left.op == "name" and right.op == "paren" and right.start == left.end \
+                and not _GREEK.match(left.args[0]):  # beta(x + y) is a product
             suggestion = nearest_function(left.args[0])
             if suggestion and len(left.args[0]) >= 3:
                 raise UnknownNameError(

@@ -47,7 +47,24 @@ def _parts(t: Expr) -> tuple[Fraction, list[Expr], list[Expr]]:
     return c, [f for f in fs if f.is_scalar], [f for f in fs if not f.is_scalar]
 
 
+def _collect_like(e: Add) -> Expr:
+    """α A + β A = (α + β) A: terms with one array part and different scalar factors."""
+    groups: dict[tuple[Expr, ...], list[Expr]] = {}
+    for t in e.terms:
+        c, scal, chain = _parts(t)
+        groups.setdefault(tuple(chain), []).append(A.mul(A.num(c), *scal))
+    if len(groups) == len(e.terms) or () in groups and len(groups[()]) == len(e.terms):
+        return e
+    return A.add(*[A.mul(A.add(*coefs), *chain) if len(coefs) > 1 else A.mul(coefs[0], *chain)
+                   for chain, coefs in groups.items()])
+
+
 def _factor_sum(e: Add) -> Expr:
+    if not e.is_scalar:
+        collected = _collect_like(e)
+        if not isinstance(collected, Add):
+            return collected
+        e = collected
     terms = [_parts(t) for t in e.terms]
     best: tuple[int, str, Expr] | None = None
     counts: Counter = Counter()
