@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from . import algebra as A
 from . import numeric
-from .ast import Differential, Expr, Func, Sym, Where
+from .ast import Differential, Expr, Func, Sym
 from .codegen import to_numpy
 from .differential import derivation, differential
 from .errors import UnsupportedError, UsageError

@@ -140,8 +140,6 @@ def test_format_numpy_is_runnable():
     np.testing.assert_allclose(fn(X=X, beta=0.7), want)
 
 
-@pytest.mark.xfail(strict=True, reason="--format numpy prints the notes as bare 'note: …' lines after "
-                                       "the code, so the output is not valid Python; they should be comments")
 def test_format_numpy_output_is_valid_python_with_notes():
     code, out, _ = cli(SEED, "X", "--format", "numpy")
     compile(out, "<matdiff numpy>", "exec")
