@@ -101,3 +101,19 @@ def test_sections_are_replaced_not_appended(tmp_path):
 def test_quick_flag_and_out_option(name):
     mod = load(name)
     assert callable(mod.main)
+
+
+def test_length_quick(tmp_path):
+    mod = load("bench_length")
+    out = tmp_path / "README.md"
+    res = mod.main(["--quick", "--out", str(out)])
+    sources = {r["source"] for r in res["rows"]}
+    assert {"cookbook", "jacobians", "hessians"} <= sources
+    assert not res["errors"], res["errors"]
+    ratios = [r["ratio"] for r in res["rows"]]
+    assert ratios == sorted(ratios, reverse=True)
+    assert all(r["out_tokens"] > 0 and r["ref_tokens"] > 0 for r in res["rows"])
+    assert set(res["targets"]) and all(isinstance(v, bool) for v in res["targets"].values())
+    text = out.read_text()
+    assert "## Answer length" in text
+    assert {r["id"] for r in res["rows"]} <= {r[2] for r in table_rows(text)}
