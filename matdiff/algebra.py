@@ -110,6 +110,12 @@ def add(*terms: Expr) -> Expr:
                 core = alt
         coefs[core] = coefs.get(core, Fraction(0)) + c
     out = [scale(c, core) for core, c in coefs.items() if c != 0]
+    if len(out) == 2:  # 1 − σ(v) = σ(−v)
+        for one, other in (out, out[::-1]):
+            c, core = split_coef(other)
+            if (isinstance(one, Ones) or is_one(one)) and c == -1 and isinstance(core, Func) \
+                    and core.name == "sigmoid":
+                return func("sigmoid", neg(core.arg))
     if not out:
         return zero(big)
     if len(out) == 1:
@@ -123,9 +129,15 @@ def sub(a: Expr, b: Expr) -> Expr:
 
 # -- products ---------------------------------------------------------------
 def _base_exp(e: Expr) -> tuple[Expr, int]:
+    """e = Bᵏ with k a (possibly negative) integer: X³, inv(X) = X⁻¹, inv(X)ᵀ = (Xᵀ)⁻¹."""
+    k = 1
     if isinstance(e, MatPow):
-        return e.base, e.k
-    return e, 1
+        e, k = e.base, e.k
+    if isinstance(e, Func) and e.name == "inv":
+        return e.arg, -k
+    if isinstance(e, Transpose) and isinstance(e.arg, Func) and e.arg.name == "inv":
+        return T(e.arg.arg), -k
+    return e, k
 
 
 def _scalar_base_exp(e: Expr) -> tuple[Expr, Fraction | None]:
@@ -197,7 +209,7 @@ def mul(*factors: Expr) -> Expr:
             scalars.append(core)
         else:
             scalars.append(s)
-    # the chain: identities dropped, A·A = A², A·A⁻¹ = I
+    # the chain: identities dropped, Aᵃ·Aᵇ = Aᵃ⁺ᵇ (A·A = A², A·A⁻¹ = I)
     merged: list[Expr] = []
     for f in chain:
         if isinstance(f, Identity) and (merged or len(chain) > 1):
@@ -220,10 +232,6 @@ def mul(*factors: Expr) -> Expr:
                 continue
             if _is_diagm(f) and _is_diagm(merged[-1]):  # diag(a) diag(b) = diag(a ⊙ b)
                 merged[-1] = func("diagm", had(merged[-1].arg, f.arg))
-                continue
-            if (isinstance(f, Func) and f.name == "inv" and f.arg == merged[-1]) or (
-                    isinstance(merged[-1], Func) and merged[-1].name == "inv" and merged[-1].arg == f):
-                merged.pop()
                 continue
         merged.append(f)
     if chain and not merged:
@@ -255,6 +263,33 @@ def div(a: Expr, b: Expr) -> Expr:
 
 
 FLATTEN_LIMIT = 32
+
+
+def _one_plus_exp(b: Expr) -> Expr | None:
+    """v when b = 1 + exp(v) (the 1 broadcast), else None."""
+    if isinstance(b, Add) and len(b.terms) == 2:
+        one, other = (b.terms if isinstance(b.terms[0], Ones) or is_one(b.terms[0]) else b.terms[::-1])
+        if (isinstance(one, Ones) or is_one(one)) and isinstance(other, Func) and other.name == "exp":
+            return other.arg
+    return None
+
+
+def _logistic(groups: dict[Expr, list[Expr]]) -> None:
+    """In a Hadamard product: exp(v) ⊙ (1 + exp(v))⁻¹ = σ(v) and (1 + exp(v))⁻¹ = σ(−v)."""
+    for b in list(groups):
+        items = groups.get(b)
+        if items is None:
+            continue
+        v = _one_plus_exp(b)
+        if v is None or len(items) != 1 or not (isinstance(items[0], Power) and items[0].exp == MINUS_ONE):
+            continue
+        del groups[b]
+        e = func("exp", v)
+        if e in groups and len(groups[e]) == 1 and groups[e][0] is e:
+            del groups[e]
+            groups.setdefault(func("sigmoid", v), []).append(func("sigmoid", v))
+        else:
+            groups.setdefault(func("sigmoid", neg(v)), []).append(func("sigmoid", neg(v)))
 
 
 def had(*factors: Expr) -> Expr:
@@ -295,6 +330,7 @@ def had(*factors: Expr) -> Expr:
         if isinstance(a, Ones):
             continue
         groups.setdefault(a.base if isinstance(a, Power) else a, []).append(a)
+    _logistic(groups)
     rest: list[Expr] = []
     for b, items in groups.items():
         if len(items) == 1:
@@ -476,6 +512,8 @@ def func(name: str, a: Expr) -> Expr:
             return a.arg
         if isinstance(a, Identity):
             return a
+        if isinstance(a, MatPow):  # (Xᵏ)⁻¹ = (X⁻¹)ᵏ
+            return matpow(func("inv", a.base), a.k)
         if isinstance(a, Transpose):
             return T(func("inv", a.arg))
         if isinstance(a, Mul) and a.factors[0].is_scalar:
@@ -592,6 +630,10 @@ def _isqrt(n: int) -> int | None:
     return r if r * r == n else None
 
 
+def _transposes(e: Expr) -> int:
+    return sum(isinstance(x, Transpose) for x in e.walk())
+
+
 def matpow(base: Expr, k: int) -> Expr:
     """Xᵏ for integer k (X⁰ = I, X⁻ᵏ = inv(X)ᵏ)."""
     if base.is_scalar:
@@ -599,6 +641,9 @@ def matpow(base: Expr, k: int) -> Expr:
     if k == 0:
         return Identity(base.shape)
     if k < 0:
+        tb = T(base)
+        if _transposes(tb) < _transposes(base):  # (X' + A')⁻² = ((X + A)⁻¹)'²
+            return T(matpow(func("inv", tb), -k))
         return matpow(func("inv", base), -k)
     if k == 1:
         return base

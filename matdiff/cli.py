@@ -105,6 +105,9 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
     except RecursionError:
         print("matdiff: error: the expression is nested too deeply", file=err)
         return 2
+    except Exception as e:  # a bug in matdiff: one line, never a traceback
+        print(f"matdiff: internal error: {type(e).__name__}: {e} (please report this expression)", file=err)
+        return 2
 
 
 def main() -> None:

@@ -78,7 +78,7 @@ class TextPrinter:
         return ("vector(1)" if e.shape[1] == 1 else "matrix(1)"), ATOM
 
     def _Commutation(self, e: Commutation):
-        return (f"K({e.m})" if e.m == e.n else f"K({e.m},{e.n})"), ATOM
+        return ("K" if e.m == e.n else f"K({e.m},{e.n})"), ATOM
 
     def _DimSize(self, e: DimSize):
         return f"{e.dim}", ATOM
@@ -147,7 +147,13 @@ class TextPrinter:
         parts: list[str] = []
         if cnum != 1 or not num_f:
             parts.append(str(cnum.numerator))
-        body = self.chain(num_f, first=not parts)
+        if len(num_f) == 1 and isinstance(num_f[0], Hadamard) and parts:
+            # 2*(A .* X) = 2*A .* X: the coefficient joins the first factor
+            had_text, _ = self._Hadamard(num_f[0])
+            num_f = []
+            body = had_text
+        else:
+            body = self.chain(num_f, first=not parts)
         text = self.times.join(parts + ([body] if body else []))
         dens: list[str] = ([str(cden)] if cden != 1 else []) + [self.wrap(f, POWER) for f in den_f]
         if dens:
@@ -209,6 +215,8 @@ class TextPrinter:
         return f"{self.func_name(e.name)}({self(e.arg)})", ATOM
 
     def _Power(self, e: Power):
+        if not e.is_scalar and e.exp == Num(Fraction(-1)):  # A .^ -1 reads 1 ./ A
+            return "1" + self.ediv + self.wrap(e.base, PRODUCT, strict=True), PRODUCT
         base = self.wrap(e.base, POSTFIX)
         ex = self.exponent(e.exp)
         op = "^" if e.is_scalar else " .^ "
@@ -251,9 +259,6 @@ class UnicodePrinter(TextPrinter):
     def _Num(self, e: Num):
         s, prec = super()._Num(e)
         return s.replace("-", "−"), prec
-
-    def _juxtapose(self, a: Expr, b: Expr) -> bool:
-        return isinstance(a, Transpose) and isinstance(b, Sym)
 
     def transpose_mark(self) -> str:
         return "ᵀ"

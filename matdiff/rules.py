@@ -67,7 +67,7 @@ ELEMENTWISE_DERIVATIVE: dict[str, tuple[str, Callable[[Expr], Expr]]] = {
     "relu": ("relu′ = step, step(0) = 0", lambda a: A.func("step", a)),
     "exp": ("exp′ = exp", lambda a: A.func("exp", a)),
     "log": ("log′ = 1/x", lambda a: A.power(a, A.MINUS_ONE)),
-    "sqrt": ("sqrt′ = 1/(2 sqrt)", lambda a: A.scale(H, A.power(A.func("sqrt", a), A.MINUS_ONE))),
+    "sqrt": ("sqrt′(x) = x^(−1/2)/2", lambda a: A.scale(H, A.power(a, A.num(-H)))),
     "sin": ("sin′ = cos", lambda a: A.func("cos", a)),
     "cos": ("cos′ = −sin", lambda a: A.neg(A.func("sin", a))),
     "tan": ("tan′ = 1 + tan²", lambda a: A.add(A.ONE, A.power(A.func("tan", a), A.num(2)))),
