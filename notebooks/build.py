@@ -399,7 +399,7 @@ print(r_g.check())
 print(r_H.check())
 assert r_g.check().ok and r_H.check().ok"""),
     ("md", r"""With $y_i^2 = 1$ the Hessian is the familiar $X^\top \mathrm{diag}\bigl(\sigma_i(1-\sigma_i)\bigr) X + \alpha I$;
-matdiff keeps $y$ general, so the $y^{\circ 2}$ factors stay. Synthetic data, with features on
+matdiff keeps $y$ general, so the factor $y^{\circ 2}$ stays, and $\sigma(-u) = 1 - \sigma(u)$. Synthetic data, with features on
 different scales so that the problem is somewhat ill-conditioned:"""),
     ("py", r"""rng = np.random.default_rng(0)
 N, d = 300, 4
