@@ -105,7 +105,16 @@ def _kron_adjoint(e: Kron, g: Expr, name: str) -> tuple[Expr, Expr]:
         return (f, A.mul(A.num(c), *scal, *[A.func("tr", o) for o in others], Identity(f.shape)))
     if len(body) == 1 and isinstance(body[0], Ones):
         return (f, A.mul(A.num(c), *scal, *[A.func("sum", o) for o in others], Ones(f.shape)))
-    raise UnsupportedError("the gradient through a Kronecker product is supported inside tr() and sum()")
+    if len(e.factors) != 2:
+        return _kron_adjoint(Kron((e.factors[0], A.kron(*e.factors[1:])), e.shape), g, name)
+    # in general, through vec(A ⊗ B) = P (vec A ⊗ vec B), P = I_n ⊗ K(q,m) ⊗ I_p, A m×n, B p×q
+    a, b = e.factors
+    (m, n), (p, q) = a.shape, b.shape
+    Pt = A.kron(A.identity(n), A.commutation(m, q), A.identity(p))
+    vg = A.func("vec", g)
+    if i == 1:
+        return (b, A.unvec(A.mul(A.kron(A.T(A.func("vec", a)), A.identity(size(b))), Pt, vg), b.shape))
+    return (a, A.unvec(A.mul(A.kron(A.identity(size(a)), A.T(A.func("vec", b))), Pt, vg), a.shape))
 
 
 # -- Jacobians: d vec F = J d vec X ----------------------------------------------

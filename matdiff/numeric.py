@@ -396,8 +396,10 @@ def check(f: Expr, var: Sym, result: Expr, order: int, symbols: dict[str, Sym], 
                     if not var.is_scalar else np.atleast_1d(_scalar(out) * e1 * e2)
             an = np.asarray(an, dtype=float).reshape(-1)
             f0 = float(np.linalg.norm(fx(0.0 * h)))
-            # a relative error, with a floor at the noise level of the differences
-            scale = max(float(np.linalg.norm(fd)), float(np.linalg.norm(an)), 1e-6 * (1.0 + f0))
+            # |fd − an| ≤ rtol·max(|fd|, |an|) + atol, atol at the noise level of the differences;
+            # reported as the relative error that the same test compares with rtol
+            atol = (1e-8 if order == 1 else 1e-6) * (1.0 + f0)
+            scale = max(float(np.linalg.norm(fd)), float(np.linalg.norm(an))) + atol / rtol
             err = float(np.linalg.norm(fd - an)) / scale
             worst = max(worst, err if np.isfinite(err) else np.inf)
         done += 1
