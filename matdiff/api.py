@@ -18,7 +18,7 @@ from .identify import gradient, jacobian, symmetric_projection
 from .parser import parse_raw
 from .printing import shape_text, to_latex, to_text, to_unicode
 from .shapes import Inference, check_types, concatenation_notes
-from .simplify import cost, name_repeats, simplify
+from .simplify import cost, name_repeats, pull_transposes, simplify
 
 _NAME = re.compile(r"^[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*$")
 
@@ -92,11 +92,16 @@ class Result:
     def text(self) -> str:
         return to_text(self.display)
 
+    @property
+    def label(self) -> str:
+        """What the result is: gradient, Jacobian, derivative, Hessian."""
+        return KINDS[self.kind]
+
     def __str__(self) -> str:
         return self.text
 
     def __repr__(self) -> str:
-        return f"<matdiff {KINDS[self.kind]} of {self.input!r} wrt {self.variable.name}: {self.text}>"
+        return f"<matdiff {self.label} of {self.input!r} wrt {self.variable.name}: {self.text}>"
 
     def unicode(self) -> str:
         return to_unicode(self.display)
@@ -107,7 +112,7 @@ class Result:
     def numpy(self, name: str = "derivative") -> str:
         """Self-contained NumPy source of the result."""
         return to_numpy(self.display, self.symbols, name,
-                        doc=f"{KINDS[self.kind]} of {self.input} with respect to {self.variable.name}.")
+                        doc=f"{self.label} of {self.input} with respect to {self.variable.name}.")
 
     @property
     def shape(self) -> tuple:
@@ -139,7 +144,7 @@ class Result:
         from .codegen import to_code
 
         return to_code(self.display, self.symbols, target=target, name=name,
-                       doc=f"{KINDS[self.kind]} of {self.input} with respect to {self.variable.name}.")
+                       doc=f"{self.label} of {self.input} with respect to {self.variable.name}.")
 
     def to_sympy(self):
         """The result as a SymPy matrix expression."""
@@ -294,7 +299,7 @@ def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Resu
                      f"types={{'{name}': 'probability'}} or --probability {name}")
     if wrt not in A.free_names(parsed.expr):
         notes.append(f"'{wrt}' does not occur in the expression: the derivative is zero")
-    display = name_repeats(value, set(parsed.symbols), to_text)
+    display = name_repeats(pull_transposes(value, to_text), set(parsed.symbols), to_text)
     return Result(expr, var, order, kind, value, parsed.expr, parsed.symbols, tuple(notes), first,
                   display if display is not value else None)
 

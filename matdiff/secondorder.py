@@ -193,7 +193,7 @@ def _inner_map(f: Expr, var: Sym) -> Expr:
     return A.T(N) if N.is_row else N
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class GaussNewtonResult(Result):
     """The Gauss–Newton matrix J_Nᵀ H_L J_N of f = L(N(x)), a ``Result`` of kind 'hessian'.
 
@@ -207,6 +207,10 @@ class GaussNewtonResult(Result):
     inner_jacobian: Expr | None = None
     outer_hessian: Expr | None = None
     curvature: Expr | None = None
+
+    @property
+    def label(self) -> str:
+        return "Gauss–Newton matrix"
 
     @property
     def hessian(self) -> Expr:

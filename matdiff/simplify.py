@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 from functools import lru_cache
 from fractions import Fraction
 
 from . import algebra as A
-from .ast import Add, Expr, Func, Hadamard, Identity, Mul, Num, Sym, Transpose, Where  # noqa: F401
+from .ast import Add, Expr, Func, Hadamard, Identity, MatPow, Mul, Num, Power, Sym, Transpose, Where  # noqa: F401
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+|[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*"
                     r"|\.\*|\./|\.\^|\S")
@@ -145,6 +146,56 @@ def _pull_common_coefficient(e: Expr) -> Expr:
 def simplify(e: Expr) -> Expr:
     """The textbook form: factored, with the cheapest of the equal forms."""
     return factor(e)
+
+
+# -- transposes pulled out, for display -------------------------------------------------
+def _with_children(x: Expr, kids: tuple[Expr, ...]) -> Expr:
+    """x with new children of the same shapes, rebuilt as is (no canonical rewriting)."""
+    if all(a is b for a, b in zip(kids, x.children)):
+        return x
+    values = {}
+    rest = list(kids)
+    for name in x._child_fields:
+        old = getattr(x, name)
+        if isinstance(old, tuple):
+            values[name], rest = tuple(rest[:len(old)]), rest[len(old):]
+        else:
+            values[name], rest = rest[0], rest[1:]
+    return replace(x, **values)
+
+
+def pull_transposes(e: Expr, printer) -> Expr:
+    """Bᵀ·Aᵀ + Dᵀ·Cᵀ written (A·B + C·D)ᵀ, (xᵀ − μᵀ) written (x − μ)ᵀ, where that is shorter.
+
+    The canonical form pushes transposes inward; this display pass takes them
+    back out of a sum or a chain when the printed answer gets shorter."""
+    if cost(e) > MAX_NAMING_COST:
+        return e
+    memo: dict[tuple[int, bool], Expr] = {}
+
+    def go(x: Expr, inside: bool) -> Expr:
+        """``inside``: x stands in a product, so a sum there is printed in parentheses."""
+        if (id(x), inside) in memo:
+            return memo[(id(x), inside)]
+        wraps = isinstance(x, (Mul, Hadamard, Transpose, Power, MatPow))
+        y = _with_children(x, tuple(go(k, wraps) for k in x.children)) if x.children else x
+        candidate = None
+        if isinstance(y, Add) and not y.is_scalar:
+            candidate = Transpose(A.add(*[A.T(t) for t in y.terms]), y.shape)
+        elif isinstance(y, Mul) and not y.is_scalar:
+            scal = [f for f in y.factors if f.is_scalar]
+            chain = [f for f in y.factors if not f.is_scalar]
+            if len(chain) >= 2:
+                candidate = Mul(tuple(scal) + (Transpose(A.T(A.mul(*chain)), y.shape),), y.shape) \
+                    if scal else Transpose(A.T(A.mul(*chain)), y.shape)
+        if candidate is not None:
+            parens = 2 if inside and isinstance(y, Add) else 0
+            if tokens(printer(candidate)) < tokens(printer(y)) + parens:
+                y = candidate
+        memo[(id(x), inside)] = y
+        return y
+
+    return go(e, False)
 
 
 # -- naming repeated sub-expressions ---------------------------------------------------
