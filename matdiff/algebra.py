@@ -88,6 +88,9 @@ def add(*terms: Expr) -> Expr:
         if isinstance(t, Mul) and len(t.factors) == 2 and isinstance(t.factors[0], Num) \
                 and isinstance(t.factors[1], Add):
             t = Add(tuple(scale(t.factors[0].value, u) for u in t.factors[1].terms), t.shape)
+        elif isinstance(t, Mul) and len(t.factors) == 2 and isinstance(t.factors[0], Add) \
+                and isinstance(t.factors[1], Ones):  # (α + β)𝟙 = α𝟙 + β𝟙, as a broadcast sum reads
+            t = Add(tuple(mul(u, t.factors[1]) for u in t.factors[0].terms), t.shape)
         if isinstance(t, Add):
             flat.extend(t.terms)
         elif not is_zero(t):
@@ -110,12 +113,14 @@ def add(*terms: Expr) -> Expr:
                 core = alt
         coefs[core] = coefs.get(core, Fraction(0)) + c
     out = [scale(c, core) for core, c in coefs.items() if c != 0]
-    if len(out) == 2:  # 1 − σ(v) = σ(−v)
-        for one, other in (out, out[::-1]):
-            c, core = split_coef(other)
-            if (isinstance(one, Ones) or is_one(one)) and c == -1 and isinstance(core, Func) \
-                    and core.name == "sigmoid":
-                return func("sigmoid", neg(core.arg))
+    one = next((i for i, t in enumerate(out) if isinstance(t, Ones) or is_one(t)), None)
+    if one is not None:  # 1 − σ(v) = σ(−v)
+        for i, t in enumerate(out):
+            c, core = split_coef(t)
+            if c == -1 and isinstance(core, Func) and core.name == "sigmoid":
+                out[one] = func("sigmoid", neg(core.arg))
+                del out[i]
+                break
     if not out:
         return zero(big)
     if len(out) == 1:

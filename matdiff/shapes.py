@@ -325,15 +325,19 @@ class Inference:
                 stack.append((a, False))
         return built[id(r)]
 
-    @staticmethod
-    def _chain(r: Raw) -> list[tuple[Raw, int]]:
-        """The operands of a maximal chain of + and − (with signs) or of products."""
+    def _chain(self, r: Raw) -> list[tuple[Raw, int]]:
+        """The operands of a maximal chain of + and − (with signs) or of products,
+        through parentheses (a product in parentheses only when it is not a scalar:
+        A (xᵀy) is a scalar multiple, not a longer chain)."""
         ops = ("add", "sub") if r.op in ("add", "sub") else ("mul",)
         out: list[tuple[Raw, int]] = []
         stack = [(r, 1)]
         while stack:
             node, sign = stack.pop()
-            if node.op in ops:
+            if node.op == "paren" and node.args[0].op in ops and (
+                    ops[0] == "add" or not self.is_scalar(self.shape(node))):
+                stack.append((node.args[0], sign))
+            elif node.op in ops:
                 a, b = node.args
                 stack.append((b, -sign if node.op == "sub" else sign))
                 stack.append((a, sign))
