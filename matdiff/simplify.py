@@ -21,7 +21,8 @@ from functools import lru_cache
 from fractions import Fraction
 
 from . import algebra as A
-from .ast import Add, Expr, Func, Hadamard, Identity, MatPow, Mul, Num, Power, Sym, Transpose, Where  # noqa: F401
+from .ast import (Add, Expr, Func, Hadamard, Identity, MatPow, Mul, Num, Ones,  # noqa: F401
+                  Power, Sym, Transpose, Where)
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+|[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*"
                     r"|\.\*|\./|\.\^|\S")
@@ -112,6 +113,58 @@ def _factor_sum(e: Add) -> Expr:
     return candidate if cost(candidate) < cost(e) else e
 
 
+def _is_one(t: Expr) -> bool:
+    return isinstance(t, Ones) or (isinstance(t, Num) and t.value == 1)
+
+
+def _expand_ones_sums(e: Add) -> Expr:
+    """(1 − t) ⊙ R = R − t ⊙ R: distribute a Hadamard product over a sum holding a 1."""
+    terms: list[Expr] = []
+    for t in e.terms:
+        c, core = A.split_coef(t)
+        if isinstance(core, Hadamard):
+            k = next((i for i, f in enumerate(core.factors)
+                      if isinstance(f, Add) and any(_is_one(u) for u in f.terms)), None)
+            if k is not None:
+                rest = core.factors[:k] + core.factors[k + 1:]
+                terms.extend(A.scale(c, A.had(u, *rest)) for u in core.factors[k].terms)
+                continue
+        terms.append(t)
+    return A.add(*terms)
+
+
+def _sigmoid_pairs(e: Expr) -> Expr:
+    """c R ⊙ σ(v) + c R ⊙ σ(−v) = c R, since σ(v) + σ(−v) = 1."""
+    if not isinstance(e, Add):
+        return e
+    index: dict[tuple[Fraction, Expr, Expr], int] = {}
+    out: list[Expr | None] = list(e.terms)
+    for i, t in enumerate(e.terms):
+        c, core = A.split_coef(t)
+        factors = core.factors if isinstance(core, Hadamard) else (core,)
+        for f in factors:
+            if isinstance(f, Func) and f.name == "sigmoid":
+                rest = [g for g in factors if g is not f]
+                key_rest = A.had(*rest) if rest else A.ones(core.shape)
+                partner = index.get((c, key_rest, A.neg(f.arg)))
+                if partner is not None and out[partner] is not None:
+                    out[partner] = None
+                    out[i] = A.scale(c, key_rest)
+                    break
+                index[(c, key_rest, f.arg)] = i
+    if all(o is not None for o in out):
+        return e
+    return A.add(*[o for o in out if o is not None])
+
+
+def _logistic_sum(e: Add) -> Expr:
+    """Try σ(v) + σ(−v) = 1 after expanding (1 − t) ⊙ …; keep it when cheaper."""
+    if not any(isinstance(x, Func) and x.name == "sigmoid" for x in e.walk()):
+        return e
+    candidate = _sigmoid_pairs(_expand_ones_sums(e))
+    return candidate if cost(candidate) < cost(e) else e
+
+
 def factor(e: Expr) -> Expr:
     """Pull common factors out of every sum, innermost first."""
     memo: dict[Expr, Expr] = {}
@@ -121,6 +174,8 @@ def factor(e: Expr) -> Expr:
             return memo[x]
         kids = x.children
         y = A.rebuild(x, tuple(go(k) for k in kids)) if kids else x
+        if isinstance(y, Add):
+            y = _logistic_sum(y)
         if isinstance(y, Add):
             y = _pull_common_coefficient(_factor_sum(y))
         memo[x] = y
