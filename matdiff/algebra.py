@@ -525,6 +525,8 @@ def func(name: str, a: Expr) -> Expr:
             scalars = [power(f, MINUS_ONE) for f in a.factors if f.is_scalar]
             return mul(*scalars, func("inv", mul(*[f for f in a.factors if not f.is_scalar])))
         return Func("inv", a, a.shape)
+    if name in ("diag", "diagm", "diagv") and a.is_scalar:
+        return a
     if name == "diag":
         return func("diagm" if a.is_vector else "diagv", a)
     if name == "diagm":
@@ -588,8 +590,8 @@ def unvec(a: Expr, shape: Shape) -> Expr:
         return a
     if isinstance(a, Func) and a.name == "vec" and a.arg.shape == shape:
         return a.arg
-    if isinstance(a, Zero):
-        return Zero(shape)
+    if isinstance(a, (Zero, Ones)):
+        return type(a)(shape)
     return Unvec(a, shape)
 
 

@@ -13,7 +13,7 @@ from .ast import Differential, Expr, Func, Sym
 from .codegen import to_numpy
 from .differential import derivation, differential
 from .errors import UnsupportedError, UsageError
-from .functions import KINKED
+from .functions import FUNCTIONS, KINKED
 from .identify import gradient, jacobian, symmetric_projection
 from .parser import parse_raw
 from .printing import shape_text, to_latex, to_text, to_unicode
@@ -233,9 +233,8 @@ _sym = sym
 def _kink_notes(f: Expr, var: Sym) -> list[str]:
     found = []
     for x in f.walk():
-        name = getattr(x, "name", None)
-        if isinstance(name, str) and name in KINKED and A.depends(x, var.name) and name not in found:
-            found.append(name)
+        if isinstance(x, Func) and x.name in KINKED and A.depends(x, var.name) and x.name not in found:
+            found.append(x.name)
     if not found:
         return []
     rules = "; ".join(KINKED[n] for n in found)
@@ -283,12 +282,17 @@ def diff(expr: str, wrt: str, *, types: dict[str, str] | None = None, order: int
 def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Result:
     if not isinstance(wrt, str) or not _NAME.match(wrt):
         raise UsageError(f"the variable must be a name, got {wrt!r}")
+    if wrt in FUNCTIONS:
+        raise UsageError(f"'{wrt}' is a function, not a variable")
     if wrt in ("I", "eye") and wrt not in (types or {}):
         raise UsageError(f"'{wrt}' is the identity matrix, not a variable")
     if isinstance(order, bool) or order not in (1, 2):
         raise UsageError(f"order must be 1 (gradient or Jacobian) or 2 (Hessian), got {order!r}")
     parsed = parse(expr, types, extra=(wrt,))
     var = parsed.symbols[wrt]
+    if var.probability:
+        raise UsageError(f"'{wrt}' is declared a probability vector (sum({wrt}) = 1 is used in the "
+                         f"expression); declare it a vector to differentiate with respect to it")
     kind, value, first = derive(parsed.expr, var, order)
     value = simplify(value)
     notes = list(parsed.notes) + _kink_notes(parsed.expr, var)

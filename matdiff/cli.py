@@ -42,8 +42,9 @@ def _types(args) -> dict[str, str]:
     for kind in ("scalar", "vector", "matrix", "symmetric", "probability"):
         for group in getattr(args, kind):
             for name in group.split(","):
-                if name.strip():
-                    out[name.strip()] = kind
+                name = name.strip()
+                if name and out.setdefault(name, kind) != kind:
+                    raise UsageError(f"'{name}' is declared both {out[name]} and {kind}")
     return out
 
 

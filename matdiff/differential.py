@@ -47,4 +47,7 @@ def derivation(e: Expr, var: Sym, limit: int = 200) -> list[tuple[str, Expr]]:
         expanded = rule_for(target.arg).apply(target.arg, d)
         cur = A.substitute(cur, {target: expanded})
         lines.append((rule_label(target.arg), cur))
+    else:
+        if any(isinstance(x, D) for x in cur.walk()):
+            lines.append((f"the remaining d(·) expanded at once; {limit} steps shown", differential(e, var)))
     return lines

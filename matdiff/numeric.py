@@ -202,6 +202,7 @@ def bind(symbols: dict[str, Sym], kwargs: dict[str, Any]) -> tuple[dict[str, Any
     """Internal 2-D values and the sizes of every dimension, from user arrays."""
     values: dict[str, Any] = {}
     dims: dict[str, int] = {}
+    products: list[tuple[str, str, int]] = []
     for name, sym in symbols.items():
         if name not in kwargs:
             raise UsageError(f"missing a value for '{name}' (the function takes {', '.join(sorted(symbols))})")
@@ -220,11 +221,44 @@ def bind(symbols: dict[str, Sym], kwargs: dict[str, Any]) -> tuple[dict[str, Any
                 if got != 1:
                     raise UsageError(f"'{name}' must be a vector, got shape {a.shape}")
                 continue
-            if dims.setdefault(str(d), got) != got:
+            if "*" in str(d):
+                products.append((name, str(d), got))
+            elif dims.setdefault(str(d), got) != got:
                 raise UsageError(f"'{name}' has a dimension of size {got} where {dims[str(d)]} was "
                                  f"inferred from another argument (dimension {d})")
         values[name] = a
+    _solve_products(products, dims)
     return values, dims
+
+
+def _solve_products(products: list[tuple[str, str, int]], dims: dict[str, int]) -> None:
+    """Sizes like m·n = 12 fix their one unknown factor; known ones must agree."""
+    pending = list(products)
+    while pending:
+        progress = False
+        for item in list(pending):
+            name, d, got = item
+            parts = d.split("*")
+            unknown = [p for p in parts if p not in dims]
+            known = 1
+            for p in parts:
+                if p in dims:
+                    known *= dims[p]
+            if not unknown:
+                if known != got:
+                    raise UsageError(f"'{name}' has a dimension of size {got} where {known} was inferred "
+                                     f"from other arguments (dimension {d})")
+                pending.remove(item)
+                progress = True
+            elif len(set(unknown)) == 1 and got % known == 0:
+                k = len(unknown)
+                root = round((got // known) ** (1 / k))
+                if root ** k != got // known:
+                    raise UsageError(f"'{name}' has a dimension of size {got}, not a product {d} here")
+                dims[unknown[0]] = root
+                progress = True
+        if not progress:
+            raise UsageError(f"cannot tell the sizes {', '.join(d for _, d, _ in pending)} from the arguments")
 
 
 def to_layout(v, shape) -> Any:
@@ -258,8 +292,9 @@ def dimension_sizes(symbols: dict[str, Sym], shift: int = 0) -> dict[str, int]:
     names: list[str] = []
     for sym in symbols.values():
         for d in sym.shape:
-            if d != 1 and str(d) not in names:
-                names.append(str(d))
+            for part in ([] if d == 1 else str(d).split("*")):
+                if part not in names:
+                    names.append(part)
     sizes = sorted(SIZES[:len(names)]) if len(names) <= len(SIZES) else list(range(2, 2 + len(names)))
     orders = [sizes, sizes[::-1]] + [sizes[k:] + sizes[:k] for k in range(1, len(sizes))]
     return dict(zip(names, orders[shift % len(orders)]))

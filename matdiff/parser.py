@@ -61,6 +61,9 @@ _GREEK = re.compile(r"^(alpha|beta|gamma|delta|epsilon|zeta|eta|theta|iota|kappa
                     r"|rho|sigma|tau|upsilon|phi|chi|psi|omega)(\d+|_\w*)?$|^[\u0370-\u03ff]")
 
 
+_SAME_WIDTH = str.maketrans({"−": "-", "·": "*"})
+
+
 def _span(meta) -> tuple[int, int]:
     return meta.column, meta.end_column
 
@@ -145,6 +148,7 @@ def parse_raw(text: str) -> Raw:
         raise ParseError(f"expected the expression as a string, got {type(text).__name__}")
     if not text.strip():
         raise ParseError("empty expression", text, 1)
+    text = text.translate(_SAME_WIDTH)  # − and · as - and *, column for column
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as e:
@@ -158,6 +162,17 @@ def parse_raw(text: str) -> Raw:
     if isinstance(raw, Token):  # a bare token cannot happen with this grammar
         raise ParseError("not an expression", text, 1)
     return raw
+
+
+def _unclosed(text: str) -> int:
+    """The index of the innermost '(' left open."""
+    opened: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "(":
+            opened.append(i)
+        elif ch == ")" and opened:
+            opened.pop()
+    return opened[-1] if opened else len(text)
 
 
 def _depth_before(text: str, col: int) -> int:
@@ -180,8 +195,7 @@ def _syntax_error(text: str, e: UnexpectedInput) -> ParseError:
         return ParseError(f"unexpected character '{ch}'", text, e.column)
     if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
         if _depth_before(text, end) > 0:
-            opener = text.rfind("(")
-            return ParseError("unclosed parenthesis: '(' is never closed", text, opener + 1)
+            return ParseError("unclosed parenthesis: '(' is never closed", text, _unclosed(text) + 1)
         return ParseError("missing operand at the end of the expression", text, end)
     assert isinstance(e, UnexpectedToken)
     tok = e.token

@@ -212,6 +212,18 @@ class GaussNewtonResult(Result):
     def label(self) -> str:
         return "Gauss–Newton matrix"
 
+    def hvp(self) -> Callable[..., Any]:
+        """v ↦ GN v (the Gauss–Newton matrix evaluated, then applied: it has no cheaper form here)."""
+        gn = numeric.lambdify(self.value, self.symbols)
+        shape = self.variable.shape
+
+        def f(v, /, **values):
+            out = gn(**values) @ np.reshape(np.asarray(v, dtype=float), -1, order="F")
+            return out if np.ndim(v) == 1 or shape[1] == 1 else out.reshape(np.shape(v), order="F")
+
+        f.__doc__ = f"Gauss–Newton matrix of {self.input} times a direction"
+        return f
+
     @property
     def hessian(self) -> Expr:
         """GN + curvature: the full Hessian, as a sum."""

@@ -1,7 +1,7 @@
 """Types and symbolic dimensions (SPEC §2), inferred by unification.
 
-A dimension term is a sorted tuple of dimension variables, read as their
-product: ``()`` is 1, ``(v,)`` one symbolic size, ``(v, w)`` the size v·w of
+A dimension term is a tuple of dimension variables, read as their
+product (in the order of the column-major index, slow first): ``()`` is 1, ``(v,)`` one symbolic size, ``(v, w)`` the size v·w of
 a Kronecker product or a vec.  Symbolic sizes are never 1, so a scalar, a
 vector and a matrix never unify with one another.  After inference every
 variable gets a letter (m, n, p, …) and the raw tree becomes a typed tree.
@@ -40,6 +40,8 @@ def default_kind(name: str) -> str:
 
 def check_types(types: dict[str, str] | None) -> dict[str, str]:
     """Validate a declaration mapping name → kind."""
+    if types is not None and not isinstance(types, dict):
+        raise UsageError(f"types must be a dict of name → kind, got {type(types).__name__}")
     out: dict[str, str] = {}
     for name, kind in (types or {}).items():
         k = str(kind).lower()
@@ -73,11 +75,14 @@ class Dims:
         for v in t:
             r = self.find(v)
             out.extend(self.resolve(self.bound[r]) if r in self.bound else (r,))
-        return tuple(sorted(out))
+        return tuple(out)
 
     def unify(self, a: DimT, b: DimT) -> bool:
+        """A product keeps its order, slow index first (vec X of an m×n X is n·m,
+        the rows of A ⊗ B are rows(A)·rows(B)), so that pairing two products factor by
+        factor follows vec(A X B) = (Bᵀ ⊗ A) vec X."""
         a, b = self.resolve(a), self.resolve(b)
-        if a == b:
+        if sorted(a) == sorted(b):
             return True
         if len(a) == 1 and len(b) == 1:
             self.parent[a[0]] = b[0]
@@ -216,7 +221,10 @@ class Inference:
             if self.is_scalar(sb):
                 return sa
             if not self.dims.unify(sa[1], sb[0]):
-                raise self.mismatch(r, "inner dimensions do not agree", a, b)
+                err = self.mismatch(r, "inner dimensions do not agree", a, b)
+                if a.op == "name" and b.op == "paren" and b.start == a.end:
+                    err.message += f" ('{a.args[0]}(…)' is read as a product: '{a.args[0]}' is not a function)"
+                raise err
             return (sa[0], sb[1])
         if op == "div":
             a, b = args
@@ -268,7 +276,7 @@ class Inference:
         if fn in ("sum", "norm1", "norm2"):
             return (ONE, ONE)
         if fn == "vec":
-            return (s[0] + s[1], ONE)
+            return (s[1] + s[0], ONE)
         if fn in ("tr", "det", "logdet", "inv"):
             if self.is_scalar(s):
                 return s
@@ -293,9 +301,22 @@ class Inference:
     def check_constants(self) -> None:
         """Every I, vector(c), matrix(c) must get its size from a variable."""
         known: set[int] = set()
+        products: list[DimT] = []
         for s in self.sym_shapes.values():
             for t in s:
-                known.update(self.dims.resolve(t))
+                r = self.dims.resolve(t)
+                if len(r) == 1:
+                    known.update(r)
+                elif r:
+                    products.append(r)
+        grew = True
+        while grew:  # a product of known sizes fixes its one unknown factor
+            grew = False
+            for r in products:
+                unknown = set(r) - known
+                if len(unknown) == 1:
+                    known |= unknown
+                    grew = True
         for raw, s in self.constants:
             for t in s:
                 if not set(self.dims.resolve(t)) <= known:

@@ -1,0 +1,92 @@
+"""Inputs that once went wrong, each checked against NumPy written by hand."""
+import io
+
+import numpy as np
+import pytest
+
+import matdiff
+from matdiff.cli import run
+from fdutil import first_order_error, second_order_error
+
+
+def vec(a):
+    return np.asarray(a).reshape(-1, order="F")
+
+
+def test_kron_against_vec_pairs_dimensions_like_vec_AXB():
+    rng = np.random.default_rng(0)
+    A, X, B = rng.standard_normal((3, 5)), rng.standard_normal((5, 4)), rng.standard_normal((4, 2))
+    J = matdiff.diff("kron(B', A)*vec(X)", "X").lambdify()(A=A, X=X, B=B)
+    np.testing.assert_allclose(J, np.kron(B.T, A))
+
+
+def test_quadratic_form_in_vec_with_kron():
+    rng = np.random.default_rng(1)
+    X, A, B = rng.standard_normal((3, 4)), rng.standard_normal((4, 4)), rng.standard_normal((3, 3))
+    f = lambda X, A, B: vec(X) @ np.kron(A, B) @ vec(X)  # noqa: E731
+    r = matdiff.diff("vec(X)'*kron(A, B)*vec(X)", "X")
+    inputs = {"X": X, "A": A, "B": B}
+    assert first_order_error(f, inputs, "X", r.lambdify()(**inputs)) < 1e-7
+    H = matdiff.diff("vec(X)'*kron(A, B)*vec(X)", "X", order=2).lambdify()(**inputs)
+    np.testing.assert_allclose(H, np.kron(A, B) + np.kron(A, B).T)
+
+
+def test_identity_sized_through_a_kronecker_product():
+    rng = np.random.default_rng(2)
+    X, a = rng.standard_normal((3, 4)), rng.standard_normal(20)
+    J = matdiff.diff("kron(I, X)*a", "X").lambdify()(X=X, a=a)
+    f = lambda X, a: np.kron(np.eye(5), X) @ a  # noqa: E731
+    assert first_order_error(f, {"X": X, "a": a}, "X", J) < 1e-7
+
+
+def test_diag_of_a_scalar_is_the_scalar():
+    assert matdiff.diff("diag(alpha)", "alpha").lambdify()(alpha=0.3) == 1.0
+
+
+def test_unicode_minus_and_middle_dot_read_as_minus_and_times():
+    r = matdiff.diff("2·x'x − a'x", "x")
+    x, a = np.arange(1.0, 5.0), np.ones(4)
+    np.testing.assert_allclose(r.lambdify()(x=x, a=a), 4 * x - a)
+
+
+def test_gauss_newton_hvp_applies_the_gauss_newton_matrix():
+    rng = np.random.default_rng(3)
+    vals = {"W1": rng.standard_normal((3, 4)), "W2": rng.standard_normal((2, 3)), "x": rng.standard_normal(4),
+            "y": rng.standard_normal(2)}
+    gn = matdiff.diff("sum((W2*tanh(W1*x) - y) .^ 2)", "W1", order=2).gauss_newton
+    V = rng.standard_normal((3, 4))
+    np.testing.assert_allclose(gn.hvp()(V, **vals), (gn.lambdify()(**vals) @ vec(V)).reshape(3, 4, order="F"))
+
+
+def test_hessian_of_a_zero_function_checks_ok():
+    assert matdiff.diff("tr(A*X)", "X", order=2).check().ok
+
+
+def test_second_differences_of_binary_cross_entropy():
+    rng = np.random.default_rng(4)
+    X, w, t = rng.standard_normal((6, 3)), rng.standard_normal(3), rng.uniform(0, 1, 6)
+    sig = lambda u: 1 / (1 + np.exp(-u))  # noqa: E731
+    f = lambda X, w, t: -np.sum(t * np.log(sig(X @ w)) + (1 - t) * np.log(1 - sig(X @ w)))  # noqa: E731
+    expr = "-sum(t .* log(sigmoid(X*w)) + (1 - t) .* log(1 - sigmoid(X*w)))"
+    inputs = {"X": X, "w": w, "t": t}
+    assert first_order_error(f, inputs, "w", matdiff.diff(expr, "w").lambdify()(**inputs)) < 1e-7
+    assert second_order_error(f, inputs, "w", matdiff.diff(expr, "w", order=2).lambdify()(**inputs)) < 1e-5
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["2..3*x'x", "x"], "syntax error at column 2: unexpected character '.'"),
+    (["A^2", "A", "--matrix", "A", "--vector", "A"], "usage error: 'A' is declared both vector and matrix"),
+    (["x'x", "tr"], "usage error: 'tr' is a function, not a variable"),
+    (["(a + (b)", "a"], "syntax error at column 1: unclosed parenthesis: '(' is never closed"),
+    (["x'x", "y", "--probability", "y", "--vector", "y"], "usage error: 'y' is declared both vector and probability"),
+])
+def test_bad_input_exits_2_with_one_line(argv, message):
+    out, err = io.StringIO(), io.StringIO()
+    assert run(argv, out=out, err=err) == 2
+    assert err.getvalue().splitlines()[0] == f"matdiff: {message}"
+    assert "Traceback" not in err.getvalue()
+
+
+def test_differentiating_by_a_declared_probability_vector_is_refused():
+    with pytest.raises(matdiff.UsageError):
+        matdiff.diff("log(sum(y))", "y", types={"y": "probability"})
