@@ -246,14 +246,31 @@ def mul(*factors: Expr) -> Expr:
             merged = [func("sum", merged[0])]
         elif isinstance(merged[0], Ones):
             merged = [func("sum", merged[1])]
-    # named scalars first, alphabetically, so that β·sum(x) and sum(x)·β are one tree
-    scalars.sort(key=lambda f: (0, f.name) if isinstance(f, Sym) else (1, ""))
+    # scalars in one order (named ones first), so that β·sum(x) and sum(x)·β are one tree
+    scalars.sort(key=_scalar_order)
     out: list[Expr] = ([num(coef)] if coef != 1 else []) + scalars + merged
     if not out:
         return ONE
     if len(out) == 1:
         return out[0]
     return Mul(tuple(out), shape)
+
+
+@lru_cache(maxsize=1 << 16)
+def _size(e: Expr) -> int:
+    return 1 + sum(_size(c) for c in e.children)
+
+
+@lru_cache(maxsize=1 << 14)
+def _scalar_order(f: Expr) -> tuple:
+    """A deterministic sort key for scalar factors: names, then short forms by their text."""
+    if isinstance(f, Sym):
+        return (0, f.name)
+    if _size(f) <= 40:
+        from .printing import to_text
+
+        return (1, to_text(f))
+    return (2, type(f).__name__, _size(f))
 
 
 def _is_diagm(e: Expr) -> bool:
@@ -408,9 +425,7 @@ def T(e: Expr) -> Expr:
     if isinstance(e, Add):
         return add(*[T(t) for t in e.terms])
     if isinstance(e, Mul):
-        scalars = [f for f in e.factors if f.is_scalar]
-        chain = [T(f) for f in reversed(e.factors) if not f.is_scalar]
-        return mul(*scalars, *chain)
+        return transpose_chain(e)
     if isinstance(e, Hadamard):
         return had(*[T(f) for f in e.factors])
     if isinstance(e, Kron):
@@ -430,7 +445,7 @@ def T(e: Expr) -> Expr:
 
 
 def transpose_chain(e: Mul) -> Expr:
-    """The transposed form of a scalar-valued chain: (xᵀAy)ᵀ = yᵀAᵀx."""
+    """(s·ABC)ᵀ = s·CᵀBᵀAᵀ; for a scalar-valued chain the other way to write it, (xᵀAy)ᵀ = yᵀAᵀx."""
     scalars = [f for f in e.factors if f.is_scalar]
     chain = [T(f) for f in reversed(e.factors) if not f.is_scalar]
     return mul(*scalars, *chain)
@@ -458,8 +473,10 @@ def func(name: str, a: Expr) -> Expr:
             folded = _fold_elementwise(name, a.value)
             if folded is not None:
                 return num(folded)
-        if isinstance(a, Zero) and name in _ELEMENTWISE_AT_ZERO:
-            return Zero(a.shape) if _ELEMENTWISE_AT_ZERO[name] == 0 else Ones(a.shape)
+        if isinstance(a, Zero):
+            at_zero = _fold_elementwise(name, Fraction(0))
+            if at_zero is not None:
+                return Zero(a.shape) if at_zero == 0 else scale(at_zero, Ones(a.shape))
         if name == "sign" and isinstance(a, Func) and a.name == "sign":
             return a
         if name == "log" and isinstance(a, Func) and a.name == "softmax":  # log softmax z = z − lse(z)𝟙
@@ -752,15 +769,6 @@ def symbols(e: Expr) -> dict[str, Sym]:
     """The variables of e by name."""
     return {x.name: x for x in e.walk() if isinstance(x, Sym)}
 
-
-def is_constant_shape_dims(e: Expr) -> set[Dim]:
-    """The symbolic dimensions named by e's shapes (e.g. for code generation)."""
-    dims: set[Dim] = set()
-    for x in e.walk():
-        for d in x.shape:
-            if d != 1:
-                dims.update(str(d).split("*"))
-    return dims
 
 
 __all__ = ["add", "sub", "mul", "div", "had", "kron", "T", "func", "power", "matpow", "num",

@@ -1,9 +1,9 @@
 """The Python API (SPEC §5): ``parse``, ``diff`` and the ``Result`` they give."""
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cached_property
 from typing import Any, Callable
 
@@ -223,11 +223,9 @@ def sym(G: Expr) -> Expr:
         return G
     Gt = A.T(G)
     first, second = (Gt, G) if cost(Gt) < cost(G) else (G, Gt)
-    half = A.Fraction(1, 2)
+    half = Fraction(1, 2)
     return A.add(A.scale(half, first), A.scale(half, second))
 
-
-_sym = sym
 
 
 def _kink_notes(f: Expr, var: Sym) -> list[str]:
@@ -250,7 +248,7 @@ def derive(f: Expr, var: Sym, order: int) -> tuple[str, Expr, Expr | None]:
             return ("gradient" if f.is_scalar else "derivative"), A.substitute(df, {dX: A.ONE}), None
         if f.is_scalar:
             G = gradient(df, var)
-            return "gradient", (_sym(G) if var.symmetric else G), None
+            return "gradient", (sym(G) if var.symmetric else G), None
         J = jacobian(df, var)
         if var.symmetric:
             J = A.mul(J, symmetric_projection(var.shape[0]))
@@ -267,7 +265,7 @@ def derive(f: Expr, var: Sym, order: int) -> tuple[str, Expr, Expr | None]:
     if var.symmetric:
         P = symmetric_projection(var.shape[0])
         H = A.mul(P, H, P)
-    return "hessian", H, (_sym(G) if var.symmetric else G)
+    return "hessian", H, (sym(G) if var.symmetric else G)
 
 
 def diff(expr: str, wrt: str, *, types: dict[str, str] | None = None, order: int = 1) -> Result:
@@ -312,7 +310,3 @@ def lambdify(expr: str, types: dict[str, str] | None = None) -> Callable[..., An
     """A NumPy function of the expression itself (not of a derivative)."""
     p = parse(expr, types)
     return numeric.lambdify(p.expr, p.symbols)
-
-
-def steps_html(r: Result) -> str:
-    return "<br>".join(html.escape(s) for s in r.steps)

@@ -27,7 +27,7 @@ KINKED = {"abs": "abs′ = sign", "sign": "sign′ = 0", "relu": "relu′ = step
 
 RESERVED_NAMES = {"I": "identity", "eye": "identity"}
 
-ALIASES = {"trace": "tr", "transpose": "'", "log1p": "log", "determinant": "det", "inverse": "inv",
+ALIASES = {"trace": "tr", "transpose": "'", "determinant": "det", "inverse": "inv",
            "norm": "norm2", "frobenius": "norm2", "max": "relu", "logistic": "sigmoid",
            "expit": "sigmoid", "lse": "logsumexp", "ln": "log", "heaviside": "step"}
 """Common names from other systems, mapped to the nearest function here."""

@@ -13,6 +13,8 @@ vec(A dX B) = (Bᵀ ⊗ A) vec dX, vec(dXᵀ) = K vec dX, vec(A ⊙ dX) = diag(v
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 from . import algebra as A
 from .ast import (Add, Differential, Expr, Func, Hadamard, Identity, Kron, Mul, Ones, Sym, Transpose,
                   Unvec)
@@ -63,7 +65,7 @@ def _adjoint(e: Expr, g: Expr, var: Sym, out: list[Expr]) -> list[tuple[Expr, Ex
             return [(f, A.inner(g, A.mul(*rest)) if rest else g)]
         scalars = [x for x in e.factors if x.is_scalar]
         chain = [x for x in e.factors if not x.is_scalar]
-        j = chain.index(f) if chain.count(f) == 1 else [k for k, x in enumerate(chain) if x is f][0]
+        j = i - len(scalars)  # scalars come first in a product
         left, right = chain[:j], chain[j + 1:]
         # ⟨G, s L dF R⟩ = ⟨s Lᵀ G Rᵀ, dF⟩
         return [(f, A.mul(*scalars, *[A.T(x) for x in reversed(left)], g,
@@ -194,4 +196,4 @@ def _kron_jac(e: Kron, var: Sym) -> Expr:
 
 def symmetric_projection(n) -> Expr:
     """P = (I + K)/2 on vec of an n×n matrix: the symmetric directions."""
-    return A.scale(A.Fraction(1, 2), A.add(A.identity(A.dim_mul(n, n)), A.commutation(n, n)))
+    return A.scale(Fraction(1, 2), A.add(A.identity(A.dim_mul(n, n)), A.commutation(n, n)))

@@ -1,7 +1,7 @@
 """Text → raw syntax tree, with the grammar of ``grammar/matdiff.lark``.
 
 The raw tree (:class:`Raw`) records what was written and where; types and
-dimensions are given to it by :mod:`matdiff.typing`."""
+dimensions are given to it by :mod:`matdiff.shapes`."""
 from __future__ import annotations
 
 import re

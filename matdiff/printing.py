@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .ast import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
-                  MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, Zero)
+from .ast import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Kron,
+                  MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where)
 from .functions import INTERNAL
 
 # precedence levels, lowest first
@@ -320,7 +320,7 @@ class LatexPrinter(TextPrinter):
             base, sub = base[:i], base[i:]
         if base in GREEK:
             b = "\\" + base
-        elif len(base) == 1 or base[0] in "\u0370\u03ff":
+        elif len(base) == 1 or "\u0370" <= base[0] <= "\u03ff":
             b = base
         else:
             b = r"\mathrm{" + base + "}"
@@ -346,11 +346,6 @@ class LatexPrinter(TextPrinter):
 
     def _DimSize(self, e: DimSize):
         return str(e.dim).replace("*", ""), ATOM
-
-    def _Mul(self, e: Mul):
-        text, prec = super()._Mul(e)
-        # a/b → \frac{a}{b}, only for the simple trailing-denominator shape built above
-        return text, prec
 
     def _juxtapose(self, a: Expr, b: Expr) -> bool:
         return False
@@ -421,4 +416,4 @@ def shape_text(shape) -> str:
     return "×".join(str(d).replace("*", "·") for d in shape)
 
 
-__all__ = ["to_text", "to_unicode", "to_latex", "shape_text", "Zero", "Identity"]
+__all__ = ["to_text", "to_unicode", "to_latex", "shape_text"]

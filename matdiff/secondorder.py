@@ -23,7 +23,7 @@ import numpy as np
 
 from . import algebra as A
 from . import numeric
-from .api import Result, _sym, derive
+from .api import Result, derive, sym
 from .ast import Add, Differential, Expr, Func, Hadamard, Mul, Power, Sym, Transpose, Unvec
 from .differential import differential
 from .errors import UnsupportedError, UsageError
@@ -79,7 +79,7 @@ def hvp_expr(result: Result) -> tuple[Expr, Sym]:
     if not A.is_diff_free(HV):
         raise UnsupportedError("the differential of the gradient is not linear in d" + var.name)
     if var.symmetric:
-        HV = _sym(HV)
+        HV = sym(HV)
     return simplify(HV), V
 
 

@@ -301,4 +301,4 @@ def _fresh_name(sub: Expr, taken: set[str]) -> str:
     return f"{pool[0]}{i}"
 
 
-__all__ = ["simplify", "factor", "cost", "tokens", "name_repeats", "Num"]
+__all__ = ["simplify", "factor", "cost", "tokens", "name_repeats", "pull_transposes"]
