@@ -246,6 +246,11 @@ def mul(*factors: Expr) -> Expr:
             merged = [func("sum", merged[0])]
         elif isinstance(merged[0], Ones):
             merged = [func("sum", merged[1])]
+    if len(merged) == 1 and isinstance(merged[0], Func) and merged[0].name == "exp" and merged[0].arg.is_vector:
+        norm = power(func("sum", merged[0]), MINUS_ONE)  # exp(v)/sum(exp(v)) = softmax(v)
+        if norm in scalars:
+            scalars.remove(norm)
+            merged = [func("softmax", merged[0].arg)]
     # scalars in one order (named ones first), so that β·sum(x) and sum(x)·β are one tree
     scalars.sort(key=_scalar_order)
     out: list[Expr] = ([num(coef)] if coef != 1 else []) + scalars + merged
@@ -483,6 +488,9 @@ def func(name: str, a: Expr) -> Expr:
             return sub(a.arg, func("logsumexp", a.arg))
         if name == "log" and isinstance(a, Func) and a.name == "exp":
             return a.arg
+        if name == "log" and a.is_scalar and isinstance(a, Func) and a.name == "sum" \
+                and isinstance(a.arg, Func) and a.arg.name == "exp" and a.arg.arg.is_vector:
+            return func("logsumexp", a.arg.arg)  # log(sum(exp(v))) = logsumexp(v)
         return Func(name, a, a.shape)
     if name == "tr":
         if a.is_scalar:
@@ -564,6 +572,9 @@ def func(name: str, a: Expr) -> Expr:
         if isinstance(a, Transpose):
             return func("diagv", a.arg)
         return Func("diagv", a, (a.shape[0], 1))
+    if name in ("vec", "diagm", "diagv") and isinstance(a, Mul) and a.factors[0].is_scalar:
+        scalars = [f for f in a.factors if f.is_scalar]  # linear: vec(cA) = c vec(A)
+        return mul(*scalars, func(name, mul(*[f for f in a.factors if not f.is_scalar])))
     if name == "vec":
         if a.shape[1] == 1:
             return a
