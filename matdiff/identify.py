@@ -136,6 +136,8 @@ def _jac(e: Expr, var: Sym) -> Expr:
     name = var.name
     if isinstance(e, Differential):
         return A.identity(size(var))
+    if e.is_scalar and not var.is_scalar:  # a scalar ds = ⟨G, dX⟩ has the row vec(G)ᵀ
+        return A.T(A.func("vec", gradient(e, var)))
     if isinstance(e, Add):
         return A.add(*[_jac(t, var) for t in e.terms if A.depends(t, "d" + name)])
     if isinstance(e, Mul):
