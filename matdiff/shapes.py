@@ -239,16 +239,18 @@ class Inference:
             base, ex = args
             se = self.shape(ex)
             if not self.is_scalar(se):
+                hint = " (write X' or Xᵀ for a transpose)" if self.src(ex) == "T" else ""
                 raise self.fail(r, f"the exponent '{self.src(ex)}' must be a scalar, "
-                                   f"but it is {self.shape_text(se)}")
+                                   f"but it is {self.shape_text(se)}{hint}")
             sb = self.shape(base)
             if op == "pow" and not self.is_scalar(sb):
                 if self.is_vector(sb) or not self.dims.unify(sb[0], sb[1]):
                     raise self.fail(r, f"'^' needs a square matrix or a scalar, but '{self.src(base)}' "
                                        f"is {self.shape_text(sb)}; use '.^' for an element-wise power")
                 if _integer(ex) is None:
+                    hint = " (write X' or Xᵀ for a transpose)" if self.src(ex) == "T" else ""
                     raise self.fail(ex, f"a matrix power needs an integer exponent, "
-                                        f"not '{self.src(ex)}'")
+                                        f"not '{self.src(ex)}'{hint}")
             return sb
         if op == "call":
             return self._infer_call(r)
