@@ -72,6 +72,13 @@ def split_coef(e: Expr) -> tuple[Fraction, Expr]:
     return Fraction(1), e
 
 
+def split_scalars(e: Expr) -> tuple[list[Expr], Expr]:
+    """e = (Π scalars)·rest: the scalar factors of a non-scalar product and its matrix part."""
+    if isinstance(e, Mul) and not e.is_scalar and e.factors[0].is_scalar:
+        return [f for f in e.factors if f.is_scalar], mul(*[f for f in e.factors if not f.is_scalar])
+    return [], e
+
+
 def scale(c: Fraction | int, e: Expr) -> Expr:
     return mul(num(c), e) if c != 1 else e
 
@@ -339,9 +346,10 @@ def had(*factors: Expr) -> Expr:
             work.append(core)
         elif core.is_scalar:
             scalars.append(core)
-        elif isinstance(core, Mul) and core.factors[0].is_scalar:
-            scalars.extend(x for x in core.factors if x.is_scalar)
-            work.append(mul(*[x for x in core.factors if not x.is_scalar]))
+        elif split_scalars(core)[0]:
+            outer, inner = split_scalars(core)
+            scalars.extend(outer)
+            work.append(inner)
         else:
             arrays.append(core)
     if not arrays:
@@ -383,11 +391,10 @@ def kron(*factors: Expr) -> Expr:
         for g in (f.factors if isinstance(f, Kron) else (f,)):
             if g.is_scalar:
                 scalars.append(g)
-            elif isinstance(g, Mul) and g.factors[0].is_scalar:
-                scalars.extend(x for x in g.factors if x.is_scalar)
-                arrays.append(mul(*[x for x in g.factors if not x.is_scalar]))
             else:
-                arrays.append(g)
+                outer, inner = split_scalars(g)
+                scalars.extend(outer)
+                arrays.append(inner)
     if not arrays:
         return mul(*scalars)
     shape = (dim_mul(*[a.shape[0] for a in arrays]), dim_mul(*[a.shape[1] for a in arrays]))
@@ -501,11 +508,11 @@ def func(name: str, a: Expr) -> Expr:
             return DimSize(a.shape[0])
         if isinstance(a, Zero):
             return zero(SCALAR)
+        outer, inner = split_scalars(a)
+        if outer:  # linear: tr(cA) = c tr(A)
+            return mul(*outer, func("tr", inner))
         if isinstance(a, Mul):
-            scalars = [f for f in a.factors if f.is_scalar]
-            chain = [f for f in a.factors if not f.is_scalar]
-            if scalars:
-                return mul(*scalars, func("tr", mul(*chain)))
+            chain = list(a.factors)
             for i, f in enumerate(chain):  # tr(L u R) = R L u, a scalar, for a column u
                 if f.shape[1] == 1:
                     return mul(*chain[i + 1:], *chain[:i + 1])
@@ -519,9 +526,9 @@ def func(name: str, a: Expr) -> Expr:
             return func("sum", a.arg)
         if isinstance(a, Zero):
             return zero(SCALAR)
-        if isinstance(a, Mul) and a.factors[0].is_scalar:
-            scalars = [f for f in a.factors if f.is_scalar]
-            return mul(*scalars, func("sum", mul(*[f for f in a.factors if not f.is_scalar])))
+        outer, inner = split_scalars(a)
+        if outer:  # linear: sum(cA) = c sum(A)
+            return mul(*outer, func("sum", inner))
         if isinstance(a, Ones):
             return DimSize(dim_mul(*a.shape))
         if isinstance(a, Sym) and a.probability:  # declared to sum to 1
@@ -546,9 +553,9 @@ def func(name: str, a: Expr) -> Expr:
             return matpow(func("inv", a.base), a.k)
         if isinstance(a, Transpose):
             return T(func("inv", a.arg))
-        if isinstance(a, Mul) and a.factors[0].is_scalar:
-            scalars = [power(f, MINUS_ONE) for f in a.factors if f.is_scalar]
-            return mul(*scalars, func("inv", mul(*[f for f in a.factors if not f.is_scalar])))
+        outer, inner = split_scalars(a)
+        if outer:  # (cA)⁻¹ = c⁻¹ A⁻¹
+            return mul(*[power(f, MINUS_ONE) for f in outer], func("inv", inner))
         return Func("inv", a, a.shape)
     if name in ("diag", "diagm", "diagv") and a.is_scalar:
         return a
@@ -572,9 +579,9 @@ def func(name: str, a: Expr) -> Expr:
         if isinstance(a, Transpose):
             return func("diagv", a.arg)
         return Func("diagv", a, (a.shape[0], 1))
-    if name in ("vec", "diagm", "diagv") and isinstance(a, Mul) and a.factors[0].is_scalar:
-        scalars = [f for f in a.factors if f.is_scalar]  # linear: vec(cA) = c vec(A)
-        return mul(*scalars, func(name, mul(*[f for f in a.factors if not f.is_scalar])))
+    if name in ("vec", "diagm", "diagv") and split_scalars(a)[0]:
+        outer, inner = split_scalars(a)  # linear: vec(cA) = c vec(A)
+        return mul(*outer, func(name, inner))
     if name == "vec":
         if a.shape[1] == 1:
             return a
