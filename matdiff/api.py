@@ -1,7 +1,6 @@
 """The Python API (SPEC §5): ``parse``, ``diff`` and the ``Result`` they give."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
@@ -13,14 +12,13 @@ from .ast import Differential, Expr, Func, Sym
 from .codegen import to_numpy
 from .differential import derivation, differential
 from .errors import UnsupportedError, UsageError
-from .functions import FUNCTIONS, KINKED
+from .functions import FUNCTIONS, KINKED, NAME
 from .identify import gradient, jacobian, symmetric_projection
 from .parser import parse_raw
 from .printing import shape_text, to_latex, to_text, to_unicode
 from .shapes import Inference, check_types, concatenation_notes
 from .simplify import cost, name_repeats, pull_transposes, simplify
 
-_NAME = re.compile(r"^[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*$")
 
 
 @dataclass(frozen=True)
@@ -278,7 +276,7 @@ def diff(expr: str, wrt: str, *, types: dict[str, str] | None = None, order: int
 
 
 def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Result:
-    if not isinstance(wrt, str) or not _NAME.match(wrt):
+    if not isinstance(wrt, str) or not NAME.match(wrt):
         raise UsageError(f"the variable must be a name, got {wrt!r}")
     if wrt in FUNCTIONS:
         raise UsageError(f"'{wrt}' is a function, not a variable")

@@ -4,6 +4,8 @@ The derivative of each lives in :mod:`matdiff.rules`; the NumPy meaning in
 :mod:`matdiff.numeric`; this module only says what a name is."""
 from __future__ import annotations
 
+import re
+
 ELEMENTWISE = ("abs", "sign", "exp", "log", "sqrt", "sin", "cos", "tan", "arcsin", "arccos",
                "arctan", "tanh", "sigmoid", "relu", "step")
 """f(A) applied entry by entry; ``step`` (Heaviside, step(0) = 0) is relu′."""
@@ -26,6 +28,19 @@ KINKED = {"abs": "abs′ = sign", "sign": "sign′ = 0", "relu": "relu′ = step
 """Functions not differentiable at 0: derivatives there are subgradients."""
 
 RESERVED_NAMES = {"I": "identity", "eye": "identity"}
+
+NAME = re.compile(r"^[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*$")
+"""A name of the language (the grammar's NAME terminal)."""
+
+GREEK = ("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu "
+         "xi omicron pi rho varrho sigma tau upsilon phi varphi chi psi omega").split()
+_GREEK = re.compile(r"^(%s)(\d+|_\w*)?$" % "|".join(GREEK))
+
+
+def is_greek(name: str) -> bool:
+    """A Greek name, spelled out or as a lower-case letter, with an optional suffix
+    of digits or ``_…`` (``beta2``, ``sigma_1``, ``β``): a scalar by default (SPEC §2)."""
+    return bool(_GREEK.match(name)) or "\u03b1" <= name[0] <= "\u03c9"
 
 ALIASES = {"trace": "tr", "transpose": "'", "determinant": "det", "inverse": "inv",
            "norm": "norm2", "frobenius": "norm2", "max": "relu", "logistic": "sigmoid",

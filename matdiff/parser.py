@@ -4,7 +4,6 @@ The raw tree (:class:`Raw`) records what was written and where; types and
 dimensions are given to it by :mod:`matdiff.shapes`."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -16,7 +15,7 @@ from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from .errors import MatdiffError, ParseError, UnknownNameError
-from .functions import nearest_function
+from .functions import is_greek, nearest_function
 
 
 @dataclass(frozen=True)
@@ -56,9 +55,6 @@ def _parser() -> Lark:
     except OSError:  # an unwritable cache directory
         return build_parser(cache=False)
 
-
-_GREEK = re.compile(r"^(alpha|beta|gamma|delta|epsilon|zeta|eta|theta|iota|kappa|lambda|mu|nu|xi|omicron|pi"
-                    r"|rho|sigma|tau|upsilon|phi|chi|psi|omega)(\d+|_\w*)?$|^[\u0370-\u03ff]")
 
 
 _SAME_WIDTH = str.maketrans({"−": "-", "·": "*"})
@@ -101,7 +97,7 @@ class _ToRaw(Transformer_NonRecursive, Transformer):
     def juxt(self, meta, c):
         left, right = c
         if left.op == "name" and right.op == "paren" and right.start == left.end \
-                and not _GREEK.match(left.args[0]):  # beta(x + y) is a product
+                and not is_greek(left.args[0]):  # beta(x + y) is a product
             suggestion = nearest_function(left.args[0])
             if suggestion and len(left.args[0]) >= 3:
                 raise UnknownNameError(

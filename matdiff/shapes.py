@@ -8,30 +8,26 @@ variable gets a letter (m, n, p, …) and the raw tree becomes a typed tree.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from . import algebra as A
 from .ast import Expr, Ones, Sym
 from .errors import ParseError, ShapeError, UnsupportedError, UsageError
-from .functions import CONSTRUCTORS, ELEMENTWISE, RESERVED_NAMES
+from .functions import CONSTRUCTORS, ELEMENTWISE, NAME, RESERVED_NAMES, is_greek
 from .parser import Raw
 
 DimT = tuple[int, ...]
 ShapeT = tuple[DimT, DimT]
 ONE: DimT = ()
 KINDS = ("scalar", "vector", "matrix", "symmetric", "probability")
-GREEK = ("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu "
-         "xi omicron pi rho varrho sigma tau upsilon phi varphi chi psi omega").split()
-_GREEK_RE = re.compile(r"^(%s)(\d+|_\w*)?$" % "|".join(GREEK))
 LETTERS = "m n p q r s t u v w k l a b c d e f g h i j".split()
 
 
 def default_kind(name: str) -> str:
     """The type a name has unless declared (SPEC §2): Greek → scalar,
     upper-case initial → matrix, anything else → vector."""
-    if _GREEK_RE.match(name) or ("\u03b1" <= name[0] <= "\u03c9"):
+    if is_greek(name):
         return "scalar"
     if name[0].isupper() or ("\u0391" <= name[0] <= "\u03a9"):
         return "matrix"
@@ -47,7 +43,7 @@ def check_types(types: dict[str, str] | None) -> dict[str, str]:
         k = str(kind).lower()
         if k not in KINDS:
             raise UsageError(f"unknown type {kind!r} for {name!r}; the types are {', '.join(KINDS)}")
-        if not re.match(r"^[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*$", str(name)):
+        if not NAME.match(str(name)):
             raise UsageError(f"{name!r} is not a name")
         out[str(name)] = k
     return out
