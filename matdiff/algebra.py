@@ -623,6 +623,9 @@ def unvec(a: Expr, shape: Shape) -> Expr:
     """The m×n matrix whose vec is a."""
     if shape[1] == 1:
         return a
+    outer, inner = split_scalars(a)
+    if outer:  # linear: unvec(c v) = c unvec(v)
+        return mul(*outer, unvec(inner, shape))
     if isinstance(a, Func) and a.name == "vec" and a.arg.shape == shape:
         return a.arg
     if isinstance(a, (Zero, Ones)):

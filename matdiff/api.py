@@ -284,14 +284,15 @@ def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Resu
         raise UsageError(f"'{wrt}' is the identity matrix, not a variable")
     if isinstance(order, bool) or order not in (1, 2):
         raise UsageError(f"order must be 1 (gradient or Jacobian) or 2 (Hessian), got {order!r}")
+    unconstrained = []
+    if str((types or {}).get(wrt, "")).lower() == "probability":  # d with respect to p: sum(p) = 1 not used
+        types = dict(types or {}, **{wrt: "vector"})
+        unconstrained.append(f"'{wrt}' is differentiated as an unconstrained vector: sum({wrt}) = 1 is not used")
     parsed = parse(expr, types, extra=(wrt,))
     var = parsed.symbols[wrt]
-    if var.probability:
-        raise UsageError(f"'{wrt}' is declared a probability vector (sum({wrt}) = 1 is used in the "
-                         f"expression); declare it a vector to differentiate with respect to it")
     kind, value, first = derive(parsed.expr, var, order)
     value = simplify(value)
-    notes = list(parsed.notes) + _kink_notes(parsed.expr, var)
+    notes = list(parsed.notes) + unconstrained + _kink_notes(parsed.expr, var)
     sums = sorted({x.arg.name for x in value.walk() if isinstance(x, Func) and x.name == "sum"
                    and isinstance(x.arg, Sym) and x.arg.is_vector})
     for name in sums:

@@ -87,6 +87,8 @@ def test_bad_input_exits_2_with_one_line(argv, message):
     assert "Traceback" not in err.getvalue()
 
 
-def test_differentiating_by_a_declared_probability_vector_is_refused():
-    with pytest.raises(matdiff.UsageError):
-        matdiff.diff("log(sum(y))", "y", types={"y": "probability"})
+def test_a_probability_vector_is_differentiated_without_its_constraint():
+    r = matdiff.diff("log(sum(y)) - sum(y .* log(y))", "y", types={"y": "probability"})
+    y = np.array([0.2, 0.3, 0.5])
+    np.testing.assert_allclose(r.lambdify()(y=y), 1 / y.sum() - np.log(y) - 1)
+    assert any("unconstrained" in n for n in r.notes)
