@@ -17,12 +17,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import replace
-from functools import lru_cache
 from fractions import Fraction
+from functools import lru_cache
 
 from . import algebra as A
-from .ast import (Add, Expr, Func, Hadamard, Identity, MatPow, Mul, Num, Ones,  # noqa: F401
-                  Power, Sym, Transpose, Where)
+from .ast import Add, Expr, Func, Hadamard, Identity, MatPow, Mul, Num, Ones, Power, Sym, Transpose, Where  # noqa: F401
+from .functions import ELEMENTWISE
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+|[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*"
                     r"|\.\*|\./|\.\^|\S")
@@ -237,6 +237,8 @@ def pull_transposes(e: Expr, printer) -> Expr:
         candidate = None
         if isinstance(y, Add) and not y.is_scalar:
             candidate = Transpose(A.add(*[A.T(t) for t in y.terms]), y.shape)
+        elif isinstance(y, Func) and y.name in ELEMENTWISE and not y.is_scalar:  # f(x'W') = f(W x)'
+            candidate = Transpose(A.func(y.name, A.T(y.arg)), y.shape)
         elif isinstance(y, Mul) and not y.is_scalar:
             scal = [f for f in y.factors if f.is_scalar]
             chain = [f for f in y.factors if not f.is_scalar]
