@@ -9,16 +9,14 @@ from typing import Any, Callable
 from . import algebra as A
 from . import numeric
 from .ast import Differential, Expr, Func, Sym
-from .codegen import to_numpy
 from .differential import derivation, differential
 from .errors import UnsupportedError, UsageError
 from .functions import FUNCTIONS, KINKED, NAME
 from .identify import gradient, jacobian, symmetric_projection
 from .parser import parse_raw
 from .printing import shape_text, to_latex, to_text, to_unicode
-from .shapes import Inference, check_types, concatenation_notes
+from .shapes import Inference, check_types, concatenation_notes, default_kind
 from .simplify import cost, name_repeats, pull_transposes, simplify
-
 
 
 @dataclass(frozen=True)
@@ -53,10 +51,7 @@ def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...]
     expr = inf.build(raw)
     symbols: dict[str, Sym] = {}
     for name, shape in inf.sym_shapes.items():
-        kind = types.get(name)
-        from .shapes import default_kind
-
-        kind = kind or default_kind(name)
+        kind = types.get(name) or default_kind(name)
         symbols[name] = Sym(name, inf.final_shape(shape), kind == "symmetric", kind == "probability")
     notes = tuple(concatenation_notes(list(symbols)))
     return Parsed(expr, symbols, notes, text)
@@ -108,9 +103,8 @@ class Result:
         return to_latex(self.display)
 
     def numpy(self, name: str = "derivative") -> str:
-        """Self-contained NumPy source of the result."""
-        return to_numpy(self.display, self.symbols, name,
-                        doc=f"{self.label} of {self.input} with respect to {self.variable.name}.")
+        """Self-contained NumPy source of the result (``to_code("numpy")``)."""
+        return self.to_code("numpy", name)
 
     @property
     def shape(self) -> tuple:
@@ -223,7 +217,6 @@ def sym(G: Expr) -> Expr:
     first, second = (Gt, G) if cost(Gt) < cost(G) else (G, Gt)
     half = Fraction(1, 2)
     return A.add(A.scale(half, first), A.scale(half, second))
-
 
 
 def _kink_notes(f: Expr, var: Sym) -> list[str]:
