@@ -92,3 +92,11 @@ def test_a_probability_vector_is_differentiated_without_its_constraint():
     y = np.array([0.2, 0.3, 0.5])
     np.testing.assert_allclose(r.lambdify()(y=y), 1 / y.sum() - np.log(y) - 1)
     assert any("unconstrained" in n for n in r.notes)
+
+
+def test_cli_gauss_newton_prints_and_checks_the_gauss_newton_matrix():
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["norm2(A*x - b)^2", "x", "--gauss-newton", "--check"], out=out, err=err) == 0
+    lines = out.getvalue().splitlines()
+    assert matdiff.parse(lines[0]).expr == matdiff.parse("2*A'*A").expr
+    assert any(ln.startswith("check ok") for ln in lines)
