@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .ast import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Kron,
-                  MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where)
+from .ast import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity,
+                  Kron, MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec,
+                  Where)
 from .functions import INTERNAL
 
 # precedence levels, lowest first
@@ -92,6 +93,8 @@ class TextPrinter:
     # operators
     def _Add(self, e: Add):
         terms = list(e.terms)
+        if any(isinstance(t, Commutation) for t in terms):  # I + K, as the textbooks write it
+            terms.sort(key=lambda t: not isinstance(t, Identity))
         neg = [self._is_negative(t) for t in terms]
         if neg[0] and not all(neg):
             k = neg.index(False)

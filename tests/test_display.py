@@ -180,7 +180,7 @@ def test_power_of_postfix_is_braced(text):
 
 def test_kron_inside_product_is_parenthesized():
     r = matdiff.diff("X'X", "X")
-    assert r"\left(K_{nn} + I\right) \left(I \otimes X^{\top}\right)" in r.latex()
+    assert r"\left(I + K_{nn}\right) \left(I \otimes X^{\top}\right)" in r.latex()
     assert "(I ⊗ Xᵀ)" in r.unicode()
 
 
