@@ -18,7 +18,8 @@ import re
 from collections import Counter
 from dataclasses import replace
 from fractions import Fraction
-from functools import lru_cache
+from functools import lru_cache, reduce
+from math import gcd
 
 from . import algebra as A
 from .ast import Add, Expr, Func, Hadamard, Identity, MatPow, Mul, Num, Ones, Power, Sym, Transpose, Where  # noqa: F401
@@ -57,7 +58,8 @@ def _collect_like(e: Add) -> Expr:
         groups.setdefault(tuple(chain), []).append(A.mul(A.num(c), *scal))
     if len(groups) == len(e.terms) or () in groups and len(groups[()]) == len(e.terms):
         return e
-    return A.add(*[A.mul(A.add(*coefs), *chain) if len(coefs) > 1 else A.mul(coefs[0], *chain)
+    return A.add(*[A.mul(_pull_common_coefficient(A.add(*coefs)), *chain) if len(coefs) > 1
+                   else A.mul(coefs[0], *chain)
                    for chain, coefs in groups.items()])
 
 
@@ -185,17 +187,21 @@ def factor(e: Expr) -> Expr:
 
 
 def _pull_common_coefficient(e: Expr) -> Expr:
-    """−A − B = −(A + B), A/2 + B/2 = (A + B)/2: a coefficient shared by every term."""
+    """−A − B = −(A + B), A/2 + B/2 = (A + B)/2, 2βa − 2a = 2(βa − a): the largest
+    rational coefficient shared by every term (negative when every term is).
+
+    Built as it stands (not through the constructors, which would multiply the
+    coefficient back in): a choice of how to write the sum, like the printers make."""
     if not isinstance(e, Add):
         return e
     coefs = [A.split_coef(t)[0] for t in e.terms]
-    c = coefs[0]
-    if all(x == c for x in coefs) and c != 1:
-        return Mul((A.num(c), Add(tuple(A.split_coef(t)[1] for t in e.terms), e.shape)), e.shape)
-    if all(x < 0 for x in coefs):
-        return Mul((A.MINUS_ONE, Add(tuple(A.scale(-x, A.split_coef(t)[1]) for x, t in zip(coefs, e.terms)),
-                                     e.shape)), e.shape)
-    return e
+    num = reduce(gcd, (abs(x.numerator) for x in coefs))
+    den = reduce(lambda a, b: a * b // gcd(a, b), (x.denominator for x in coefs))
+    c = Fraction(num, den) * (-1 if all(x < 0 for x in coefs) else 1)
+    if c == 1:
+        return e
+    inner = Add(tuple(A.scale(x / c, A.split_coef(t)[1]) for x, t in zip(coefs, e.terms)), e.shape)
+    return Mul((A.num(c), inner), e.shape)
 
 
 def simplify(e: Expr) -> Expr:
