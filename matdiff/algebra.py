@@ -229,6 +229,9 @@ def mul(*factors: Expr) -> Expr:
         if merged:
             pb, pk = _base_exp(merged[-1])
             fb, fk = _base_exp(f)
+            if pb == fb and pk == fk == 1 and _is_i_plus_k(pb):  # (I + K)² = 2(I + K), as K² = I
+                coef *= 2
+                continue
             if pb == fb and pb.is_square:
                 merged[-1] = matpow(pb, pk + fk)
                 if isinstance(merged[-1], Identity):
@@ -241,6 +244,15 @@ def mul(*factors: Expr) -> Expr:
                 merged[-1:] = [commutation(a.shape[0], b.shape[0]), kron(b, a)]
                 if isinstance(merged[-2], Identity):
                     merged.pop(-2)
+                continue
+            if (isinstance(f, Commutation) and _is_i_plus_k(prev)) or \
+                    (_is_i_plus_k(f) and isinstance(prev, Commutation) and prev.m == prev.n):
+                merged[-1] = f if isinstance(prev, Commutation) else prev  # (I + K) K = K (I + K) = I + K
+                continue
+            if _is_i_plus_k(f) and len(merged) >= 2 and _is_i_plus_k(merged[-2]) and isinstance(prev, Kron) \
+                    and len(prev.factors) == 2 and prev.factors[0] == prev.factors[1] and prev.factors[0].is_square:
+                merged[-2:] = [prev, f]  # (I + K)(B ⊗ B)(I + K) = 2 (B ⊗ B)(I + K): K commutes with B ⊗ B
+                coef *= 2
                 continue
             if _is_diagm(f) and _is_diagm(merged[-1]):  # diag(a) diag(b) = diag(a ⊙ b)
                 merged[-1] = func("diagm", had(merged[-1].arg, f.arg))
@@ -283,6 +295,13 @@ def _scalar_order(f: Expr) -> tuple:
 
         return (1, to_text(f))
     return (2, type(f).__name__, _size(f))
+
+
+def _is_i_plus_k(e: Expr) -> bool:
+    """I + K(n,n): twice the projection onto vec of symmetric matrices."""
+    return isinstance(e, Add) and len(e.terms) == 2 and \
+        {type(t) for t in e.terms} == {Identity, Commutation} and \
+        all(not isinstance(t, Commutation) or t.m == t.n for t in e.terms)
 
 
 def _is_diagm(e: Expr) -> bool:

@@ -100,3 +100,18 @@ def test_cli_gauss_newton_prints_and_checks_the_gauss_newton_matrix():
     lines = out.getvalue().splitlines()
     assert matdiff.parse(lines[0]).expr == matdiff.parse("2*A'*A").expr
     assert any(ln.startswith("check ok") for ln in lines)
+
+
+def test_symmetric_hessians_use_k_commuting_with_b_kron_b():
+    """P H P with P = (I + K)/2 shortened by K² = I and K (B ⊗ B) = (B ⊗ B) K: the values stay."""
+    from fdutil import commutation
+
+    rng = np.random.default_rng(5)
+    m = rng.standard_normal((4, 4))
+    S = m @ m.T / 4 + np.eye(4)
+    P = (np.eye(16) + commutation(4, 4)) / 2
+    iS = np.linalg.inv(S)
+    H = matdiff.diff("logdet(S)", "S", types={"S": "symmetric"}, order=2).lambdify()(S=S)
+    np.testing.assert_allclose(H, -P @ np.kron(iS, iS) @ P, atol=1e-12)
+    H = matdiff.diff("tr(S*S)", "S", types={"S": "symmetric"}, order=2).lambdify()(S=S)
+    np.testing.assert_allclose(H, 2 * P @ P, atol=1e-12)
