@@ -162,6 +162,16 @@ Each section below is written by its script; run one with
 """
 
 
+def publish(res: dict, text: str, out: Path | str, name: str, write: bool) -> dict:
+    """Print a benchmark's section, write it into the Markdown file unless told not to,
+    and keep it in the result."""
+    print(text)
+    if write:
+        update_section(out, name, text)
+    res["markdown"] = text
+    return res
+
+
 def update_section(path: Path | str, name: str, body: str) -> Path:
     """Replace (or append) the section ``name`` of the Markdown file at ``path``."""
     path = Path(path)

@@ -335,11 +335,7 @@ def main(argv: list[str] | None = None) -> dict:
     res = run(args.quick, args.repeats, args.sympy_repeats, args.case, not args.no_sympy)
     info = C.machine_info(("numpy", "sympy"))
     text = section(res, info)
-    print(text)
-    if not args.no_write:
-        C.update_section(args.out, "derivation", text)
-    res["markdown"] = text
-    return res
+    return C.publish(res, text, args.out, "derivation", not args.no_write)
 
 
 if __name__ == "__main__":

@@ -265,11 +265,8 @@ def main(argv: list[str] | None = None) -> dict:
         if args.blas_threads:
             limiter.restore_original_limits()
     text = section(res, info, args.blas_threads)
-    print(text)
-    if not args.no_write:
-        C.update_section(args.out, f"eval-threads{args.blas_threads}" if args.blas_threads else "eval", text)
-    res["markdown"] = text
-    return res
+    name = f"eval-threads{args.blas_threads}" if args.blas_threads else "eval"
+    return C.publish(res, text, args.out, name, not args.no_write)
 
 
 if __name__ == "__main__":

@@ -259,11 +259,7 @@ def main(argv: list[str] | None = None) -> dict:
     res = run(args.quick, args.case)
     info = C.machine_info(("numpy",))
     text = section(res, info)
-    print(text)
-    if not args.no_write:
-        C.update_section(args.out, "length", text)
-    res["markdown"] = text
-    return res
+    return C.publish(res, text, args.out, "length", not args.no_write)
 
 
 if __name__ == "__main__":

@@ -501,16 +501,11 @@ JAX = Target(
     "{m}.eye({n})", "{m}.zeros(({r}, {c}))", "{m}.ones(({r}, {c}))", "{m}.linalg.multi_dot([{args}])",
     "{m}.asarray({x})", "{0}.T.reshape(-1, 1)", "{0}.reshape({c}, {r}).T", "{0}.T.reshape(-1)")
 
-_TORCH_CALLS = {f: "{m}." + TORCH_NAMES.get(f, f) + "({0})" for f in ELEMENTWISE_NP}
-_TORCH_CALLS.update({
-    "trace": "{m}.trace({0})", "tr": "{m}.trace({0})", "det": "{m}.linalg.det({0})",
-    "logdet": "{m}.linalg.slogdet({0})[1]", "inv": "{m}.linalg.inv({0})", "solve": "{m}.linalg.solve({0}, {1})",
-    "diagflat": "{m}.diagflat({0})", "diagv": "{m}.diagonal({0}).reshape(-1, 1)",
-    "kron": "{h}({0}, {1})", "matrix_power": "{m}.linalg.matrix_power({0}, {k})", "sum": "{m}.sum({0})",
-    "norm2": "{m}.linalg.norm({0})", "norm1": "{m}.sum({m}.abs({0}))", "relu": "{m}.relu({0})",
+_TORCH_CALLS = dict(_COMMON, **{f: "{m}." + TORCH_NAMES.get(f, f) + "({0})" for f in ELEMENTWISE_NP})
+_TORCH_CALLS.update({  # where PyTorch differs from NumPy
+    "diagv": "{m}.diagonal({0}).reshape(-1, 1)", "kron": "{h}({0}, {1})", "relu": "{m}.relu({0})",
     "step": "({0} > 0).to({m}.float64)", "sigmoid": "{m}.sigmoid({0})", "softmax": "{m}.softmax({0}, dim=0)",
     "logsumexp": "{m}.logsumexp({0}.reshape(-1), dim=0)",
-    "commutation": "{h}({r}, {c})", "rows_perm": "{0}[{h}({r}, {c})]", "cols_perm": "{0}[:, {h}({r}, {c})]",
 })
 
 TORCH = Target(
