@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from . import algebra as A
-from .ast import Expr, Ones, Sym
+from .ast import Expr, Ones, Sym, Zero
 from .errors import ParseError, ShapeError, UnsupportedError, UsageError
 from .functions import CONSTRUCTORS, ELEMENTWISE, NAME, RESERVED_NAMES, is_greek
 from .parser import Raw
@@ -104,6 +104,7 @@ class Inference:
         self.sym_shapes: dict[str, ShapeT] = {}
         self.shapes: dict[int, ShapeT] = {}  # id(raw) -> shape
         self.constants: list[tuple[Raw, ShapeT]] = []
+        self.sized_zeros: set[int] = set()  # '0' literals that stand for a zero vector
         self.letters: dict[int, str] = {}
 
     # -- naming ----------------------------------------------------------
@@ -291,6 +292,14 @@ class Inference:
                                    f"is {self.shape_text(s)}")
             return (s[0], ONE)
         if fn in ("softmax", "logsumexp"):
+            zero = _zero_literal(a)
+            if zero is not None and self.is_scalar(s):  # '0' is the zero of inferred shape (SPEC)
+                s = (self.dims.fresh(), ONE)
+                self.shapes[id(zero)] = s
+                self.constants.append((zero, s))
+                self.sized_zeros.add(id(zero))
+                for outer in _zero_wrappers(a):
+                    self.shapes[id(outer)] = s
             if not self.is_vector(s):
                 raise self.fail(r, f"{fn}() takes a vector, but '{self.src(a)}' is {self.shape_text(s)}")
             return s if fn == "softmax" else (ONE, ONE)
@@ -373,7 +382,7 @@ class Inference:
         sub = [built[id(a)] for a in r.args if isinstance(a, Raw)]
         shape = self.final_shape(self.shape(r))
         if op == "num":
-            return A.num(r.args[0])
+            return Zero(shape) if id(r) in self.sized_zeros else A.num(r.args[0])
         if op == "name":
             name = r.args[0]
             if name in RESERVED_NAMES and name not in self.types:
@@ -414,6 +423,22 @@ class Inference:
                 return A.mul(sub[0], Ones(shape))
             return A.func(fn, sub[0])
         raise AssertionError(op)
+
+
+def _zero_wrappers(r: Raw) -> list[Raw]:
+    """The parentheses and signs around a literal '0' (they take its shape too)."""
+    out = []
+    while r.op in ("paren", "neg"):
+        out.append(r)
+        r = r.args[0]
+    return out
+
+
+def _zero_literal(r: Raw) -> Raw | None:
+    """The literal '0' that r spells through parentheses and signs ('(0)', '-0'), or None."""
+    while r.op in ("paren", "neg"):
+        r = r.args[0]
+    return r if r.op == "num" and r.args[0] == 0 else None
 
 
 def _integer(r: Raw) -> int | None:
