@@ -95,9 +95,10 @@ def add(*terms: Expr) -> Expr:
         if isinstance(t, Mul) and len(t.factors) == 2 and isinstance(t.factors[0], Num) \
                 and isinstance(t.factors[1], Add):
             t = Add(tuple(scale(t.factors[0].value, u) for u in t.factors[1].terms), t.shape)
-        elif isinstance(t, Mul) and len(t.factors) == 2 and isinstance(t.factors[0], Add) \
-                and isinstance(t.factors[1], Ones):  # (α + β)𝟙 = α𝟙 + β𝟙, as a broadcast sum reads
-            t = Add(tuple(mul(u, t.factors[1]) for u in t.factors[0].terms), t.shape)
+        elif isinstance(t, Mul) and isinstance(t.factors[-1], Ones):
+            c, core = split_coef(t)  # c(α + β)𝟙 = cα𝟙 + cβ𝟙, as a broadcast sum reads
+            if isinstance(core, Mul) and len(core.factors) == 2 and isinstance(core.factors[0], Add):
+                t = Add(tuple(scale(c, mul(u, core.factors[1])) for u in core.factors[0].terms), t.shape)
         if isinstance(t, Add):
             flat.extend(t.terms)
         elif not is_zero(t):
@@ -158,6 +159,18 @@ def _scalar_base_exp(e: Expr) -> tuple[Expr, Fraction | None]:
     return e, Fraction(1)
 
 
+def _scalar_run_end(chain: list[Expr], i: int) -> int | None:
+    """The end j of the shortest run chain[i:j] that starts with a row and multiplies to 1×1."""
+    if chain[i].shape[0] != 1:
+        return None
+    for j in range(i + 1, len(chain) + 1):
+        if chain[j - 1].shape[1] == 1:
+            return j
+        if j < len(chain) and chain[j - 1].shape[1] != chain[j].shape[0]:
+            return None
+    return None
+
+
 def mul(*factors: Expr) -> Expr:
     """A product: scalars (coefficient first) then the matrix chain."""
     coef = Fraction(1)
@@ -189,7 +202,9 @@ def mul(*factors: Expr) -> Expr:
         else:
             chain.append(f)
     segment: list[Expr] = []
-    for f in chain:  # read left to right: a 1×1 prefix (xᵀy) times a matrix is a scalar multiple
+    i = 0
+    while i < len(chain):  # read left to right: a 1×1 run (xᵀy) times a matrix is a scalar multiple
+        f = chain[i]
         if segment:
             if (segment[0].shape[0], segment[-1].shape[1]) == SCALAR and f.shape[0] != 1:
                 c, core = split_coef(mul(*segment))
@@ -197,8 +212,16 @@ def mul(*factors: Expr) -> Expr:
                 scalars.append(core)
                 segment = []
             elif segment[-1].shape[1] != f.shape[0]:
-                raise InternalShapeError(f"mul: {segment[-1].shape} · {f.shape} in {segment[-1]} · {f}")
+                j = _scalar_run_end(chain, i)
+                if j is None:
+                    raise InternalShapeError(f"mul: {segment[-1].shape} · {f.shape} in {segment[-1]} · {f}")
+                c, core = split_coef(mul(*chain[i:j]))  # A (bᵀc) W: the run bᵀc is a scalar
+                coef *= c
+                scalars.append(core)
+                i = j
+                continue
         segment.append(f)
+        i += 1
     chain = segment
     shape: Shape = (chain[0].shape[0], chain[-1].shape[1]) if chain else SCALAR
     if coef == 0 or any(is_zero(f) for f in scalars + chain):
@@ -518,6 +541,9 @@ def func(name: str, a: Expr) -> Expr:
                 and isinstance(a.arg, Func) and a.arg.name == "exp" and a.arg.arg.is_vector:
             return func("logsumexp", a.arg.arg)  # log(sum(exp(v))) = logsumexp(v)
         return Func(name, a, a.shape)
+    if name in _MULTIPLICATIVE_ON_KRON and isinstance(a, Kron) and (
+            name != "tr" or all(_is_square(f) for f in a.factors)):
+        return mul(*[func(name, f) for f in a.factors])  # tr, sum, ‖·‖ of A ⊗ B: f(A)·f(B)
     if name == "tr":
         if a.is_scalar:
             return a
@@ -618,6 +644,13 @@ def func(name: str, a: Expr) -> Expr:
     if name == "logsumexp":
         return Func(name, a, SCALAR)
     raise KeyError(name)
+
+
+_MULTIPLICATIVE_ON_KRON = ("tr", "sum", "norm1", "norm2")  # f(A ⊗ B) = f(A) f(B)
+
+
+def _is_square(e: Expr) -> bool:
+    return e.shape[0] == e.shape[1]
 
 
 def _fold_elementwise(name: str, v: Fraction) -> Fraction | None:

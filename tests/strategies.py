@@ -144,7 +144,7 @@ class Gen:
 
     def __init__(self, draw, max_size: int = 40, kron_norm: bool = False, bare_trace: bool = True) -> None:
         self.draw = draw
-        self.bare_trace = bare_trace  # False: tr(M + I) only (matdiff mis-types tr(A*x*y'))
+        self.bare_trace = bare_trace  # False: every tr(M) is written tr(M + I)
         self.max_size = max_size
         self.kron_norm = kron_norm  # norm2 of a Kronecker product: matdiff cannot differentiate it yet
 
