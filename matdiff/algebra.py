@@ -223,6 +223,16 @@ def mul(*factors: Expr) -> Expr:
         segment.append(f)
         i += 1
     chain = segment
+    k = 0
+    while k < len(chain) - 1:  # u (vᵀ… w) z: the inner 1×1 run after a column is a scalar factor
+        j = _scalar_run_end(chain, k + 1) if chain[k].shape[1] == 1 else None
+        if j is None:
+            k += 1
+            continue
+        c, core = split_coef(mul(*chain[k + 1:j]))
+        coef *= c
+        scalars.append(core)
+        del chain[k + 1:j]
     shape: Shape = (chain[0].shape[0], chain[-1].shape[1]) if chain else SCALAR
     if coef == 0 or any(is_zero(f) for f in scalars + chain):
         return zero(shape)
@@ -634,6 +644,8 @@ def func(name: str, a: Expr) -> Expr:
             return Zero((dim_mul(*a.shape), 1))
         return Func("vec", a, (dim_mul(*a.shape), 1))
     if name in ("norm2", "norm1"):
+        if isinstance(a, Zero):
+            return zero(SCALAR)
         if a.is_scalar:
             return func("abs", a)
         if isinstance(a, Transpose):
@@ -748,6 +760,13 @@ def matpow(base: Expr, k: int) -> Expr:
         return matpow(base.base, base.k * k)
     if isinstance(base, Identity):
         return base
+    if isinstance(base, Mul):
+        chain = [f for f in base.factors if not f.is_scalar]
+        i = next((i for i, f in enumerate(chain[:-1]) if f.shape[1] == 1), None)
+        if i is not None:  # rank one, L R with L a column: (L R)ᵏ = (R L)ᵏ⁻¹ L R
+            outer = [f for f in base.factors if f.is_scalar]
+            left, right = chain[:i + 1], chain[i + 1:]
+            return mul(*[power(f, num(k)) for f in outer], power(mul(*right, *left), num(k - 1)), *left, *right)
     return MatPow(base, k, base.shape)
 
 

@@ -115,3 +115,77 @@ def test_symmetric_hessians_use_k_commuting_with_b_kron_b():
     np.testing.assert_allclose(H, -P @ np.kron(iS, iS) @ P, atol=1e-12)
     H = matdiff.diff("tr(S*S)", "S", types={"S": "symmetric"}, order=2).lambdify()(S=S)
     np.testing.assert_allclose(H, 2 * P @ P, atol=1e-12)
+
+
+def test_zero_inside_softmax_is_the_zero_vector_its_context_sizes():
+    """SPEC: '0' is the zero of inferred shape, so softmax(0) is softmax of a zero vector."""
+    rng = np.random.default_rng(3)
+    b = rng.standard_normal(5)
+    value = matdiff.lambdify("b' * softmax(0)")(b=b)
+    np.testing.assert_allclose(value, b.mean())
+    r = matdiff.diff("b' * softmax(-(0))", "b")
+    np.testing.assert_allclose(r.lambdify()(b=b), np.full(5, 0.2))
+    with pytest.raises(matdiff.ShapeError, match="cannot infer the size of '0'"):
+        matdiff.parse("softmax(0)")
+
+
+def test_a_scalar_run_inside_a_parenthesised_chain():
+    """I*(b'*b*W)*a: the inner b'*b is a scalar, so I and W still meet as a matrix chain."""
+    rng = np.random.default_rng(4)
+    b, W, a = rng.standard_normal(2), rng.standard_normal((3, 4)), rng.standard_normal(4)
+    f = lambda b, W, a: np.eye(3) @ ((b @ b) * W) @ (a + a)  # noqa: E731
+    text = "I * (b' * b * W) * (a + a)"
+    np.testing.assert_allclose(matdiff.lambdify(text)(b=b, W=W, a=a), f(b, W, a))
+    for wrt in ("b", "W", "a"):
+        inputs = {"b": b, "W": W, "a": a}
+        assert first_order_error(f, inputs, wrt, matdiff.diff(text, wrt).lambdify()(**inputs)) < 1e-7
+
+
+def test_broadcast_scalars_print_and_parse_back_to_one_tree():
+    for text in ("b - vector(beta + 2) + (b + b)", "b - 2*vector(beta + 1)", "x - (beta + 1)"):
+        first = matdiff.parse(text).expr
+        assert matdiff.parse(str(first)).expr == first
+
+
+def _kron_inputs(rng):
+    S = rng.standard_normal((3, 3))
+    return {"A": rng.standard_normal((3, 4)), "B": rng.standard_normal((2, 5)), "x": rng.standard_normal(5),
+            "X": rng.standard_normal((4, 2)), "S": S + S.T}
+
+
+@pytest.mark.parametrize("text, wrt, f", [
+    ("norm2(kron(A, x))", "A", lambda A, x: np.linalg.norm(np.kron(A, x[:, None]))),
+    ("sum(kron(A, B))", "B", lambda A, B: np.kron(A, B).sum()),
+    ("norm1(kron(X, x))", "X", lambda X, x: np.abs(np.kron(X, x[:, None])).sum()),
+    ("tr(kron(S, X'*X))", "X", lambda S, X: np.trace(np.kron(S, X.T @ X))),
+])
+def test_reductions_of_a_kronecker_product_factor(text, wrt, f):
+    """tr, sum, norm1, norm2 of A ⊗ B are products f(A) f(B): no vec/unvec in the answer."""
+    r = matdiff.diff(text, wrt, types={"S": "symmetric"})
+    assert "kron" not in str(r) and "unvec" not in str(r)
+    inputs = {k: v for k, v in _kron_inputs(np.random.default_rng(5)).items() if k in r.symbols}
+    assert first_order_error(f, inputs, wrt, r.lambdify()(**inputs)) < 1e-7
+
+
+def test_powers_of_a_rank_one_product_collapse_to_a_scalar_power():
+    """(b xᵀB)³ = (xᵀBb)² b xᵀB, so ∇_b tr((b xᵀB)³) = 3 (xᵀBb)² Bᵀx, as by hand."""
+    rng = np.random.default_rng(6)
+    inputs = {"b": rng.standard_normal(3), "x": rng.standard_normal(4), "B": rng.standard_normal((4, 3))}
+    f = lambda b, x, B: np.trace(np.linalg.matrix_power(np.outer(b, x) @ B, 3))  # noqa: E731
+    r = matdiff.diff("tr((b * x' * B)^3)", "b")
+    assert r.value == matdiff.parse("b + 3*(x'*B*b)^2*B'*x - b").expr  # b first: the same dimension letters
+    assert first_order_error(f, inputs, "b", r.lambdify()(**inputs)) < 1e-7
+
+
+def test_an_inner_scalar_run_is_pulled_out_of_a_chain():
+    """A x (yᵀ B z) is the scalar yᵀBz times A x, however it is written."""
+    assert matdiff.parse("A*x*y'*B*z").expr == matdiff.parse("A*x*(y'*B*z)").expr
+    rng = np.random.default_rng(7)
+    inputs = {"A": rng.standard_normal((2, 3)), "x": rng.standard_normal(3), "y": rng.standard_normal(4),
+              "B": rng.standard_normal((4, 5)), "z": rng.standard_normal(5)}
+    value = matdiff.lambdify("A*x*y'*B*z")(**inputs)
+    np.testing.assert_allclose(value, inputs["A"] @ inputs["x"] * (inputs["y"] @ inputs["B"] @ inputs["z"]))
+
+
+def test_norm_of_a_zero_is_zero():
+    assert str(matdiff.parse("norm2(a*b' - a*b')*b + 2*b").expr) == "2*b"
