@@ -159,6 +159,11 @@ def _scalar_base_exp(e: Expr) -> tuple[Expr, Fraction | None]:
     return e, Fraction(1)
 
 
+def _is_run(e: Expr) -> bool:
+    """A scalar-valued matrix chain such as xᵀAy."""
+    return isinstance(e, Mul) and e.is_scalar and not e.factors[-1].is_scalar
+
+
 def _scalar_run_end(chain: list[Expr], i: int) -> int | None:
     """The end j of the shortest run chain[i:j] that starts with a row and multiplies to 1×1."""
     if chain[i].shape[0] != 1:
@@ -223,16 +228,19 @@ def mul(*factors: Expr) -> Expr:
         segment.append(f)
         i += 1
     chain = segment
-    k = 0
-    while k < len(chain) - 1:  # u (vᵀ… w) z: the inner 1×1 run after a column is a scalar factor
-        j = _scalar_run_end(chain, k + 1) if chain[k].shape[1] == 1 else None
-        if j is None:
+    k = -1
+    while k < len(chain) - 1:  # (vᵀw) z and u (vᵀ… w) z: a 1×1 run at the start or after a column
+        j = _scalar_run_end(chain, k + 1) if k < 0 or chain[k].shape[1] == 1 else None
+        if j is None or (k < 0 and j == len(chain)):  # (a whole scalar chain stays one)
             k += 1
             continue
         c, core = split_coef(mul(*chain[k + 1:j]))
         coef *= c
         scalars.append(core)
         del chain[k + 1:j]
+    if len(chain) > 1 and (chain[0].shape[0], chain[-1].shape[1]) == SCALAR and any(map(_is_run, scalars)):
+        scalars.append(Mul(tuple(chain), SCALAR))  # (xᵀa)(bᵀy): every run a factor, in one order
+        chain = []
     shape: Shape = (chain[0].shape[0], chain[-1].shape[1]) if chain else SCALAR
     if coef == 0 or any(is_zero(f) for f in scalars + chain):
         return zero(shape)
@@ -240,6 +248,10 @@ def mul(*factors: Expr) -> Expr:
     powers: dict[Expr, Fraction] = {}
     for s in scalars:
         b, p = _scalar_base_exp(s)
+        if b not in powers and _is_run(b):  # yᵀx = xᵀy: one base for both
+            alt = transpose_chain(b)
+            if alt in powers:
+                b = alt
         powers[b] = powers.get(b, Fraction(0)) + p
     scalars = []
     for b, p in powers.items():

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, assume, example, given, note, settings
 from hypothesis import strategies as st
 
 import matdiff
+from matdiff.ast import DimSize
 from fdutil import first_order_error, second_order_error
 from strategies import SIZES, SYMMETRIC, TYPES, VARIABLES, Node, array_expressions, expressions, \
     random_inputs, scalar_expressions
@@ -305,6 +306,8 @@ def test_printed_gradient_parses_back_and_means_the_same(node, data):
     text = str(r)
     note(text)
     assume(not any(m in text for m in SKIP_MARKERS))
+    # a dimension as a number (m*p*softmax(b) from sum(matrix(logsumexp(b)))) has no syntax
+    assume(not any(isinstance(e, DimSize) for e in r.value.walk()))
     again = _reparse(text)
     assert matdiff.parse(str(again.expr), TYPES).expr == again.expr
     if not (set(again.symbols) - set(r.symbols)):
