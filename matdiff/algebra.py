@@ -8,6 +8,7 @@ rewrites that need a choice (factoring, naming) live in simplify.py.
 """
 from __future__ import annotations
 
+from dataclasses import fields
 from fractions import Fraction
 from functools import lru_cache
 
@@ -335,11 +336,23 @@ def _scalar_order(f: Expr) -> tuple:
     """A deterministic sort key for scalar factors: names, then short forms by their text."""
     if isinstance(f, Sym):
         return (0, f.name)
-    if _size(f) <= 40:
-        from .printing import to_text
+    if _size(f) > 40:
+        return (3, type(f).__name__, _size(f))
+    if any(e.commutative for e in f.walk()):  # a sum prints its terms in the order first built
+        return (2, _canonical_text(f))
+    from .printing import to_text
 
-        return (1, to_text(f))
-    return (2, type(f).__name__, _size(f))
+    return (1, to_text(f))
+
+
+@lru_cache(maxsize=1 << 14)
+def _canonical_text(e: Expr) -> str:
+    """A text for e that equal trees share: the terms of sums and ⊙ products sorted."""
+    kids = [_canonical_text(c) for c in e.children]
+    if e.commutative:
+        kids.sort()
+    attrs = [repr(getattr(e, f.name)) for f in fields(e) if f.compare and f.name not in e._child_fields]
+    return f"{type(e).__name__}({','.join(attrs)};{','.join(kids)})"
 
 
 def _is_i_plus_k(e: Expr) -> bool:

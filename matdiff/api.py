@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from . import algebra as A
 from . import numeric
-from .ast import Differential, Expr, Func, Sym
+from .ast import Differential, DimSize, Expr, Func, Sym
 from .differential import derivation, differential
 from .errors import UnsupportedError, UsageError
 from .functions import FUNCTIONS, KINKED, NAME
@@ -268,6 +268,17 @@ def diff(expr: str, wrt: str, *, types: dict[str, str] | None = None, order: int
                                expr if isinstance(expr, str) else None, 1) from None
 
 
+def _dimension_notes(value: Expr, symbols: dict[str, Sym]) -> list[str]:
+    """Say what a dimension letter in the answer (m*p*softmax(b)) stands for."""
+    letters = sorted({d for e in value.walk() if isinstance(e, DimSize) for d in str(e.dim).split("*")})
+    if not letters:
+        return []
+    shapes = [f"{name} is {'×'.join(map(str, s.shape))}" for name, s in symbols.items()
+              if set(map(str, s.shape)) & set(letters)]
+    return [f"{', '.join(letters)} {'is a dimension' if len(letters) == 1 else 'are dimensions'}: "
+            + ", ".join(shapes)]
+
+
 def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Result:
     if not isinstance(wrt, str) or not NAME.match(wrt):
         raise UsageError(f"the variable must be a name, got {wrt!r}")
@@ -291,6 +302,7 @@ def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Resu
     for name in sums:
         notes.append(f"if {name} sums to 1 (a probability vector), sum({name}) = 1: declare it with "
                      f"types={{'{name}': 'probability'}} or --probability {name}")
+    notes += _dimension_notes(value, parsed.symbols)
     if wrt not in A.free_names(parsed.expr):
         notes.append(f"'{wrt}' does not occur in the expression: the derivative is zero")
     display = name_repeats(pull_transposes(value, to_text), set(parsed.symbols), to_text)

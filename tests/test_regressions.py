@@ -189,3 +189,13 @@ def test_an_inner_scalar_run_is_pulled_out_of_a_chain():
 
 def test_norm_of_a_zero_is_zero():
     assert str(matdiff.parse("norm2(a*b' - a*b')*b + 2*b").expr) == "2*b"
+
+
+def test_a_dimension_in_the_answer_is_explained_in_a_note():
+    r = matdiff.diff("sum(b*x'*B + matrix(logsumexp(b)))", "b")
+    rng = np.random.default_rng(8)
+    inputs = {"b": rng.standard_normal(2), "x": rng.standard_normal(3), "B": rng.standard_normal((3, 4))}
+    f = lambda b, x, B: np.sum(np.outer(b, x) @ B + np.log(np.sum(np.exp(b))))  # noqa: E731
+    assert first_order_error(f, inputs, "b", r.lambdify()(**inputs)) < 1e-7
+    letters = [n for n in r.notes if "dimension" in n]
+    assert len(letters) == 1 and "b is m×1" in letters[0] and "B is n×p" in letters[0]
