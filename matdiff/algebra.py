@@ -160,6 +160,19 @@ def _scalar_base_exp(e: Expr) -> tuple[Expr, Fraction | None]:
     return e, Fraction(1)
 
 
+def constant_scalar(e: Expr) -> Expr | None:
+    """c for a constant array c·𝟙 (also written as a sum of such terms), else None."""
+    if isinstance(e, Ones):
+        return ONE
+    if isinstance(e, Mul) and isinstance(e.factors[-1], Ones) and all(f.is_scalar for f in e.factors[:-1]):
+        return mul(*e.factors[:-1])
+    if isinstance(e, Add):
+        parts = [constant_scalar(t) for t in e.terms]
+        if all(p is not None for p in parts):
+            return add(*parts)
+    return None
+
+
 def _is_run(e: Expr) -> bool:
     """A scalar-valued matrix chain such as xᵀAy."""
     return isinstance(e, Mul) and e.is_scalar and not e.factors[-1].is_scalar
@@ -205,6 +218,9 @@ def mul(*factors: Expr) -> Expr:
             coef *= f.value
         elif f.is_scalar:
             scalars.append(f)
+        elif isinstance(f, Add) and (c := constant_scalar(f)) is not None:
+            scalars.append(c)  # (β𝟙 + 𝟙) = (β + 1)·𝟙
+            chain.append(Ones(f.shape))
         else:
             chain.append(f)
     segment: list[Expr] = []
@@ -316,6 +332,10 @@ def mul(*factors: Expr) -> Expr:
         if norm in scalars:
             scalars.remove(norm)
             merged = [func("softmax", merged[0].arg)]
+    runs = [f for f in scalars if _is_run(f)]
+    if not merged and len(runs) == 1 and not any(f.is_scalar for f in runs[0].factors):
+        scalars.remove(runs[0])  # β·(xᵀAy) is written β·xᵀAy, one flat product
+        merged = list(runs[0].factors)
     # scalars in one order (named ones first), so that β·sum(x) and sum(x)·β are one tree
     scalars.sort(key=_scalar_order)
     out: list[Expr] = ([num(coef)] if coef != 1 else []) + scalars + merged

@@ -93,6 +93,11 @@ class TextPrinter:
     # operators
     def _Add(self, e: Add):
         terms = list(e.terms)
+        from . import algebra as A
+
+        c = A.constant_scalar(e)
+        if c is not None:  # (β + 1)𝟙: no term carries the shape
+            return self._constant(c, e.shape)
         if any(isinstance(t, Commutation) for t in terms):  # I + K, as the textbooks write it
             terms.sort(key=lambda t: not isinstance(t, Identity))
         neg = [self._is_negative(t) for t in terms]
@@ -108,6 +113,12 @@ class TextPrinter:
             else:
                 out += self._term(t, i)
         return out, SUM
+
+    def _constant(self, c: Expr, shape) -> tuple[str, int]:
+        """The constant array with every entry c: vector(c), vector(c)', matrix(c)."""
+        if shape[0] == 1:
+            return f"vector({self(c)})'", POSTFIX
+        return ("vector" if shape[1] == 1 else "matrix") + f"({self(c)})", ATOM
 
     def _term(self, t: Expr, i: int) -> str:
         """A term of a sum; c·𝟙 prints as the scalar c (it broadcasts)."""
@@ -244,8 +255,16 @@ def _negative_power(f: Expr) -> bool:
     return isinstance(f, Power) and isinstance(f.exp, Num) and f.exp.value < 0
 
 
+def _scaled_ones(printer: TextPrinter, c: Expr, shape) -> tuple[str, int]:
+    """A constant array in mathematical notation: (β + 1)𝟙."""
+    return f"{printer.wrap(c, PRODUCT, strict=True)}{printer.times}{printer(Ones(shape))}", PRODUCT
+
+
 class UnicodePrinter(TextPrinter):
     """Mathematical notation in plain unicode: ``2 β X sign(XᵀX − I)``."""
+
+    def _constant(self, c: Expr, shape) -> tuple[str, int]:
+        return _scaled_ones(self, c, shape)
 
     times = " "
     minus = "−"
@@ -257,7 +276,7 @@ class UnicodePrinter(TextPrinter):
         return GREEK.get(base, base) + (("_" + sub) if sub else "")
 
     def _Ones(self, e):
-        return "𝟙", ATOM
+        return ("𝟙ᵀ", POSTFIX) if e.shape[0] == 1 and e.shape[1] != 1 else ("𝟙", ATOM)
 
     def _Num(self, e: Num):
         s, prec = super()._Num(e)
@@ -311,6 +330,9 @@ LATEX_FUNCS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "
 class LatexPrinter(TextPrinter):
     """LaTeX: ``2 \\beta X \\operatorname{sign}(X^{\\top} X - I)``."""
 
+    def _constant(self, c: Expr, shape) -> tuple[str, int]:
+        return _scaled_ones(self, c, shape)
+
     times = " "
     minus = "-"
     hadamard = r" \odot "
@@ -330,6 +352,8 @@ class LatexPrinter(TextPrinter):
         return b + (f"_{{{sub}}}" if sub else "")
 
     def _Ones(self, e):
+        if e.shape[0] == 1 and e.shape[1] != 1:
+            return r"\mathbf{1}^{\top}", POSTFIX
         return r"\mathbf{1}", ATOM
 
     def _Num(self, e: Num):

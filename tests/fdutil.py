@@ -41,8 +41,11 @@ def first_order_error(f, inputs, wrt, out, *, rng=None, ndir=4, h=1e-6, symmetri
     return float(np.linalg.norm(fd - an) / max(np.linalg.norm(fd), np.linalg.norm(an), 1e-12))
 
 
-def second_order_error(f, inputs, wrt, H, *, rng=None, ndir=4, h=1e-4, symmetric=False) -> float:
-    """Relative error of a Hessian H (on vec) against four-point second differences of f."""
+def second_order_error(f, inputs, wrt, H, *, rng=None, ndir=4, h=1e-4, symmetric=False,
+                       floor: float = 1e-12) -> float:
+    """Relative error of a Hessian H (on vec) against four-point second differences of f;
+    ``floor`` bounds the denominator below (second differences carry a rounding error
+    of about eps·|f|/h², so curvatures far below that cannot be measured relatively)."""
     rng = rng or np.random.default_rng(0)
     fds, ans = [], []
     for _ in range(ndir):
@@ -55,7 +58,7 @@ def second_order_error(f, inputs, wrt, H, *, rng=None, ndir=4, h=1e-4, symmetric
         else:
             ans.append(vec(e1) @ np.asarray(H) @ vec(e2))
     fd, an = np.array(fds, dtype=float), np.array(ans, dtype=float)
-    return float(np.linalg.norm(fd - an) / max(np.linalg.norm(fd), np.linalg.norm(an), 1e-12))
+    return float(np.linalg.norm(fd - an) / max(np.linalg.norm(fd), np.linalg.norm(an), floor))
 
 
 def _shift(inputs, wrt, dx):

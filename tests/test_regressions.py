@@ -6,6 +6,7 @@ import pytest
 
 import matdiff
 from matdiff.cli import run
+from matdiff.printing import to_unicode
 from fdutil import first_order_error, second_order_error
 
 
@@ -199,3 +200,24 @@ def test_a_dimension_in_the_answer_is_explained_in_a_note():
     assert first_order_error(f, inputs, "b", r.lambdify()(**inputs)) < 1e-7
     letters = [n for n in r.notes if "dimension" in n]
     assert len(letters) == 1 and "b is m×1" in letters[0] and "B is n×p" in letters[0]
+
+
+@pytest.mark.parametrize("text, printed, uni", [
+    ("B*(b - b + vector(beta) + 1)", "(beta + 1)*B*vector(1)", "(β + 1) B 𝟙"),
+    ("(b' - b' + beta + 1)*C", "(beta + 1)*vector(1)'*C", "(β + 1) 𝟙ᵀ C"),
+])
+def test_a_constant_array_keeps_its_shape_in_print(text, printed, uni):
+    """A sum of broadcast scalars alone is the constant array (β + 1)𝟙, not the scalar β + 1."""
+    e = matdiff.parse(text).expr
+    assert str(e) == printed and to_unicode(e) == uni
+    rng = np.random.default_rng(9)
+    inputs = {"B": rng.standard_normal((3, 4)), "C": rng.standard_normal((4, 2)), "b": rng.standard_normal(4),
+              "beta": 0.3}
+    for t in (text, printed):
+        names = matdiff.parse(t).symbols
+        want = matdiff.lambdify(text)(**{k: v for k, v in inputs.items() if k in matdiff.parse(text).symbols})
+        got = matdiff.lambdify(t)(**{k: v for k, v in inputs.items() if k in names})
+        np.testing.assert_allclose(got, want)
+    c = 1.3 * np.ones(4)
+    np.testing.assert_allclose(matdiff.lambdify(printed)(**{k: v for k, v in inputs.items() if k in {"B", "C", "beta"}}),
+                               inputs["B"] @ c if "B" in text else c @ inputs["C"])
