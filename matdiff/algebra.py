@@ -512,7 +512,26 @@ def commutation(m: Dim, n: Dim) -> Expr:
 
 
 # -- transpose ----------------------------------------------------------------
-@lru_cache(maxsize=1 << 16)
+def _per_node(fn):
+    """Cache fn by node identity, not equality: A + B and B + A are equal trees but print
+    in their own order, and a transpose keeps the order of the sum it came from."""
+    table: dict[int, tuple[Expr, Expr]] = {}
+
+    def cached(e: Expr) -> Expr:
+        hit = table.get(id(e))
+        if hit is not None and hit[0] is e:
+            return hit[1]
+        if len(table) >= 1 << 16:
+            table.clear()
+        out = fn(e)
+        table[id(e)] = (e, out)
+        return out
+
+    cached.__doc__, cached.__name__, cached.__wrapped__ = fn.__doc__, fn.__name__, fn
+    return cached
+
+
+@_per_node
 def T(e: Expr) -> Expr:
     """Aᵀ, pushed inward as far as it goes."""
     if e.is_scalar:

@@ -27,7 +27,7 @@ class _Interned(type):
 
     def __call__(cls, *args, **kwargs):
         obj = super().__call__(*args, **kwargs)
-        key = (cls, obj._key())
+        key = (cls, *map(_by_identity, obj._key()))
         try:
             return _TABLE[key]
         except KeyError:
@@ -38,6 +38,15 @@ class _Interned(type):
 
 
 _TABLE: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
+
+
+def _by_identity(v):
+    """A field in the interning key: children by identity, so that f(A + B) and f(B + A),
+    equal as trees, stay two objects that each print their sum in its own order (a child
+    outlives every key that names it: its parent holds it)."""
+    if isinstance(v, tuple):
+        return tuple(id(x) if isinstance(x, Expr) else x for x in v)
+    return id(v) if isinstance(v, Expr) else v
 
 
 class Expr(metaclass=_Interned):

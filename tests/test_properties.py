@@ -39,10 +39,12 @@ GAP = 1e-2  # how far kinked arguments stay from 0
 MAX_COND = 1e5
 
 
-def _reparse(printed: str):
-    """Parse printed text back, discarding the one case text cannot express: a constant such as
+def _reparse(printed: str, tree=None):
+    """Parse printed text back, discarding the cases text cannot express: a constant such as
     '0' or 'matrix(1)' whose size came from sub-expressions that simplified away (-beta*matrix(1)
-    for beta*(1 - (B - B)) has no name left to size the ones from)."""
+    for beta*(1 - (B - B)) has no name left to size the ones from), and a dimension as a number
+    (m*tr(W + I) for tr(kron(W + I, I)))."""
+    assume(tree is None or not any(isinstance(e, DimSize) for e in tree.walk()))
     assume(set(re.findall(r"[A-Za-z_]\w*", printed)) & set(TYPES))
     try:
         return matdiff.parse(printed, TYPES)
@@ -110,6 +112,8 @@ def derive(node: Node, wrt: str, order: int = 1):
 def assert_first_order(node: Node, wrt: str, inputs: dict, out, r) -> None:
     f = matdiff.lambdify(node.text, TYPES)
     err = first_order_error(f, inputs, wrt, out, symmetric=wrt in SYMMETRIC)
+    if err >= 1e-4:  # steep f (exp(sin(det(M)³))): the h² truncation error needs a smaller step
+        err = min(err, first_order_error(f, inputs, wrt, out, symmetric=wrt in SYMMETRIC, h=1e-7))
     if err < 1e-4:
         return
     # a derivative that is zero (softmax(x + c) in c, say): relative error is noise over noise
@@ -231,7 +235,7 @@ def test_printed_expression_parses_back_to_the_same_tree(node):
     first = matdiff.parse(node.text, TYPES)
     printed = str(first.expr)
     note(printed)
-    again = _reparse(printed)
+    again = _reparse(printed, first.expr)
     assume(again.symbols)  # a tree without variables ('0' for b - b) cannot carry its shape in text
     assert str(again.expr) == printed
     assert rename_dims(again.expr, dim_renaming(again.symbols, first.symbols)) == first.expr
@@ -249,7 +253,7 @@ def test_printed_expression_means_the_same(node, seed):
     first = matdiff.parse(node.text, TYPES)
     printed = str(first.expr)
     note(printed)
-    _reparse(printed)
+    _reparse(printed, first.expr)
     inputs = random_inputs(np.random.default_rng(seed))
     want, got = _value(node.text, inputs), _value(printed, inputs)
     np.testing.assert_allclose(np.broadcast_to(got, want.shape), want, rtol=1e-7, atol=1e-9, equal_nan=True)
@@ -309,9 +313,7 @@ def test_printed_gradient_parses_back_and_means_the_same(node, data):
     text = str(r)
     note(text)
     assume(not any(m in text for m in SKIP_MARKERS))
-    # a dimension as a number (m*p*softmax(b) from sum(matrix(logsumexp(b)))) has no syntax
-    assume(not any(isinstance(e, DimSize) for e in r.value.walk()))
-    again = _reparse(text)
+    again = _reparse(text, r.value)
     assert matdiff.parse(str(again.expr), TYPES).expr == again.expr
     if not (set(again.symbols) - set(r.symbols)):
         with np.errstate(all="ignore"):
