@@ -256,7 +256,9 @@ def mul(*factors: Expr) -> Expr:
         scalars.append(core)
         del chain[k + 1:j]
     if len(chain) > 1 and (chain[0].shape[0], chain[-1].shape[1]) == SCALAR and any(map(_is_run, scalars)):
-        scalars.append(Mul(tuple(chain), SCALAR))  # (xᵀa)(bᵀy): every run a factor, in one order
+        c, core = split_coef(mul(*chain))  # (xᵀa)(bᵀy): every run a factor, in one order
+        coef *= c
+        scalars.append(core)
         chain = []
     shape: Shape = (chain[0].shape[0], chain[-1].shape[1]) if chain else SCALAR
     if coef == 0 or any(is_zero(f) for f in scalars + chain):
@@ -712,6 +714,9 @@ def func(name: str, a: Expr) -> Expr:
             return zero(SCALAR)
         if a.is_scalar:
             return func("abs", a)
+        outer, inner = split_scalars(a)
+        if outer:  # ‖cA‖ = |c| ‖A‖
+            return mul(*[func("abs", f) for f in outer], func(name, inner))
         if isinstance(a, Transpose):
             return func(name, a.arg)
         return Func(name, a, SCALAR)

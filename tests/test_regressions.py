@@ -221,3 +221,19 @@ def test_a_constant_array_keeps_its_shape_in_print(text, printed, uni):
     c = 1.3 * np.ones(4)
     np.testing.assert_allclose(matdiff.lambdify(printed)(**{k: v for k, v in inputs.items() if k in {"B", "C", "beta"}}),
                                inputs["B"] @ c if "B" in text else c @ inputs["C"])
+
+
+def test_printing_does_not_depend_on_what_was_parsed_before():
+    """f(A + B) and f(B + A) are equal trees, but each prints its sum in the order it was written."""
+    first = str(matdiff.parse("-(b * det(C * C' + eye))").expr)
+    second = str(matdiff.parse("-(b * det(eye + C * C'))").expr)
+    assert first == "-det(C*C' + I)*b" and second == "-det(I + C*C')*b"
+    assert matdiff.parse(first).expr == matdiff.parse(second).expr
+
+
+def test_a_zero_factor_in_a_chain_of_scalar_runs_makes_the_product_zero():
+    assert str(matdiff.parse("abs(beta * (b' * (b * x' * B) * (b - b)))").expr) == "0"
+    e = matdiff.parse("b'*b*x'*B*a").expr
+    rng = np.random.default_rng(10)
+    b, x, B, a = rng.standard_normal(2), rng.standard_normal(3), rng.standard_normal((3, 4)), rng.standard_normal(4)
+    np.testing.assert_allclose(matdiff.lambdify(str(e))(b=b, x=x, B=B, a=a), (b @ b) * (x @ B @ a))
