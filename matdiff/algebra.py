@@ -318,17 +318,26 @@ def mul(*factors: Expr) -> Expr:
                 merged[-2:] = [prev, f]  # (I + K)(B ⊗ B)(I + K) = 2 (B ⊗ B)(I + K): K commutes with B ⊗ B
                 coef *= 2
                 continue
+            if isinstance(f, Commutation) and isinstance(prev, Ones) and prev.shape[0] == 1:
+                continue  # 𝟙ᵀK = 𝟙ᵀ: K permutes
+            if _is_i_plus_k(f) and isinstance(prev, Ones) and prev.shape[0] == 1:
+                coef *= 2  # 𝟙ᵀ(I + K) = 2𝟙ᵀ
+                continue
+            if isinstance(prev, Commutation) and isinstance(f, Ones) and f.shape[1] == 1:
+                merged[-1] = f  # K𝟙 = 𝟙
+                continue
             if _is_diagm(f) and _is_diagm(merged[-1]):  # diag(a) diag(b) = diag(a ⊙ b)
                 merged[-1] = func("diagm", had(merged[-1].arg, f.arg))
                 continue
         merged.append(f)
     if chain and not merged:
         merged = [Identity((shape[0], shape[0]))]
-    if len(merged) == 2 and shape == SCALAR:  # 𝟙ᵀv = vᵀ𝟙 = sum(v)
-        if isinstance(merged[1], Ones):
-            merged = [func("sum", merged[0])]
-        elif isinstance(merged[0], Ones):
-            merged = [func("sum", merged[1])]
+    if len(merged) >= 2 and shape[1] == 1 and isinstance(merged[0], Ones):
+        scalars.append(func("sum", mul(*merged[1:])))  # 𝟙𝟙ᵀv = sum(v)·𝟙, 𝟙ᵀv = sum(v)
+        merged = [Ones(shape)] if shape != SCALAR else []
+    elif len(merged) >= 2 and shape[0] == 1 and isinstance(merged[-1], Ones):
+        scalars.append(func("sum", mul(*merged[:-1])))  # vᵀ𝟙𝟙ᵀ = sum(v)·𝟙ᵀ
+        merged = [Ones(shape)] if shape != SCALAR else []
     if len(merged) == 1 and isinstance(merged[0], Func) and merged[0].name == "exp" and merged[0].arg.is_vector:
         norm = power(func("sum", merged[0]), MINUS_ONE)  # exp(v)/sum(exp(v)) = softmax(v)
         if norm in scalars:
@@ -607,6 +616,8 @@ def func(name: str, a: Expr) -> Expr:
             at_zero = _fold_elementwise(name, Fraction(0))
             if at_zero is not None:
                 return Zero(a.shape) if at_zero == 0 else scale(at_zero, Ones(a.shape))
+            if not a.is_scalar:  # arccos(0) entry-wise: the constant array arccos(0)·𝟙
+                return mul(func(name, num(0)), Ones(a.shape))
         if name == "sign" and isinstance(a, Func) and a.name == "sign":
             return a
         if name == "log" and isinstance(a, Func) and a.name == "softmax":  # log softmax z = z − lse(z)𝟙
@@ -643,8 +654,8 @@ def func(name: str, a: Expr) -> Expr:
     if name == "sum":
         if a.is_scalar:
             return a
-        if isinstance(a, Transpose):
-            return func("sum", a.arg)
+        if isinstance(a, Transpose) or (isinstance(a, Func) and a.name == "vec"):
+            return func("sum", a.arg)  # sum(Aᵀ) = sum(vec A) = sum(A)
         if isinstance(a, Zero):
             return zero(SCALAR)
         outer, inner = split_scalars(a)
@@ -706,8 +717,8 @@ def func(name: str, a: Expr) -> Expr:
     if name == "vec":
         if a.shape[1] == 1:
             return a
-        if isinstance(a, Zero):
-            return Zero((dim_mul(*a.shape), 1))
+        if isinstance(a, (Zero, Ones)):
+            return type(a)((dim_mul(*a.shape), 1))
         return Func("vec", a, (dim_mul(*a.shape), 1))
     if name in ("norm2", "norm1"):
         if isinstance(a, Zero):

@@ -23,8 +23,10 @@ def _at(f, inputs, wrt, dx):
     return f(**p)
 
 
-def first_order_error(f, inputs, wrt, out, *, rng=None, ndir=4, h=1e-6, symmetric=False) -> float:
-    """Relative error of a gradient / Jacobian / derivative `out` against central differences of f."""
+def first_order_error(f, inputs, wrt, out, *, rng=None, ndir=4, h=1e-6, symmetric=False,
+                      floor: float = 1e-12) -> float:
+    """Relative error of a gradient / Jacobian / derivative `out` against central differences of f
+    (``floor`` bounds the denominator below: the differences round at about eps·|f|/h)."""
     rng = rng or np.random.default_rng(0)
     f0 = np.asarray(f(**inputs))
     fds, ans = [], []
@@ -38,7 +40,7 @@ def first_order_error(f, inputs, wrt, out, *, rng=None, ndir=4, h=1e-6, symmetri
         else:
             ans.append(np.asarray(out) @ vec(e))
     fd, an = np.concatenate(fds), np.concatenate(ans)
-    return float(np.linalg.norm(fd - an) / max(np.linalg.norm(fd), np.linalg.norm(an), 1e-12))
+    return float(np.linalg.norm(fd - an) / max(np.linalg.norm(fd), np.linalg.norm(an), floor))
 
 
 def second_order_error(f, inputs, wrt, H, *, rng=None, ndir=4, h=1e-4, symmetric=False,

@@ -237,3 +237,40 @@ def test_a_zero_factor_in_a_chain_of_scalar_runs_makes_the_product_zero():
     rng = np.random.default_rng(10)
     b, x, B, a = rng.standard_normal(2), rng.standard_normal(3), rng.standard_normal((3, 4)), rng.standard_normal(4)
     np.testing.assert_allclose(matdiff.lambdify(str(e))(b=b, x=x, B=B, a=a), (b @ b) * (x @ B @ a))
+
+
+@pytest.mark.parametrize("text, printed", [
+    ("b' * arccos(tanh(b * x' * B - b * x' * B) / 2)", "arccos(0)*sum(b)*vector(1)'"),
+    ("vector(1)'*A*x", "sum(A*x)"),
+    ("matrix(1)*B'*x + a", "sum(B'*x) + a"),
+    ("vec(matrix(2))'*vec(X)", "2*sum(X)"),
+])
+def test_products_with_constant_arrays_reduce_to_sums(text, printed):
+    """𝟙𝟙ᵀv = sum(v)𝟙, vec(𝟙) = 𝟙, f(0) of an array is the constant array f(0)𝟙."""
+    e = matdiff.parse(text).expr
+    assert str(e) == printed
+    rng = np.random.default_rng(11)
+    inputs = {"b": rng.standard_normal(2), "x": rng.standard_normal(3), "B": rng.standard_normal((3, 4)),
+              "A": rng.standard_normal((4, 3)), "a": rng.standard_normal(5), "X": rng.standard_normal((3, 4))}
+    names = matdiff.parse(text).symbols
+    given = {k: v for k, v in inputs.items() if k in names}
+    if "X" in names:
+        given = {"X": inputs["X"]}
+    want = matdiff.lambdify(text)(**given)
+    if printed.endswith("vector(1)'"):  # the row of ones takes its length from the text before simplifying
+        np.testing.assert_allclose(want, np.arccos(0) * given["b"].sum() * np.ones_like(want))
+    else:
+        np.testing.assert_allclose(matdiff.lambdify(printed)(**given), want)
+
+
+def test_a_commutation_matrix_leaves_a_vector_of_ones_alone():
+    r = matdiff.diff("(b + b) * beta - vector(arccos(tanh(sum(kron(a, S))) / 2))", "S", types={"S": "symmetric"})
+    assert "K" not in str(r) and "vec(" not in str(r)
+    rng = np.random.default_rng(12)
+    S = rng.standard_normal((3, 3))
+    inputs = {"b": rng.standard_normal(2), "beta": 0.3, "a": 0.2 * rng.standard_normal(4), "S": 0.1 * (S + S.T)}
+
+    def f(b, beta, a, S):
+        return 2 * beta * b - np.arccos(np.tanh(np.kron(a[:, None], S).sum()) / 2) * np.ones_like(b)
+
+    assert first_order_error(f, inputs, "S", r.lambdify()(**inputs), symmetric=True) < 1e-7
