@@ -263,9 +263,19 @@ def mul(*factors: Expr) -> Expr:
     shape: Shape = (chain[0].shape[0], chain[-1].shape[1]) if chain else SCALAR
     if coef == 0 or any(is_zero(f) for f in scalars + chain):
         return zero(shape)
+    flat: list[Expr] = []
+    for s in scalars:  # a product of scalars among the scalars: its factors, one level
+        if isinstance(s, Mul) and all(f.is_scalar for f in s.factors):
+            for f in s.factors:
+                if isinstance(f, Num):
+                    coef *= f.value
+                else:
+                    flat.append(f)
+        else:
+            flat.append(s)
     # merge equal scalar factors into powers: β·β = β²
     powers: dict[Expr, Fraction] = {}
-    for s in scalars:
+    for s in flat:
         b, p = _scalar_base_exp(s)
         if b not in powers and _is_run(b):  # yᵀx = xᵀy: one base for both
             alt = transpose_chain(b)

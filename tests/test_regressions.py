@@ -274,3 +274,13 @@ def test_a_commutation_matrix_leaves_a_vector_of_ones_alone():
         return 2 * beta * b - np.arccos(np.tanh(np.kron(a[:, None], S).sum()) / 2) * np.ones_like(b)
 
     assert first_order_error(f, inputs, "S", r.lambdify()(**inputs), symmetric=True) < 1e-7
+
+
+@pytest.mark.parametrize("text", ["x' * (x * a') * a * -b", "a' * (a * b') * b * (b + b)", "beta*(gamma*x'x)*a"])
+def test_scalar_runs_print_and_parse_back_to_one_tree(text):
+    first = matdiff.parse(text)
+    again = matdiff.parse(str(first.expr))
+    assert str(again.expr) == str(first.expr)
+    rng = np.random.default_rng(13)
+    inputs = {k: rng.standard_normal(3) if s.shape[0] != 1 else 0.7 for k, s in first.symbols.items()}
+    np.testing.assert_allclose(matdiff.lambdify(str(first.expr))(**inputs), matdiff.lambdify(text)(**inputs))
