@@ -173,6 +173,24 @@ def constant_scalar(e: Expr) -> Expr | None:
     return None
 
 
+def _is_vec(e: Expr) -> bool:
+    return isinstance(e, Func) and e.name == "vec" and is_diff_free(e.arg)
+
+
+def _roth(prev: Expr, f: Expr) -> Expr | None:
+    """Roth's column lemma, (A ⊗ B) vec X = vec(B X Aᵀ) and vec(X)ᵀ(A ⊗ B) = vec(Bᵀ X A)ᵀ,
+    for the product prev·f (never on a differential: identification reads its Kronecker form)."""
+    if isinstance(prev, Kron) and len(prev.factors) == 2 and _is_vec(f):
+        (a, b), x = prev.factors, f.arg
+        if b.shape[1] == x.shape[0] and a.shape[1] == x.shape[1]:
+            return func("vec", mul(b, x, T(a)))
+    if isinstance(f, Kron) and len(f.factors) == 2 and isinstance(prev, Transpose) and _is_vec(prev.arg):
+        (a, b), x = f.factors, prev.arg.arg
+        if b.shape[0] == x.shape[0] and a.shape[0] == x.shape[1]:
+            return T(func("vec", mul(T(b), x, a)))
+    return None
+
+
 def _is_run(e: Expr) -> bool:
     """A scalar-valued matrix chain such as xᵀAy."""
     return isinstance(e, Mul) and e.is_scalar and not e.factors[-1].is_scalar
@@ -327,6 +345,10 @@ def mul(*factors: Expr) -> Expr:
                     and len(prev.factors) == 2 and prev.factors[0] == prev.factors[1] and prev.factors[0].is_square:
                 merged[-2:] = [prev, f]  # (I + K)(B ⊗ B)(I + K) = 2 (B ⊗ B)(I + K): K commutes with B ⊗ B
                 coef *= 2
+                continue
+            rolled = _roth(prev, f)
+            if rolled is not None:
+                merged[-1] = rolled
                 continue
             if isinstance(f, Commutation) and isinstance(prev, Ones) and prev.shape[0] == 1:
                 continue  # 𝟙ᵀK = 𝟙ᵀ: K permutes

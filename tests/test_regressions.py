@@ -284,3 +284,28 @@ def test_scalar_runs_print_and_parse_back_to_one_tree(text):
     rng = np.random.default_rng(13)
     inputs = {k: rng.standard_normal(3) if s.shape[0] != 1 else 0.7 for k, s in first.symbols.items()}
     np.testing.assert_allclose(matdiff.lambdify(str(first.expr))(**inputs), matdiff.lambdify(text)(**inputs))
+
+
+@pytest.mark.parametrize("text, wrt, want", [
+    ("vec(X)'*kron(A, B)*vec(X)", "A", "X'*B*X"),
+    ("vec(X)'*kron(A, B)*vec(X)", "X", "B*X*A' + B'*X*A"),
+    ("norm2(kron(A, C)*vec(X) - y)^2", "X", None),
+])
+def test_roth_column_lemma_gives_kronecker_gradients_in_closed_form(text, wrt, want):
+    """(A ⊗ B) vec X = vec(B X Aᵀ): no vec/unvec/K in gradients through a Kronecker product."""
+    r = matdiff.diff(text, wrt)
+    if want is not None:
+        assert str(r) == want
+    assert "K(" not in str(r)
+    rng = np.random.default_rng(14)
+    X = rng.standard_normal((3, 4))
+    inputs = {"X": X, "A": rng.standard_normal((4, 4)), "B": rng.standard_normal((3, 3)),
+              "C": rng.standard_normal((2, 3)), "y": rng.standard_normal(8)}
+    inputs = {k: v for k, v in inputs.items() if k in r.symbols}
+
+    def f(X, A, B=None, C=None, y=None):
+        if C is None:
+            return vec(X) @ np.kron(A, B) @ vec(X)
+        return np.sum((np.kron(A, C) @ vec(X) - y) ** 2)
+
+    assert first_order_error(f, inputs, wrt, r.lambdify()(**inputs)) < 1e-7
