@@ -208,6 +208,47 @@ def _scalar_run_end(chain: list[Expr], i: int) -> int | None:
     return None
 
 
+def _split_runs(chain: list[Expr]) -> tuple[Fraction, list[Expr], list[Expr]]:
+    """Read a product chain left to right and take out its 1×1 runs as scalar factors:
+    a scalar prefix times a matrix ((xᵀy) A), a run the chain cannot go through
+    (A (bᵀc) W), a run after a column (u (vᵀw) zᵀ).  Returns (coefficient, runs, rest)."""
+    coef, runs = Fraction(1), []
+
+    def take(part: list[Expr]) -> None:
+        nonlocal coef
+        c, core = split_coef(mul(*part))
+        coef *= c
+        runs.append(core)
+
+    segment: list[Expr] = []
+    i = 0
+    while i < len(chain):
+        f = chain[i]
+        if segment:
+            if (segment[0].shape[0], segment[-1].shape[1]) == SCALAR and f.shape[0] != 1:
+                take(segment)
+                segment = []
+            elif segment[-1].shape[1] != f.shape[0]:
+                j = _scalar_run_end(chain, i)
+                if j is None:
+                    raise InternalShapeError(f"mul: {segment[-1].shape} · {f.shape} in {segment[-1]} · {f}")
+                take(chain[i:j])
+                i = j
+                continue
+        segment.append(f)
+        i += 1
+    rest = segment
+    k = -1
+    while k < len(rest) - 1:  # a 1×1 run at the start or after a column
+        j = _scalar_run_end(rest, k + 1) if k < 0 or rest[k].shape[1] == 1 else None
+        if j is None or (k < 0 and j == len(rest)):  # (a whole scalar chain stays one)
+            k += 1
+            continue
+        take(rest[k + 1:j])
+        del rest[k + 1:j]
+    return coef, runs, rest
+
+
 def mul(*factors: Expr) -> Expr:
     """A product: scalars (coefficient first) then the matrix chain."""
     coef = Fraction(1)
@@ -241,38 +282,9 @@ def mul(*factors: Expr) -> Expr:
             chain.append(Ones(f.shape))
         else:
             chain.append(f)
-    segment: list[Expr] = []
-    i = 0
-    while i < len(chain):  # read left to right: a 1×1 run (xᵀy) times a matrix is a scalar multiple
-        f = chain[i]
-        if segment:
-            if (segment[0].shape[0], segment[-1].shape[1]) == SCALAR and f.shape[0] != 1:
-                c, core = split_coef(mul(*segment))
-                coef *= c
-                scalars.append(core)
-                segment = []
-            elif segment[-1].shape[1] != f.shape[0]:
-                j = _scalar_run_end(chain, i)
-                if j is None:
-                    raise InternalShapeError(f"mul: {segment[-1].shape} · {f.shape} in {segment[-1]} · {f}")
-                c, core = split_coef(mul(*chain[i:j]))  # A (bᵀc) W: the run bᵀc is a scalar
-                coef *= c
-                scalars.append(core)
-                i = j
-                continue
-        segment.append(f)
-        i += 1
-    chain = segment
-    k = -1
-    while k < len(chain) - 1:  # (vᵀw) z and u (vᵀ… w) z: a 1×1 run at the start or after a column
-        j = _scalar_run_end(chain, k + 1) if k < 0 or chain[k].shape[1] == 1 else None
-        if j is None or (k < 0 and j == len(chain)):  # (a whole scalar chain stays one)
-            k += 1
-            continue
-        c, core = split_coef(mul(*chain[k + 1:j]))
-        coef *= c
-        scalars.append(core)
-        del chain[k + 1:j]
+    c, runs, chain = _split_runs(chain)
+    coef *= c
+    scalars += runs
     if len(chain) > 1 and (chain[0].shape[0], chain[-1].shape[1]) == SCALAR and any(map(_is_run, scalars)):
         c, core = split_coef(mul(*chain))  # (xᵀa)(bᵀy): every run a factor, in one order
         coef *= c
