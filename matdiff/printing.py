@@ -122,13 +122,10 @@ class TextPrinter:
 
     def _term(self, t: Expr, i: int) -> str:
         """A term of a sum; c·𝟙 prints as the scalar c (it broadcasts)."""
-        if isinstance(t, Ones):
-            return "1"
-        if isinstance(t, Mul) and isinstance(t.factors[-1], Ones) and all(f.is_scalar for f in t.factors[:-1]):
-            from . import algebra as A
+        from . import algebra as A
 
-            return self.wrap(A.mul(*t.factors[:-1]), PRODUCT if i == 0 else PRODUCT)
-        return self.wrap(t, KRON)
+        c = A.constant_scalar(t)
+        return self.wrap(t if c is None else c, KRON if c is None else PRODUCT)
 
     @staticmethod
     def _is_negative(t: Expr) -> bool:
@@ -263,9 +260,6 @@ def _scaled_ones(printer: TextPrinter, c: Expr, shape) -> tuple[str, int]:
 class UnicodePrinter(TextPrinter):
     """Mathematical notation in plain unicode: ``2 β X sign(XᵀX − I)``."""
 
-    def _constant(self, c: Expr, shape) -> tuple[str, int]:
-        return _scaled_ones(self, c, shape)
-
     times = " "
     minus = "−"
     hadamard = " ⊙ "
@@ -277,6 +271,9 @@ class UnicodePrinter(TextPrinter):
 
     def _Ones(self, e):
         return ("𝟙ᵀ", POSTFIX) if e.shape[0] == 1 and e.shape[1] != 1 else ("𝟙", ATOM)
+
+    def _constant(self, c: Expr, shape) -> tuple[str, int]:
+        return _scaled_ones(self, c, shape)
 
     def _Num(self, e: Num):
         s, prec = super()._Num(e)
@@ -330,9 +327,6 @@ LATEX_FUNCS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "
 class LatexPrinter(TextPrinter):
     """LaTeX: ``2 \\beta X \\operatorname{sign}(X^{\\top} X - I)``."""
 
-    def _constant(self, c: Expr, shape) -> tuple[str, int]:
-        return _scaled_ones(self, c, shape)
-
     times = " "
     minus = "-"
     hadamard = r" \odot "
@@ -355,6 +349,9 @@ class LatexPrinter(TextPrinter):
         if e.shape[0] == 1 and e.shape[1] != 1:
             return r"\mathbf{1}^{\top}", POSTFIX
         return r"\mathbf{1}", ATOM
+
+    def _constant(self, c: Expr, shape) -> tuple[str, int]:
+        return _scaled_ones(self, c, shape)
 
     def _Num(self, e: Num):
         v = e.value
