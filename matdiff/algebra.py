@@ -737,6 +737,9 @@ def func(name: str, a: Expr) -> Expr:
         return a
     if name == "diag":
         return func("diagm" if a.is_vector else "diagv", a)
+    if name in ("vec", "diagm", "diagv") and split_scalars(a)[0]:
+        outer, inner = split_scalars(a)  # linear: vec(cA) = c vec(A)
+        return mul(*outer, func(name, inner))
     if name == "diagm":
         if isinstance(a, Func) and a.name == "diagv":
             return Func("diagm", a, (a.shape[0], a.shape[0]))
@@ -755,9 +758,6 @@ def func(name: str, a: Expr) -> Expr:
         if isinstance(a, Transpose):
             return func("diagv", a.arg)
         return Func("diagv", a, (a.shape[0], 1))
-    if name in ("vec", "diagm", "diagv") and split_scalars(a)[0]:
-        outer, inner = split_scalars(a)  # linear: vec(cA) = c vec(A)
-        return mul(*outer, func(name, inner))
     if name == "vec":
         if a.shape[1] == 1:
             return a
@@ -841,6 +841,9 @@ def power(base: Expr, p: Expr) -> Expr:
             return base
         if isinstance(base, Mul) and p.value.denominator == 1 and all(f.is_scalar for f in base.factors):
             return mul(*[power(f, p) for f in base.factors])  # (αβ)ᵖ = αᵖβᵖ for scalars α, β
+        c, rest = split_coef(base)
+        if c > 0 and c != 1 and (cp := _fold_power(c, p.value)) is not None:
+            return mul(num(cp), power(rest, p))  # (c u)ᵖ = cᵖ uᵖ for c > 0: ((4 − t²)/4)^½ = (4 − t²)^½/2
     return Power(base, p, base.shape)
 
 
@@ -849,10 +852,12 @@ def _fold_power(b: Fraction, p: Fraction) -> Fraction | None:
         if b == 0 and p < 0:
             return None
         return b ** int(p)
-    if p == Fraction(1, 2) and b >= 0:
+    if p.denominator == 2 and b > 0:  # b^(k/2) = (√b)^k when √b is rational
         rn, rd = _isqrt(b.numerator), _isqrt(b.denominator)
         if rn is not None and rd is not None:
-            return Fraction(rn, rd)
+            return Fraction(rn, rd) ** p.numerator
+    if p == Fraction(1, 2) and b == 0:
+        return Fraction(0)
     return None
 
 

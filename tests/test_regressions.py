@@ -309,3 +309,16 @@ def test_roth_column_lemma_gives_kronecker_gradients_in_closed_form(text, wrt, w
         return np.sum((np.kron(A, C) @ vec(X) - y) ** 2)
 
     assert first_order_error(f, inputs, wrt, r.lambdify()(**inputs)) < 1e-7
+
+
+@pytest.mark.parametrize("text, wrt, printed, f", [
+    ("arccos(beta/2)", "beta", "-1/(4 - beta^2)^0.5", lambda beta: np.arccos(beta / 2)),
+    ("sum(arcsin(x/3))", "x", "(9 - x .^ 2) .^ -0.5", lambda x: np.arcsin(x / 3).sum()),
+    ("(4*beta)^-0.5", "beta", "-1/(4*beta^1.5)", lambda beta: (4 * beta) ** -0.5),
+])
+def test_rational_roots_of_coefficients_come_out_of_powers(text, wrt, printed, f):
+    """(c u)ᵖ = cᵖ uᵖ for c > 0 with cᵖ rational: ((4 − β²)/4)^(−½) = 2 (4 − β²)^(−½)."""
+    r = matdiff.diff(text, wrt)
+    assert str(r) == printed
+    inputs = {"beta": 0.7} if wrt == "beta" else {"x": np.array([0.3, -1.2, 2.1])}
+    assert first_order_error(f, inputs, wrt, r.lambdify()(**inputs)) < 1e-7
