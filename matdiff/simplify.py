@@ -167,6 +167,52 @@ def _logistic_sum(e: Add) -> Expr:
     return candidate if cost(candidate) < cost(e) else e
 
 
+def _diag_terms(e: Add) -> Expr:
+    """α diag(a) + β diag(b) = diag(α a + β b): diag is linear."""
+    inside, outside = [], []
+    for t in e.terms:
+        c, scal, chain = _parts(t)
+        if len(chain) == 1 and isinstance(chain[0], Func) and chain[0].name == "diagm":
+            inside.append(A.mul(A.num(c), *scal, chain[0].arg))
+        else:
+            outside.append(t)
+    if len(inside) < 2:
+        return e
+    return A.add(A.func("diagm", factor(A.add(*inside))), *outside)
+
+
+def _powers(t: Expr) -> tuple[Expr, dict[Expr, Fraction]]:
+    """t = s · ⨀ bᵖ: its scalar part s and the Hadamard factors as base → exponent."""
+    c, core = A.split_coef(t)
+    outer, inner = A.split_scalars(core)
+    factors = inner.factors if isinstance(inner, Hadamard) else (inner,)
+    out: dict[Expr, Fraction] = {}
+    for f in factors:
+        if isinstance(f, Power) and isinstance(f.exp, Num) and not f.is_scalar:
+            out[f.base] = out.get(f.base, Fraction(0)) + f.exp.value
+        else:
+            out[f] = out.get(f, Fraction(0)) + 1
+    return A.mul(A.num(c), *outer), out
+
+
+def _factor_hadamard(e: Add) -> Expr:
+    """a ⊙ bᵖ ⊙ u + a ⊙ bᵠ ⊙ v = a ⊙ b^min(p,q) ⊙ (…): the element-wise factors every term shares."""
+    if e.is_scalar or not any(isinstance(t, Hadamard) or isinstance(A.split_scalars(A.split_coef(t)[1])[1], Hadamard)
+                              for t in e.terms):
+        return e
+    parts = [_powers(t) for t in e.terms]
+    common = {b: min(p[b] for _, p in parts) for b in parts[0][1] if all(b in p for _, p in parts)}
+    common = {b: k for b, k in common.items() if k > 0 and b.shape == e.shape}
+    if not common:
+        return e
+    rest = []
+    for s, p in parts:
+        left = [A.power(b, A.num(k - common.get(b, 0))) for b, k in p.items()]
+        rest.append(A.mul(s, A.had(*left)) if left else A.mul(s, A.ones(e.shape)))
+    candidate = A.had(*[A.power(b, A.num(k)) for b, k in common.items()], factor(A.add(*rest)))
+    return candidate if cost(candidate) < cost(e) else e
+
+
 def factor(e: Expr) -> Expr:
     """Pull common factors out of every sum, innermost first."""
     memo: dict[Expr, Expr] = {}
@@ -178,6 +224,10 @@ def factor(e: Expr) -> Expr:
         y = A.rebuild(x, tuple(go(k) for k in kids)) if kids else x
         if isinstance(y, Add):
             y = _logistic_sum(y)
+        if isinstance(y, Add):
+            y = _diag_terms(y)
+        if isinstance(y, Add):
+            y = _factor_hadamard(y)
         if isinstance(y, Add):
             y = _pull_common_coefficient(_factor_sum(y))
         memo[x] = y

@@ -322,3 +322,19 @@ def test_rational_roots_of_coefficients_come_out_of_powers(text, wrt, printed, f
     assert str(r) == printed
     inputs = {"beta": 0.7} if wrt == "beta" else {"x": np.array([0.3, -1.2, 2.1])}
     assert first_order_error(f, inputs, wrt, r.lambdify()(**inputs)) < 1e-7
+
+
+@pytest.mark.parametrize("text, wrt, order, printed, f", [
+    ("sigmoid(x)'*y", "x", 2, "diag(y .* sigmoid(x) .* sigmoid(-x) .* (sigmoid(-x) - sigmoid(x)))",
+     lambda x, y: y @ (1 / (1 + np.exp(-x)))),
+    ("sum(x .* y .^ 2 - x .^ 2 .* y)", "y", 1, "x .* (2*y - x)", lambda x, y: np.sum(x * y**2 - x**2 * y)),
+])
+def test_shared_elementwise_factors_and_diagonals_are_collected(text, wrt, order, printed, f):
+    """diag(a) − diag(b) = diag(a − b), and a ⊙ u + a ⊙ v = a ⊙ (u + v) when that is shorter."""
+    r = matdiff.diff(text, wrt, order=order)
+    assert str(r) == printed
+    rng = np.random.default_rng(15)
+    inputs = {"x": rng.standard_normal(4), "y": rng.standard_normal(4)}
+    out = r.lambdify()(**inputs)
+    err = (first_order_error if order == 1 else second_order_error)(f, inputs, wrt, out)
+    assert err < (1e-7 if order == 1 else 1e-5)
