@@ -348,3 +348,19 @@ def test_strategies_cover_the_language():
 def test_norm1_of_outer_product_times_the_variable():
     r = matdiff.diff("norm1(a*b')*b", "b", types=TYPES)
     assert r.check().ok
+
+
+@settings(max_examples=examples(40), **SETTINGS)
+@given(node=scalar_expressions(max_size=25), data=st.data(), order=st.sampled_from([1, 2]))
+def test_generated_numpy_code_agrees_with_lambdify(node, data, order):
+    """r.to_code('numpy') is the same function as r.lambdify(), on random gradients and Hessians."""
+    from test_codegen import assert_same, load
+
+    wrt, inputs = _setup(node, data)
+    r = derive(node, wrt, order=order)
+    f = load(r.to_code("numpy"))
+    with np.errstate(all="ignore"):
+        want = r.lambdify()(**inputs)
+        got = f(*[inputs[n] for n in r.symbols])
+    assume(np.all(np.isfinite(want)))
+    assert_same(got, want)
