@@ -422,11 +422,13 @@ def _scalar_order(f: Expr) -> tuple:
 
 @lru_cache(maxsize=1 << 14)
 def _canonical_text(e: Expr) -> str:
-    """A text for e that equal trees share: the terms of sums and ⊙ products sorted."""
+    """A text for e that equal trees share: the terms of sums and ⊙ products sorted, and no
+    dimension letters (renaming the dimensions keeps the order it gives)."""
     kids = [_canonical_text(c) for c in e.children]
     if e.commutative:
         kids.sort()
-    attrs = [repr(getattr(e, f.name)) for f in fields(e) if f.compare and f.name not in e._child_fields]
+    attrs = [repr(getattr(e, f.name)) for f in fields(e)
+             if f.compare and f.name not in e._child_fields and f.name != "shape"]
     return f"{type(e).__name__}({','.join(attrs)};{','.join(kids)})"
 
 
