@@ -480,6 +480,20 @@ def _logistic(groups: dict[Expr, list[Expr]]) -> None:
             groups.setdefault(func("sigmoid", neg(v)), []).append(func("sigmoid", neg(v)))
 
 
+def _kinked_pairs(groups: dict[Expr, list[Expr]]) -> None:
+    """In a Hadamard product: relu(u) ⊙ step(u) = relu(u) and abs(u) ⊙ sign(u) = u (also at 0)."""
+    for keep, drop in (("relu", "step"), ("abs", "sign")):
+        for b in list(groups):
+            if not (isinstance(b, Func) and b.name == keep and groups.get(b) == [b]):
+                continue
+            partner = func(drop, b.arg)
+            if groups.get(partner) == [partner]:
+                del groups[partner]
+                if keep == "abs":
+                    del groups[b]
+                    groups.setdefault(b.arg, []).append(b.arg)
+
+
 def had(*factors: Expr) -> Expr:
     """A ⊙ B ⊙ …: scalars pulled out, ones dropped, A ⊙ A = A.^2."""
     coef = Fraction(1)
@@ -520,6 +534,7 @@ def had(*factors: Expr) -> Expr:
             continue
         groups.setdefault(a.base if isinstance(a, Power) else a, []).append(a)
     _logistic(groups)
+    _kinked_pairs(groups)
     rest: list[Expr] = []
     for b, items in groups.items():
         if len(items) == 1:

@@ -333,3 +333,17 @@ def test_shared_elementwise_factors_and_diagonals_are_collected(text, wrt, order
     out = r.lambdify()(**inputs)
     err = (first_order_error if order == 1 else second_order_error)(f, inputs, wrt, out)
     assert err < (1e-7 if order == 1 else 1e-5)
+
+
+@pytest.mark.parametrize("text, wrt, printed, f", [
+    ("norm2(relu(W*x))^2", "W", "2*relu(W*x)*x'", lambda W, x: np.sum(np.maximum(W @ x, 0) ** 2)),
+    ("sum(abs(x).^2)", "x", "2*x", lambda x: np.sum(np.abs(x) ** 2)),
+])
+def test_a_kinked_function_times_its_derivative_folds(text, wrt, printed, f):
+    """relu(u) ⊙ step(u) = relu(u) and abs(u) ⊙ sign(u) = u, at 0 as well."""
+    r = matdiff.diff(text, wrt)
+    assert str(r) == printed
+    rng = np.random.default_rng(16)
+    inputs = {"W": rng.standard_normal((3, 4)), "x": rng.standard_normal(4)}
+    inputs = {k: v for k, v in inputs.items() if k in r.symbols}
+    assert first_order_error(f, inputs, wrt, r.lambdify()(**inputs)) < 1e-7
