@@ -370,6 +370,12 @@ def mul(*factors: Expr) -> Expr:
             if isinstance(prev, Commutation) and isinstance(f, Ones) and f.shape[1] == 1:
                 merged[-1] = f  # K𝟙 = 𝟙
                 continue
+            if _is_diagm(prev) and f.shape[1] == 1:  # diag(a) w = a ⊙ w
+                merged[-1] = had(prev.arg, f)
+                continue
+            if _is_diagm(f) and prev.shape[0] == 1 and not _is_diagm(prev):  # wᵀ diag(a) = (a ⊙ w)ᵀ
+                merged[-1] = T(had(f.arg, T(prev)))
+                continue
             if _is_diagm(f) and _is_diagm(merged[-1]):  # diag(a) diag(b) = diag(a ⊙ b)
                 merged[-1] = func("diagm", had(merged[-1].arg, f.arg))
                 continue
@@ -768,6 +774,12 @@ def func(name: str, a: Expr) -> Expr:
     if name == "diagv":
         if isinstance(a, Func) and a.name == "diagm":
             return a.arg
+        if isinstance(a, Mul):  # the diagonal of an outer product: diag(u vᵀ) = u ⊙ v
+            chain = [f for f in a.factors if not f.is_scalar]
+            i = next((i for i, f in enumerate(chain[:-1]) if f.shape[1] == 1), None)
+            if i is not None:
+                outer = [f for f in a.factors if f.is_scalar]
+                return mul(*outer, had(mul(*chain[:i + 1]), T(mul(*chain[i + 1:]))))
         if isinstance(a, Identity):
             return Ones((a.shape[0], 1))
         if isinstance(a, Zero):

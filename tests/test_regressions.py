@@ -347,3 +347,22 @@ def test_a_kinked_function_times_its_derivative_folds(text, wrt, printed, f):
     inputs = {"W": rng.standard_normal((3, 4)), "x": rng.standard_normal(4)}
     inputs = {k: v for k, v in inputs.items() if k in r.symbols}
     assert first_order_error(f, inputs, wrt, r.lambdify()(**inputs)) < 1e-7
+
+
+@pytest.mark.parametrize("text, wrt, printed, f", [
+    ("diag(x)*y", "x", "diag(y)", lambda x, y: np.diag(x) @ y),
+    ("y'*diag(x)*z", "x", "z .* y", lambda x, y, z: y @ np.diag(x) @ z),
+    ("sum(diag(x)*A*y)", "x", "A*y", lambda x, A, y: np.sum(np.diag(x) @ A @ y)),
+    ("diag(a*b')", "a", "diag(b)", lambda a, b: np.diag(np.outer(a, b))),
+])
+def test_diagonal_matrices_against_vectors_become_hadamard_products(text, wrt, printed, f):
+    """diag(a) w = a ⊙ w, wᵀ diag(a) = (a ⊙ w)ᵀ, diag(u vᵀ) = u ⊙ v."""
+    r = matdiff.diff(text, wrt)
+    assert str(r) == printed
+    rng = np.random.default_rng(17)
+    inputs = {"x": rng.standard_normal(4), "y": rng.standard_normal(4), "z": rng.standard_normal(4),
+              "A": rng.standard_normal((4, 3)), "a": rng.standard_normal(5), "b": rng.standard_normal(5)}
+    if "A" in text:
+        inputs["y"] = rng.standard_normal(3)
+    inputs = {k: v for k, v in inputs.items() if k in r.symbols}
+    assert first_order_error(f, inputs, wrt, r.lambdify()(**inputs)) < 1e-7
