@@ -69,6 +69,24 @@ def _shift(inputs, wrt, dx):
     return p
 
 
+def draw_array(shape, rng, style: str, scale: float, symmetric: bool = False) -> np.ndarray:
+    """A random 2-D value of ``shape`` for an input drawn in ``style``: "positive" entries,
+    "unit" (|a| < 0.8), "away" from 0, "conditioned" or "spd" square matrices, else scale·N(0, 1)."""
+    if style == "positive":
+        a = rng.uniform(0.5, 1.5, shape)
+    elif style == "unit":
+        a = rng.uniform(-0.8, 0.8, shape)
+    elif style == "away":
+        a = rng.choice([-1.0, 1.0], shape) * rng.uniform(0.3, 1.3, shape)
+    else:
+        a = rng.standard_normal(shape) * scale
+    if style == "conditioned" and shape[0] == shape[1] and shape[0] > 1:
+        a = 2.0 * np.eye(shape[0]) + 0.3 * rng.standard_normal(shape)
+    if style == "spd" and shape[0] == shape[1] and shape[0] > 1:
+        a = a @ a.T / shape[0] + np.eye(shape[0])
+    return (a + a.T) / 2 if symmetric else a
+
+
 def spd(rng, n):
     m = rng.standard_normal((n, n))
     return m @ m.T / n + np.eye(n)

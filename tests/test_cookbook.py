@@ -26,7 +26,7 @@ import matdiff
 from matdiff.simplify import simplify
 from matdiff.numeric import lambdify as lambdify_tree
 
-from fdutil import first_order_error
+from fdutil import draw_array, first_order_error
 
 inv, det, tr = np.linalg.inv, np.linalg.det, np.trace
 SIZES = (3, 4, 5, 2, 6, 7)
@@ -257,18 +257,7 @@ CASES = [
 
 def draw(sym, sizes, rng, style):
     shape = tuple(1 if d == 1 else sizes[str(d)] for d in sym.shape)
-    if style == "positive":
-        a = rng.uniform(0.5, 1.5, shape)
-    elif style == "away":
-        a = rng.choice([-1.0, 1.0], shape) * rng.uniform(0.3, 1.3, shape)
-    else:
-        a = rng.standard_normal(shape) * 0.6
-    if style == "conditioned" and shape[0] == shape[1] and shape[0] > 1:
-        a = 2.0 * np.eye(shape[0]) + 0.3 * rng.standard_normal(shape)
-    if style == "spd" and shape[0] == shape[1] and shape[0] > 1:
-        a = a @ a.T / shape[0] + np.eye(shape[0])
-    if sym.symmetric:
-        a = (a + a.T) / 2
+    a = draw_array(shape, rng, style, 0.6, sym.symmetric)
     if shape == (1, 1):
         return float(abs(a[0, 0]) + 0.3)  # scalars here are weights: keep them positive
     return a[:, 0] if shape[1] == 1 else a

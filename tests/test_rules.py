@@ -15,7 +15,7 @@ import pytest
 import matdiff
 from matdiff.rules import all_rules
 
-from fdutil import first_order_error
+from fdutil import draw_array, first_order_error
 
 TOL = 1e-6
 SIZES = (3, 4, 5, 2, 6, 7)
@@ -72,18 +72,7 @@ def size(d, sizes) -> int:
 def draw(sym, sizes, rng, style: str):
     """A value for one symbol, in the layout lambdify takes (float, 1-D, 2-D)."""
     shape = (size(sym.shape[0], sizes), size(sym.shape[1], sizes))
-    if style == "positive":
-        a = rng.uniform(0.5, 1.5, shape)
-    elif style == "unit":
-        a = rng.uniform(-0.8, 0.8, shape)
-    elif style == "away":
-        a = rng.choice([-1.0, 1.0], shape) * rng.uniform(0.3, 1.3, shape)
-    else:
-        a = rng.standard_normal(shape) * 0.5
-    if style == "conditioned" and shape[0] == shape[1] and shape[0] > 1:
-        a = 2.0 * np.eye(shape[0]) + 0.3 * rng.standard_normal(shape)
-    if sym.symmetric:
-        a = (a + a.T) / 2
+    a = draw_array(shape, rng, style, 0.5, sym.symmetric)
     if shape == (1, 1):
         return float(a[0, 0])
     if shape[1] == 1:
