@@ -191,6 +191,17 @@ def _roth(prev: Expr, f: Expr) -> Expr | None:
     return None
 
 
+def _outer_product(e: Expr) -> tuple[list[Expr], list[Expr], list[Expr]] | None:
+    """e = s · L · R with L a column and R a row (a rank-one product): (scalars, L, R), or None."""
+    if not isinstance(e, Mul):
+        return None
+    chain = [f for f in e.factors if not f.is_scalar]
+    i = next((i for i, f in enumerate(chain[:-1]) if f.shape[1] == 1), None)
+    if i is None:
+        return None
+    return [f for f in e.factors if f.is_scalar], chain[:i + 1], chain[i + 1:]
+
+
 def _is_run(e: Expr) -> bool:
     """A scalar-valued matrix chain such as xᵀAy."""
     return isinstance(e, Mul) and e.is_scalar and not e.factors[-1].is_scalar
@@ -696,7 +707,7 @@ def func(name: str, a: Expr) -> Expr:
             return func("logsumexp", a.arg.arg)  # log(sum(exp(v))) = logsumexp(v)
         return Func(name, a, a.shape)
     if name in _MULTIPLICATIVE_ON_KRON and isinstance(a, Kron) and (
-            name != "tr" or all(_is_square(f) for f in a.factors)):
+            name != "tr" or all(f.is_square for f in a.factors)):
         return mul(*[func(name, f) for f in a.factors])  # tr, sum, ‖·‖ of A ⊗ B: f(A)·f(B)
     if name == "tr":
         if a.is_scalar:
@@ -774,12 +785,10 @@ def func(name: str, a: Expr) -> Expr:
     if name == "diagv":
         if isinstance(a, Func) and a.name == "diagm":
             return a.arg
-        if isinstance(a, Mul):  # the diagonal of an outer product: diag(u vᵀ) = u ⊙ v
-            chain = [f for f in a.factors if not f.is_scalar]
-            i = next((i for i, f in enumerate(chain[:-1]) if f.shape[1] == 1), None)
-            if i is not None:
-                outer = [f for f in a.factors if f.is_scalar]
-                return mul(*outer, had(mul(*chain[:i + 1]), T(mul(*chain[i + 1:]))))
+        split = _outer_product(a)
+        if split is not None:  # the diagonal of an outer product: diag(s u vᵀ) = s u ⊙ v
+            outer, left, right = split
+            return mul(*outer, had(mul(*left), T(mul(*right))))
         if isinstance(a, Identity):
             return Ones((a.shape[0], 1))
         if isinstance(a, Zero):
@@ -812,10 +821,6 @@ def func(name: str, a: Expr) -> Expr:
 
 
 _MULTIPLICATIVE_ON_KRON = ("tr", "sum", "norm1", "norm2")  # f(A ⊗ B) = f(A) f(B)
-
-
-def _is_square(e: Expr) -> bool:
-    return e.shape[0] == e.shape[1]
 
 
 def _fold_elementwise(name: str, v: Fraction) -> Fraction | None:
@@ -918,13 +923,10 @@ def matpow(base: Expr, k: int) -> Expr:
         return matpow(base.base, base.k * k)
     if isinstance(base, Identity):
         return base
-    if isinstance(base, Mul):
-        chain = [f for f in base.factors if not f.is_scalar]
-        i = next((i for i, f in enumerate(chain[:-1]) if f.shape[1] == 1), None)
-        if i is not None:  # rank one, L R with L a column: (L R)ᵏ = (R L)ᵏ⁻¹ L R
-            outer = [f for f in base.factors if f.is_scalar]
-            left, right = chain[:i + 1], chain[i + 1:]
-            return mul(*[power(f, num(k)) for f in outer], power(mul(*right, *left), num(k - 1)), *left, *right)
+    split = _outer_product(base)
+    if split is not None:  # rank one, s L R with L a column: (s L R)ᵏ = sᵏ (R L)ᵏ⁻¹ L R
+        outer, left, right = split
+        return mul(*[power(f, num(k)) for f in outer], power(mul(*right, *left), num(k - 1)), *left, *right)
     return MatPow(base, k, base.shape)
 
 

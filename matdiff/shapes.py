@@ -292,14 +292,14 @@ class Inference:
                                    f"is {self.shape_text(s)}")
             return (s[0], ONE)
         if fn in ("softmax", "logsumexp"):
-            zero = _zero_literal(a)
-            if zero is not None and self.is_scalar(s):  # '0' is the zero of inferred shape (SPEC)
+            spelled = _zero_literal(a)
+            if spelled is not None and self.is_scalar(s):  # '0' is the zero of inferred shape (SPEC)
                 s = (self.dims.fresh(), ONE)
-                self.shapes[id(zero)] = s
+                for node in spelled:
+                    self.shapes[id(node)] = s
+                zero = spelled[-1]
                 self.constants.append((zero, s))
                 self.sized_zeros.add(id(zero))
-                for outer in _zero_wrappers(a):
-                    self.shapes[id(outer)] = s
             if not self.is_vector(s):
                 raise self.fail(r, f"{fn}() takes a vector, but '{self.src(a)}' is {self.shape_text(s)}")
             return s if fn == "softmax" else (ONE, ONE)
@@ -425,20 +425,13 @@ class Inference:
         raise AssertionError(op)
 
 
-def _zero_wrappers(r: Raw) -> list[Raw]:
-    """The parentheses and signs around a literal '0' (they take its shape too)."""
-    out = []
-    while r.op in ("paren", "neg"):
-        out.append(r)
-        r = r.args[0]
-    return out
-
-
-def _zero_literal(r: Raw) -> Raw | None:
-    """The literal '0' that r spells through parentheses and signs ('(0)', '-0'), or None."""
-    while r.op in ("paren", "neg"):
-        r = r.args[0]
-    return r if r.op == "num" and r.args[0] == 0 else None
+def _zero_literal(r: Raw) -> list[Raw] | None:
+    """The nodes that spell a literal '0' through parentheses and signs ('(0)', '-0'), the
+    literal last (all of them take its shape), or None."""
+    nodes = [r]
+    while nodes[-1].op in ("paren", "neg"):
+        nodes.append(nodes[-1].args[0])
+    return nodes if nodes[-1].op == "num" and nodes[-1].args[0] == 0 else None
 
 
 def _integer(r: Raw) -> int | None:
