@@ -197,8 +197,7 @@ def _powers(t: Expr) -> tuple[Expr, dict[Expr, Fraction]]:
 
 def _factor_hadamard(e: Add) -> Expr:
     """a ⊙ bᵖ ⊙ u + a ⊙ bᵠ ⊙ v = a ⊙ b^min(p,q) ⊙ (…): the element-wise factors every term shares."""
-    if e.is_scalar or not any(isinstance(t, Hadamard) or isinstance(A.split_scalars(A.split_coef(t)[1])[1], Hadamard)
-                              for t in e.terms):
+    if e.is_scalar or not any(isinstance(A.split_scalars(A.split_coef(t)[1])[1], Hadamard) for t in e.terms):
         return e
     parts = [_powers(t) for t in e.terms]
     common = {b: min(p[b] for _, p in parts) for b in parts[0][1] if all(b in p for _, p in parts)}
