@@ -3,22 +3,27 @@
 1. front end — syntax (:mod:`.frontend.syntax`), types and dimensions by
    unification (:mod:`.frontend.types`), lowering to the expression tree
    (:mod:`.frontend.lowering`);
-2. calculus — the differential by the rule table, identification, second
-   order (:mod:`.calculus`);
-3. simplification (:mod:`.simplify`), then naming of repeated parts for display;
-4. the :class:`~matdiff.result.Result`, which presents and evaluates it.
+2. rewriting — the identities of the rewrite table (:mod:`.core.rewrites`),
+   applied by :mod:`.core.rewriting`: the typed expression is kept as typed,
+   the rewritten one is differentiated;
+3. calculus — the differential by the rule table (rewritten again),
+   identification, second order (:mod:`.calculus`);
+4. simplification (:mod:`.simplify`: the rewrite table and factoring), then
+   naming of repeated parts for display;
+5. the :class:`~matdiff.result.Result`, which presents and evaluates it.
 """
 from __future__ import annotations
 
-from .calculus.derive import derive, kink_notes
+from .calculus.derive import derivative, kink_notes
 from .core import construct as A
 from .core.nodes import DimSize, Expr, Func, Sym
+from .core.rewriting import rewrite
 from .frontend.lowering import Lowering
 from .frontend.syntax import parse_raw
 from .frontend.types import Inference, check_types, concatenation_notes, default_kind
 from .present.printing import to_text
 from .result import Parsed, Result
-from .simplify.passes import name_repeats, pull_transposes, simplify
+from .simplify.passes import name_repeats, pull_transposes
 
 
 def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...] = ()) -> Parsed:
@@ -58,16 +63,16 @@ def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]
     """Every stage for one variable; ``notes`` are the caller's, said first."""
     parsed = parse(expr, types, extra=(wrt,))
     var = parsed.symbols[wrt]
-    kind, value, first = derive(parsed.expr, var, order)
-    value = simplify(value)
-    notes = list(parsed.notes) + notes + kink_notes(parsed.expr, var)
+    f = rewrite(parsed.expr)  # the identities of the rewrite table (recorded again for --steps)
+    kind, value, first = derivative(f, var, order)
+    notes = list(parsed.notes) + notes + kink_notes(f, var)
     sums = sorted({x.arg.name for x in value.walk() if isinstance(x, Func) and x.name == "sum"
                    and isinstance(x.arg, Sym) and x.arg.is_vector})
     for name in sums:
         notes.append(f"if {name} sums to 1 (a probability vector), sum({name}) = 1: declare it with "
                      f"types={{'{name}': 'probability'}} or --probability {name}")
     notes += dimension_notes(value, parsed.symbols)
-    if wrt not in A.free_names(parsed.expr):
+    if wrt not in A.free_names(f):
         notes.append(f"'{wrt}' does not occur in the expression: the derivative is zero")
     display = name_repeats(pull_transposes(value, to_text), set(parsed.symbols), to_text)
     return Result(expr, var, order, kind, value, parsed.expr, parsed.symbols, tuple(notes), first,

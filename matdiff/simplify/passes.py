@@ -24,6 +24,7 @@ from math import gcd
 from ..core import construct as A
 from ..core.nodes import Add, Expr, Func, Hadamard, Identity, MatPow, Mul, Num, Ones, Power, Sym, Transpose, Where  # noqa: F401
 from ..core.functions import ELEMENTWISE
+from ..core.rewriting import Fired, rewrite
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+|[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*"
                     r"|\.\*|\./|\.\^|\S")
@@ -253,9 +254,10 @@ def _pull_common_coefficient(e: Expr) -> Expr:
     return Mul((A.num(c), inner), e.shape)
 
 
-def simplify(e: Expr) -> Expr:
-    """The textbook form: factored, with the cheapest of the equal forms."""
-    return factor(e)
+def simplify(e: Expr, log: list[Fired] | None = None) -> Expr:
+    """The textbook form: the rewrite table applied, factored, with the cheapest of the equal
+    forms (factoring may uncover a pattern of the table: it is applied again)."""
+    return rewrite(factor(rewrite(e, log)), log)
 
 
 # -- transposes pulled out, for display -------------------------------------------------
