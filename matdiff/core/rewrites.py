@@ -309,21 +309,22 @@ def _sum_of_vec(e: Expr) -> Expr | None:
     return A.func("sum", e.arg.arg) if _is_func(e, "sum") and _is_func(e.arg, "vec") else None
 
 
-def diag_terms(e: Expr) -> Expr | None:
-    """α diag(a) + β diag(b) + R = diag(α a + β b) + R, or None with fewer than two diagonals."""
+def diag_terms(e: Expr, inner: Callable[[Expr], Expr] = lambda x: x) -> Expr | None:
+    """α diag(a) + β diag(b) + R = diag(α a + β b) + R, or None with fewer than two diagonals;
+    ``inner`` rewrites the new argument α a + β b (the simplifier factors it)."""
     if not isinstance(e, Add):
         return None
     inside, outside = [], []
     for t in e.terms:
         c, core = A.split_coef(t)
-        outer, inner = A.split_scalars(core)
-        if _is_func(inner, "diagm"):
-            inside.append(A.mul(A.num(c), *outer, inner.arg))
+        outer, rest = A.split_scalars(core)
+        if _is_func(rest, "diagm"):
+            inside.append(A.mul(A.num(c), *outer, rest.arg))
         else:
             outside.append(t)
     if len(inside) < 2:
         return None
-    return A.add(A.func("diagm", A.add(*inside)), *outside)
+    return A.add(A.func("diagm", inner(A.add(*inside))), *outside)
 
 
 # -- element-wise ---------------------------------------------------------------------
