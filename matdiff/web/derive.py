@@ -153,7 +153,7 @@ def run_job(job: Job) -> tuple[int, dict[str, Any]]:
                                        "message": f"{type(e).__name__}: {e} (please report this expression)"}}
     else:
         status = 200
-    if symbols is not None:
+    if job.symbols:
         body["symbols"] = symbols
     return status, body
 
