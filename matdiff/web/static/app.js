@@ -13,6 +13,7 @@ let result = null;     // the last derivation the server sent
 let tab = "numpy";
 let seq = 0;           // answers to older requests are dropped
 let timer = null;
+let answers = 0;
 
 // -- the URL ---------------------------------------------------------------------------
 function readUrl() {
@@ -92,6 +93,7 @@ async function derive() {
   }
   document.body.dataset.ms = String(Math.round(performance.now() - t0));
   document.body.dataset.state = ok ? "done" : "error";
+  document.body.dataset.answers = String(++answers);  // how many answers the page has shown
 }
 
 function deriveSoon() {
