@@ -353,3 +353,25 @@ def test_static_files_are_package_data():
     web = STATIC.parent
     shipped = {p for g in globs for p in web.glob(g)}
     assert {p for p in STATIC.rglob("*") if p.is_file()} <= shipped
+
+
+def test_web_benchmark_quick(tmp_path):
+    """benchmarks/bench_web.py in quick mode writes its section (skips without the shared cases)."""
+    import importlib.util
+
+    bench = Path(__file__).resolve().parent.parent / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        spec = importlib.util.spec_from_file_location("matdiff_bench_web", bench / "bench_web.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(bench))
+    out = tmp_path / "README.md"
+    res = mod.main(["--quick", "--repeats", "1", "--no-browser", "--out", str(out)])
+    if "skipped" in res:
+        assert not mod.cases_path().exists()
+        return
+    assert res["errors"] == 0 and len(res["rows"]) == 3
+    assert "## Web round trip" in out.read_text()
+    assert all(isinstance(v, bool) for v in res["targets"].values())
