@@ -73,7 +73,7 @@ def page(browser, server):
     pg.base = server
     yield pg
     context.close()
-    assert all(u.startswith(server) or u.startswith("data:") for u in requests), requests
+    assert all(u.startswith((server, "data:")) for u in requests), requests
     assert not [e for e in errors if "status of 422" not in e], errors
 
 
