@@ -5,7 +5,7 @@
 For every case: ``matdiff.diff(expr, wrt, types=, order=)`` timed warm (the
 grammar loaded and the code paths run once before timing), median and max over
 the repeats. Before each timed run matdiff's memo caches (the ``lru_cache``s
-of ``matdiff.algebra`` and friends) are emptied, so a repeat derives the
+of ``matdiff.core.construct`` and friends) are emptied, so a repeat derives the
 answer again instead of looking it up; the column ``memo`` is the same call
 with the caches kept, for reference.
 

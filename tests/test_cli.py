@@ -171,7 +171,7 @@ def test_check_mismatch_exits_1(monkeypatch):
 
     def wrong(*a, **k):
         r = real(*a, **k)
-        return replace(r, value=matdiff.algebra.scale(Fraction(2), r.value))
+        return replace(r, value=matdiff.core.construct.scale(Fraction(2), r.value))
 
     monkeypatch.setattr(cli_module, "diff", wrong)
     code, out, _ = cli("x'x", "x", "--check")

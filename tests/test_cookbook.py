@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 
 import matdiff
-from matdiff.simplify import simplify
-from matdiff.numeric import lambdify as lambdify_tree
+from matdiff.simplify.passes import simplify
+from matdiff.backends.evaluate import lambdify as lambdify_tree
 
 from fdutil import draw_array, first_order_error
 

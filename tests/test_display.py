@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import matdiff
-from matdiff.display import latex_steps, result_html, result_markdown
+from matdiff.present.jupyter import latex_steps, result_html, result_markdown
 
 VOID = {"br", "hr", "img", "meta", "input", "link"}
 
@@ -173,7 +173,7 @@ def test_latex_parses_with_mathtext(results, mathtext, case, request):
 
 @pytest.mark.parametrize("text", ["inv(X)^2", "(X')^2", "X' .^ 2", "inv(X) .^ 2"])
 def test_power_of_postfix_is_braced(text):
-    from matdiff.printing import to_latex
+    from matdiff.present.printing import to_latex
 
     assert "}^{" not in to_latex(matdiff.parse(text).expr)
 
@@ -200,7 +200,7 @@ def test_plot_structure_hessian_is_block_diagonal(agg):
     assert len(ax.images) == 1
     zero = np.ma.getmaskarray(ax.images[0].get_array())
     l, n = r.variable.shape
-    from matdiff.plotting import structure_values
+    from matdiff.present.plotting import structure_values
 
     _, dims = structure_values(r)
     b, k = dims[l], dims[n]
@@ -214,7 +214,7 @@ def test_plot_structure_hessian_is_block_diagonal(agg):
 
 
 def test_plot_structure_with_given_values(agg):
-    from matdiff.plotting import plot_structure
+    from matdiff.present.plotting import plot_structure
 
     r = matdiff.diff("A*X*B", "X")
     rng = np.random.default_rng(0)

@@ -3,7 +3,7 @@ and sample inputs per rule, parsed into the trees they mean."""
 import pytest
 
 import matdiff
-from matdiff.parser import build_parser
+from matdiff.frontend.syntax import build_parser
 
 
 def test_grammar_is_strict_lalr():

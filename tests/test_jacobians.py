@@ -15,7 +15,7 @@ import pytest
 from fdutil import commutation, first_order_error, vec
 
 import matdiff
-from matdiff.algebra import substitute
+from matdiff.core.construct import substitute
 
 SIZES = (3, 4, 5, 2, 6)
 

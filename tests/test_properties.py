@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, assume, example, given, note, settings
 from hypothesis import strategies as st
 
 import matdiff
-from matdiff.ast import DimSize
+from matdiff.core.nodes import DimSize
 from fdutil import first_order_error, second_order_error
 from strategies import SIZES, SYMMETRIC, TYPES, VARIABLES, Node, array_expressions, expressions, \
     random_inputs, scalar_expressions
@@ -278,8 +278,8 @@ def rename_dims(e, mapping: dict):
     """The tree e with every dimension renamed (a structural copy, field by field)."""
     from dataclasses import fields, replace
 
-    from matdiff import algebra
-    from matdiff.ast import Expr
+    from matdiff.core import construct as algebra
+    from matdiff.core.nodes import Expr
 
     def dim(d):
         if d == 1 or not isinstance(d, str):

@@ -6,7 +6,7 @@ import pytest
 
 import matdiff
 from matdiff.cli import run
-from matdiff.printing import to_unicode
+from matdiff.present.printing import to_unicode
 from fdutil import first_order_error, second_order_error
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import matdiff
-from matdiff.rules import all_rules
+from matdiff.calculus.rules import all_rules
 
 from fdutil import draw_array, first_order_error
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 import matdiff
-from matdiff import algebra as A
-from matdiff.numeric import dimension_sizes, evaluate, random_point
-from matdiff.simplify import cost, factor, pull_transposes, simplify, tokens
-from matdiff.printing import to_text
+from matdiff.core import construct as A
+from matdiff.backends.evaluate import dimension_sizes, evaluate, random_point
+from matdiff.simplify.passes import cost, factor, pull_transposes, simplify, tokens
+from matdiff.present.printing import to_text
 
 
 def same_value(a, b, symbols, seed=0):

@@ -15,9 +15,10 @@ import pytest
 sp = pytest.importorskip("sympy")
 
 import matdiff  # noqa: E402
-from matdiff import numeric  # noqa: E402
-from matdiff.sympy_interop import (CommutationMatrix, Unvec, Vec, diff_sympy, evaluate_sympy,  # noqa: E402
-                                   from_sympy, sympy_assumptions, sympy_dim, sympy_to_text,
+from matdiff.backends import evaluate as numeric  # noqa: E402
+from matdiff.api import diff_sympy, from_sympy  # noqa: E402
+from matdiff.backends.sympy_bridge import (CommutationMatrix, Unvec, Vec, evaluate_sympy,  # noqa: E402
+                                   sympy_assumptions, sympy_dim, sympy_to_text,
                                    to_sympy)
 
 from sympy import (Determinant, HadamardProduct, Identity, KroneckerProduct, MatrixSymbol,  # noqa: E402
@@ -130,7 +131,7 @@ def test_symmetric_assumptions():
 
 
 def test_unexpanded_differential_is_unsupported():
-    from matdiff.ast import D
+    from matdiff.core.nodes import D
 
     e = matdiff.parse("X'X").expr
     with pytest.raises(matdiff.UnsupportedError):

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import html
 import re
-from typing import TYPE_CHECKING
+from typing import Any
 
-from .ast import Differential
+from ..core.nodes import Differential
 from .printing import LatexPrinter, shape_text, to_latex
 
-if TYPE_CHECKING:
-    from .api import Result
 
 KIND_LABEL = {"gradient": "gradient", "jacobian": "Jacobian", "derivative": "derivative", "hessian": "Hessian"}
 _LABEL = re.compile(r"\s{2,}\[(.*)\]\s*$")
 _NAME = LatexPrinter().name
 
 
-def variable_kind(r: "Result") -> str:
+def variable_kind(r: Any) -> str:
     """scalar, vector, matrix or symmetric matrix."""
     v = r.variable
     if v.symmetric:
@@ -30,7 +28,7 @@ def variable_kind(r: "Result") -> str:
     return "scalar" if v.is_scalar else "vector" if v.is_vector else "matrix"
 
 
-def lhs_latex(r: "Result") -> str:
+def lhs_latex(r: Any) -> str:
     """The name of the result: ∂f/∂X, ∂vec F/∂(vec X)ᵀ, dF/dt or H."""
     x = _NAME(r.variable.name)
     if r.kind == "gradient":
@@ -44,10 +42,10 @@ def lhs_latex(r: "Result") -> str:
     return rf"\frac{{\partial {f}}}{{\partial {wrt}}}"
 
 
-def latex_steps(r: "Result") -> list[tuple[str, str]]:
+def latex_steps(r: Any) -> list[tuple[str, str]]:
     """The derivation as (LaTeX formula, rule label) pairs, one per line of ``r.steps``;
     the formula is empty for a line that is only a remark."""
-    from .differential import derivation, differential
+    from ..calculus.differential import derivation, differential
 
     f, var = r.function, r.variable
     fF = "f" if f.is_scalar else "F"
@@ -83,7 +81,7 @@ def latex_steps(r: "Result") -> list[tuple[str, str]]:
     return pairs
 
 
-def result_html(r: "Result") -> str:
+def result_html(r: Any) -> str:
     """HTML with MathJax-ready LaTeX: result, variable and shape, notes, steps."""
     var = r.variable
     head = (f"<div class='matdiff-result'><p><b>{KIND_LABEL[r.kind]}</b> of "
@@ -103,7 +101,7 @@ def result_html(r: "Result") -> str:
             + "</details></div>")
 
 
-def result_markdown(r: "Result") -> str:
+def result_markdown(r: Any) -> str:
     """The same content as Markdown with ``$$`` math (for ``_repr_markdown_``)."""
     lines = [f"**{KIND_LABEL[r.kind]}** of `{r.input}` with respect to `{r.variable.name}` "
              f"({variable_kind(r)}, {shape_text(r.variable.shape)}); result {r.shape_text}", "",

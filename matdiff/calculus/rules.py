@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable
 
-from . import algebra as A
-from .ast import Add, Expr, Func, Hadamard, Kron, MatPow, Mul, Power, Transpose, Unvec
-from .errors import UnsupportedError
+from ..core import construct as A
+from ..core.nodes import Add, Expr, Func, Hadamard, Kron, MatPow, Mul, Power, Transpose, Unvec
+from ..errors import UnsupportedError
 
 Dfn = Callable[[Expr], Expr]
 """d: the differential of a child (Zero when it does not depend on the variable)."""

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable
 
-from . import algebra as A
-from .ast import (SCALAR, Add, Commutation, DimSize, Expr, Func, Hadamard, Identity, Kron,
+from ..core import construct as A
+from ..core.nodes import (SCALAR, Add, Commutation, DimSize, Expr, Func, Hadamard, Identity, Kron,
                   MatPow, Mul, Num, Ones, Power, Shape, Sym, Transpose, Unvec, Where, Zero)
-from .errors import UsageError
+from ..errors import UsageError
 
 TARGETS = ("numpy", "jax", "torch")
 

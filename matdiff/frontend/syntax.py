@@ -14,8 +14,8 @@ from lark import Lark, Token, Transformer, v_args
 from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from .errors import MatdiffError, ParseError, UnknownNameError
-from .functions import is_greek, nearest_function
+from ..errors import MatdiffError, ParseError, UnknownNameError
+from ..core.functions import is_greek, nearest_function
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,8 @@ class Raw:
 
 def grammar_text() -> str:
     """The grammar, from the source tree or from inside the installed wheel."""
-    here = Path(__file__).resolve().parent
-    for cand in (here.parent / "grammar" / "matdiff.lark", here / "grammar" / "matdiff.lark"):
+    package = Path(__file__).resolve().parent.parent
+    for cand in (package.parent / "grammar" / "matdiff.lark", package / "grammar" / "matdiff.lark"):
         if cand.is_file():
             return cand.read_text(encoding="utf-8")
     return resources.files("matdiff").joinpath("grammar/matdiff.lark").read_text(encoding="utf-8")

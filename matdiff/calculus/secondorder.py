@@ -1,11 +1,11 @@
 """Second-order tools built on the closed forms: Hessian-vector products and
 the Gauss–Newton matrix.
 
-* :func:`hvp` — v ↦ H v from the differential of the gradient,
+* :func:`hvp_expr` — v ↦ H v from the differential of the gradient,
   d G = H(dX) (SPEC §3: d vec G = H d vec X), with dX replaced by a direction V.
   The expression is linear in V and never builds H (no Kronecker products, no
   commutation matrices), so it costs about as much as one gradient.
-* :func:`gauss_newton` — for f = L(N(x)), the split of the Hessian
+* :func:`gauss_newton_parts` — for f = L(N(x)), the split of the Hessian
 
       H = J_Nᵀ (∇²L ∘ N) J_N  +  Σₖ (∂L/∂uₖ ∘ N) ∇²Nₖ
           └─ Gauss–Newton ──┘     └─ curvature term ─┘
@@ -16,21 +16,17 @@ the Gauss–Newton matrix.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-import numpy as np
-
-from . import algebra as A
-from . import numeric
-from .api import Result, derive, sym
-from .ast import Add, Differential, Expr, Func, Hadamard, Mul, Power, Sym, Transpose, Unvec
+from ..core import construct as A
+from ..core.functions import ELEMENTWISE
+from ..core.nodes import Add, Differential, Expr, Func, Hadamard, Mul, Power, Sym, Transpose, Unvec
+from ..errors import UnsupportedError, UsageError
+from ..present.printing import to_text
+from ..simplify.passes import name_repeats, simplify
+from .derive import derive, sym
 from .differential import differential
-from .errors import UnsupportedError, UsageError
-from .functions import ELEMENTWISE
 from .identify import jacobian, symmetric_projection
-from .printing import to_text
-from .simplify import name_repeats, simplify
 
 
 def _fresh(taken: set[str], pool: tuple[str, ...]) -> str:
@@ -52,7 +48,7 @@ def _taken(*exprs: Expr, extra: set[str] = frozenset()) -> set[str]:
 
 
 # -- Hessian-vector products -------------------------------------------------------------
-def hvp_expr(result: Result) -> tuple[Expr, Sym]:
+def hvp_expr(result: Any) -> tuple[Expr, Sym]:
     """(H V as an expression linear in V, the direction symbol V).
 
     H V = d G with dX := V, G the gradient; for a symmetric variable the
@@ -81,54 +77,6 @@ def hvp_expr(result: Result) -> tuple[Expr, Sym]:
     if var.symmetric:
         HV = sym(HV)
     return simplify(HV), V
-
-
-def hvp(result: Result) -> Callable[..., Any]:
-    """A NumPy function ``f(v, **values)`` computing H v without forming H.
-
-    ``v`` has the variable's layout (1-D for a vector, 2-D for a matrix, a
-    float for a scalar); for a matrix variable it may also be vec of the
-    direction (column-major, length l·n), and the answer comes back in the
-    layout given.  For a symmetric variable H = P H₀ P, so v is first
-    projected onto the symmetric matrices.  ``f.expr`` is the closed form of
-    H v in the direction ``f.direction``."""
-    expr, V = hvp_expr(result)
-    var = result.variable
-    symbols = dict(result.symbols)
-    symbols[V.name] = V
-    inner = numeric.lambdify(expr, symbols)
-
-    def f(v, /, **values):
-        if V.name in values:
-            raise UsageError(f"'{V.name}' names the direction of the product; pass it as the first argument")
-        if var.name not in values:
-            raise UsageError(f"missing a value for '{var.name}', the point where H is taken")
-        x = np.asarray(values[var.name], dtype=float)
-        if var.is_scalar:
-            return inner(**values, **{V.name: float(np.asarray(v, dtype=float).reshape(-1)[0])})
-        a = np.asarray(v, dtype=float)
-        if var.is_vector:
-            if a.size != x.size:
-                raise UsageError(f"the direction has {a.size} entries, the variable '{var.name}' {x.size}")
-            out = inner(**values, **{V.name: a.reshape(-1)})
-            return np.asarray(out).reshape(a.shape)
-        if a.shape == x.shape:
-            d, flat = a, False
-        elif a.ndim == 1 and a.size == x.size or a.shape == (x.size, 1):
-            d, flat = a.reshape(x.shape, order="F"), True
-        else:
-            raise UsageError(f"the direction must have the shape of '{var.name}' {x.shape} or be its vec "
-                             f"({x.size} entries), got {a.shape}")
-        if var.symmetric:
-            d = (d + d.T) / 2
-        out = np.asarray(inner(**values, **{V.name: d}))
-        return out.reshape(-1, order="F").reshape(a.shape) if flat else out
-
-    f.expr = expr  # type: ignore[attr-defined]
-    f.direction = V  # type: ignore[attr-defined]
-    f.__doc__ = (f"H v for the Hessian of {result.input} with respect to {var.name}: "
-                 f"{to_text(expr)}  (direction {V.name})")
-    return f
 
 
 # -- Gauss–Newton ------------------------------------------------------------------------
@@ -193,55 +141,9 @@ def _inner_map(f: Expr, var: Sym) -> Expr:
     return A.T(N) if N.is_row else N
 
 
-@dataclass(frozen=True, repr=False)
-class GaussNewtonResult(Result):
-    """The Gauss–Newton matrix J_Nᵀ H_L J_N of f = L(N(x)), a ``Result`` of kind 'hessian'.
-
-    ``inner`` is N, ``outer`` is L(u) with u the symbol ``inner_symbol``,
-    ``inner_jacobian`` J_N, ``outer_hessian`` H_L at u = N, and ``curvature``
-    the rest of the Hessian, Σₖ (∂L/∂uₖ) ∇²Nₖ, so that H = value + curvature."""
-
-    inner: Expr | None = None
-    inner_symbol: Sym | None = None
-    outer: Expr | None = None
-    inner_jacobian: Expr | None = None
-    outer_hessian: Expr | None = None
-    curvature: Expr | None = None
-
-    @property
-    def label(self) -> str:
-        return "Gauss–Newton matrix"
-
-    def hvp(self) -> Callable[..., Any]:
-        """v ↦ GN v (the Gauss–Newton matrix evaluated, then applied: it has no cheaper form here)."""
-        gn = numeric.lambdify(self.value, self.symbols)
-        shape = self.variable.shape
-
-        def f(v, /, **values):
-            out = gn(**values) @ np.reshape(np.asarray(v, dtype=float), -1, order="F")
-            return out if np.ndim(v) == 1 or shape[1] == 1 else out.reshape(np.shape(v), order="F")
-
-        f.__doc__ = f"Gauss–Newton matrix of {self.input} times a direction"
-        return f
-
-    @property
-    def hessian(self) -> Expr:
-        """GN + curvature: the full Hessian, as a sum."""
-        return A.add(self.value, self.curvature)
-
-    def check(self, trials: int = 3, seed: int = 0) -> numeric.CheckReport:
-        """GN + curvature against finite second differences of f: both parts are
-        built independently, so an error in either one shows."""
-        return numeric.check(self.function, self.variable, self.hessian, 2, self.symbols,
-                             trials=trials, seed=seed)
-
-    def curvature_function(self) -> Callable[..., Any]:
-        """NumPy function of the curvature term."""
-        return numeric.lambdify(self.curvature, self.symbols)
-
-
-def gauss_newton(result: Result) -> GaussNewtonResult:
-    """J_Nᵀ H_L J_N for f = L(N(x)) (see the module doc for how N is chosen)."""
+def gauss_newton_parts(result: Any) -> dict[str, Any]:
+    """J_Nᵀ H_L J_N for f = L(N(x)) (see the module doc for how N is chosen), with its parts:
+    the fields of a Gauss–Newton result, from a gradient or Hessian result."""
     f, var = result.function, result.variable
     if not f.is_scalar:
         raise UsageError("the Gauss–Newton matrix needs a scalar function; this one is "
@@ -274,16 +176,8 @@ def gauss_newton(result: Result) -> GaussNewtonResult:
         f"Gauss–Newton: f = L(N) with N = {to_text(N)} and L({u.name}) = {to_text(L)}; "
         f"the matrix is J_N' H_L J_N, the Hessian minus the curvature term",)
     display = name_repeats(GN, set(result.symbols), to_text)
-    return GaussNewtonResult(result.input, var, 2, "hessian", GN, f, result.symbols, notes, first,
-                             display if display is not GN else None,
-                             inner=N, inner_symbol=u, outer=L, inner_jacobian=simplify(J),
-                             outer_hessian=H_L, curvature=C)
+    return dict(value=GN, notes=notes, first=first, _display=display if display is not GN else None,
+                inner=N, inner_symbol=u, outer=L, inner_jacobian=simplify(J), outer_hessian=H_L, curvature=C)
 
 
-def curvature_term(result: Result) -> Expr:
-    """H − GN = Σₖ (∂L/∂uₖ ∘ N) ∇²Nₖ, for f = L(N(x)); zero when N is affine."""
-    gn = result if isinstance(result, GaussNewtonResult) else gauss_newton(result)
-    return gn.curvature
-
-
-__all__ = ["hvp", "hvp_expr", "gauss_newton", "curvature_term", "GaussNewtonResult"]
+__all__ = ["hvp_expr", "gauss_newton_parts"]

@@ -12,7 +12,7 @@ from dataclasses import fields
 from fractions import Fraction
 from functools import lru_cache
 
-from .ast import (SCALAR, Add, Commutation, D, Differential, Dim, DimSize, Expr, Func, Hadamard,
+from .nodes import (SCALAR, Add, Commutation, D, Differential, Dim, DimSize, Expr, Func, Hadamard,
                   Identity, Kron, MatPow, Mul, Num, Ones, Power, Shape, Sym, Transpose, Unvec,
                   Where, Zero)
 from .functions import ELEMENTWISE
@@ -425,16 +425,13 @@ def _size(e: Expr) -> int:
 
 @lru_cache(maxsize=1 << 14)
 def _scalar_order(f: Expr) -> tuple:
-    """A deterministic sort key for scalar factors: names, then short forms by their text."""
+    """A deterministic sort key for scalar factors, by structure: names, then small trees by
+    their canonical text, then large ones by size."""
     if isinstance(f, Sym):
         return (0, f.name)
     if _size(f) > 40:
         return (3, type(f).__name__, _size(f))
-    if any(e.commutative for e in f.walk()):  # a sum prints its terms in the order first built
-        return (2, _canonical_text(f))
-    from .printing import to_text
-
-    return (1, to_text(f))
+    return (1, _canonical_text(f))
 
 
 @lru_cache(maxsize=1 << 14)

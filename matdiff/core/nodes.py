@@ -14,7 +14,7 @@ import weakref
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
-from typing import ClassVar, Iterator
+from typing import Callable, ClassVar, Iterator
 
 Dim = int | str
 Shape = tuple[Dim, Dim]
@@ -38,6 +38,11 @@ class _Interned(type):
 
 
 _TABLE: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
+
+
+PRINTERS: dict[str, Callable[["Expr"], str]] = {}
+"""The text and LaTeX printers, registered by :mod:`matdiff.present.printing` (which
+sits at the end of the pipeline), so that a node prints itself with ``str``."""
 
 
 def _by_identity(v):
@@ -127,17 +132,18 @@ class Expr(metaclass=_Interned):
         return self.shape[0] == self.shape[1]
 
     def __str__(self) -> str:
-        from .printing import to_text
-
-        return to_text(self)
+        return PRINTERS["text"](self)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self}>"
 
     def _repr_latex_(self) -> str:
-        from .printing import to_latex
+        return f"$\\displaystyle {PRINTERS['latex'](self)}$"
 
-        return f"$\\displaystyle {to_latex(self)}$"
+
+def shape_text(shape: Shape) -> str:
+    """A shape as users read it: ``m×n``, ``m·n×1``."""
+    return "×".join(str(d).replace("*", "·") for d in shape)
 
 
 def node(cls):

@@ -31,10 +31,10 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalMatrix, DiagonalOf
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-from . import algebra as A
-from .ast import (Add, Commutation, D, Differential, Dim, DimSize, Expr, Func, Hadamard, Identity, Kron,
+from ..core import construct as A
+from ..core.nodes import (Add, Commutation, D, Differential, Dim, DimSize, Expr, Func, Hadamard, Identity, Kron,
                   MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec as UnvecNode, Where, Zero)
-from .errors import UnsupportedError
+from ..errors import UnsupportedError
 
 # -- SymPy classes for what SymPy lacks ----------------------------------------------
 
@@ -473,26 +473,5 @@ def _balanced_inside(text: str) -> bool:
     return text.endswith(")")
 
 
-def from_sympy(sympy_expr: Any, types: dict[Any, str] | None = None):
-    """A SymPy matrix expression as a typed matdiff expression (:class:`matdiff.api.Parsed`)."""
-    from .api import parse
-
-    text, kinds = sympy_to_text(sympy_expr, types)
-    return parse(text, kinds)
-
-
-def diff_sympy(sympy_expr: Any, wrt: Any, order: int = 1, types: dict[Any, str] | None = None):
-    """The matdiff derivative (a :class:`matdiff.api.Result`) of a SymPy expression
-    with respect to ``wrt`` (a ``MatrixSymbol``, a ``Symbol`` or a name)."""
-    from .api import diff
-
-    text, kinds = sympy_to_text(sympy_expr, types)
-    name = str(getattr(wrt, "name", wrt))
-    if name not in kinds and isinstance(wrt, (sp.MatrixSymbol, sp.Symbol)):
-        r, c = wrt.shape if isinstance(wrt, sp.MatrixSymbol) else (1, 1)
-        kinds[name] = "scalar" if (r, c) == (1, 1) else "vector" if 1 in (r, c) else "matrix"
-    return diff(text, name, types=kinds, order=order)
-
-
-__all__ = ["to_sympy", "from_sympy", "diff_sympy", "sympy_to_text", "evaluate_sympy", "sympy_assumptions",
+__all__ = ["to_sympy", "sympy_to_text", "evaluate_sympy", "sympy_assumptions",
            "CommutationMatrix", "Vec", "Unvec"]

@@ -21,9 +21,9 @@ from fractions import Fraction
 from functools import lru_cache, reduce
 from math import gcd
 
-from . import algebra as A
-from .ast import Add, Expr, Func, Hadamard, Identity, MatPow, Mul, Num, Ones, Power, Sym, Transpose, Where  # noqa: F401
-from .functions import ELEMENTWISE
+from ..core import construct as A
+from ..core.nodes import Add, Expr, Func, Hadamard, Identity, MatPow, Mul, Num, Ones, Power, Sym, Transpose, Where  # noqa: F401
+from ..core.functions import ELEMENTWISE
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+|[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*"
                     r"|\.\*|\./|\.\^|\S")

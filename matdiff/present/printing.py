@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .ast import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity,
-                  Kron, MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec,
-                  Where)
-from .functions import INTERNAL
+from ..core.nodes import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
+                          MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, shape_text, PRINTERS)
+from ..core.functions import INTERNAL
 
 # precedence levels, lowest first
 SUM, KRON, PRODUCT, UNARY, POWER, POSTFIX, ATOM = range(7)
@@ -93,7 +92,7 @@ class TextPrinter:
     # operators
     def _Add(self, e: Add):
         terms = list(e.terms)
-        from . import algebra as A
+        from ..core import construct as A
 
         c = A.constant_scalar(e)
         if c is not None:  # (β + 1)𝟙: no term carries the shape
@@ -122,7 +121,7 @@ class TextPrinter:
 
     def _term(self, t: Expr, i: int) -> str:
         """A term of a sum; c·𝟙 prints as the scalar c (it broadcasts)."""
-        from . import algebra as A
+        from ..core import construct as A
 
         c = A.constant_scalar(t)
         return self.wrap(t if c is None else c, KRON if c is None else PRODUCT)
@@ -134,7 +133,7 @@ class TextPrinter:
 
     @staticmethod
     def _negate(t: Expr) -> Expr:
-        from . import algebra as A
+        from ..core import construct as A
 
         return A.neg(t)
 
@@ -147,7 +146,7 @@ class TextPrinter:
         den_f: list[Expr] = []
         for f in factors:
             if isinstance(f, Power) and f.is_scalar and isinstance(f.exp, Num) and f.exp.value < 0:
-                from . import algebra as A
+                from ..core import construct as A
 
                 den_f.append(A.power(f.base, Num(-f.exp.value)))
             else:
@@ -199,7 +198,7 @@ class TextPrinter:
         parts = [self.wrap(f, PRODUCT, strict=i > 0) for i, f in enumerate(num_f)]
         text = self.hadamard.join(parts) if parts else "1"
         for f in den_f:
-            from . import algebra as A
+            from ..core import construct as A
 
             text += self.ediv + self.wrap(A.power(f.base, Num(-f.exp.value)), PRODUCT, strict=True)
         return text, PRODUCT
@@ -436,8 +435,6 @@ def to_latex(e: Expr) -> str:
     return _LATEX(e)
 
 
-def shape_text(shape) -> str:
-    return "×".join(str(d).replace("*", "·") for d in shape)
-
+PRINTERS.update(text=to_text, latex=to_latex)
 
 __all__ = ["to_text", "to_unicode", "to_latex", "shape_text"]

@@ -2,8 +2,8 @@
 built from the rule table of :mod:`matdiff.rules`."""
 from __future__ import annotations
 
-from . import algebra as A
-from .ast import D, Differential, Expr, Sym
+from ..core import construct as A
+from ..core.nodes import D, Differential, Expr, Sym
 from .rules import rule_for, rule_label
 
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from . import algebra as A
-from .ast import (Add, Differential, Expr, Func, Hadamard, Identity, Kron, Mul, Ones, Sym, Transpose,
+from ..core import construct as A
+from ..core.nodes import (Add, Differential, Expr, Func, Hadamard, Identity, Kron, Mul, Ones, Sym, Transpose,
                   Unvec)
-from .errors import UnsupportedError
+from ..errors import UnsupportedError
 
 
 def _diff_index(parts: tuple[Expr, ...], var: str) -> int:

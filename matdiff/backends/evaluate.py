@@ -11,9 +11,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .ast import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
+from ..core.nodes import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
                   MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, Zero)
-from .errors import UsageError
+from ..errors import UsageError
 
 
 def _sigmoid(x):

@@ -4,18 +4,16 @@ per column of the matrix variable, or of the matrix function), where
 Kronecker structure such as I ⊗ (A + Aᵀ) shows as repeated blocks."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from . import numeric
-from .errors import UsageError
-
-if TYPE_CHECKING:
-    from .api import Result
+from ..backends import evaluate as numeric
+from ..errors import UsageError
 
 
-def _dims_from_values(r: "Result", values: dict[str, Any], dims: dict[str, int]) -> dict[str, int]:
+
+def _dims_from_values(r: Any, values: dict[str, Any], dims: dict[str, int]) -> dict[str, int]:
     """The sizes fixed by the arrays given, over the distinct defaults."""
     out = dict(dims)
     for name, v in values.items():
@@ -29,7 +27,7 @@ def _dims_from_values(r: "Result", values: dict[str, Any], dims: dict[str, int])
     return out
 
 
-def structure_values(r: "Result", seed: int = 0, **values: Any) -> tuple[dict[str, Any], dict[str, int]]:
+def structure_values(r: Any, seed: int = 0, **values: Any) -> tuple[dict[str, Any], dict[str, int]]:
     """Inputs for every name of the result: those given, the rest random (distinct sizes)."""
     unknown = set(values) - set(r.symbols)
     if unknown:
@@ -45,7 +43,7 @@ def structure_values(r: "Result", seed: int = 0, **values: Any) -> tuple[dict[st
     return point, dims
 
 
-def plot_structure(result: "Result", *, seed: int = 0, ax: Any = None, **values: Any):
+def plot_structure(result: Any, *, seed: int = 0, ax: Any = None, **values: Any):
     """A matplotlib Figure of |result| at the given (or random) inputs, with vec-block grid lines."""
     try:
         from matplotlib.colors import LogNorm

@@ -1,0 +1,1 @@
+"""Calculus: the differential by the rule table, identification of gradients, Jacobians, Hessians."""

@@ -1,0 +1,1 @@
+"""The expression core: immutable nodes, their canonical constructors, the function catalogue."""

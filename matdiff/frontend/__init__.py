@@ -1,0 +1,1 @@
+"""The front end: text → raw syntax tree → types and dimensions → expression tree."""

@@ -1,0 +1,74 @@
+"""The stages in order, from text to a derivative in closed form:
+
+1. front end — syntax (:mod:`.frontend.syntax`), types and dimensions by
+   unification (:mod:`.frontend.types`), lowering to the expression tree
+   (:mod:`.frontend.lowering`);
+2. calculus — the differential by the rule table, identification, second
+   order (:mod:`.calculus`);
+3. simplification (:mod:`.simplify`), then naming of repeated parts for display;
+4. the :class:`~matdiff.result.Result`, which presents and evaluates it.
+"""
+from __future__ import annotations
+
+from .calculus.derive import derive, kink_notes
+from .core import construct as A
+from .core.nodes import DimSize, Expr, Func, Sym
+from .frontend.lowering import Lowering
+from .frontend.syntax import parse_raw
+from .frontend.types import Inference, check_types, concatenation_notes, default_kind
+from .present.printing import to_text
+from .result import Parsed, Result
+from .simplify.passes import name_repeats, pull_transposes, simplify
+
+
+def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...] = ()) -> Parsed:
+    """Parse and type ``text``; ``extra`` names variables that must exist even if absent."""
+    types = check_types(types)
+    raw = parse_raw(text)
+    inf = Inference(text, types)
+    inf.infer(raw)
+    for name in extra:
+        inf.symbol_shape(name)
+    inf.check_constants()
+    for shape in inf.sym_shapes.values():  # letters in order of first appearance
+        for t in shape:
+            for v in inf.dims.resolve(t):
+                inf.letter(v)
+    expr = Lowering(inf).build(raw)
+    symbols: dict[str, Sym] = {}
+    for name, shape in inf.sym_shapes.items():
+        kind = types.get(name) or default_kind(name)
+        symbols[name] = Sym(name, inf.final_shape(shape), kind == "symmetric", kind == "probability")
+    notes = tuple(concatenation_notes(list(symbols)))
+    return Parsed(expr, symbols, notes, text)
+
+
+def dimension_notes(value: Expr, symbols: dict[str, Sym]) -> list[str]:
+    """Say what a dimension letter in the answer (m*p*softmax(b)) stands for."""
+    letters = sorted({d for e in value.walk() if isinstance(e, DimSize) for d in str(e.dim).split("*")})
+    if not letters:
+        return []
+    shapes = [f"{name} is {'×'.join(map(str, s.shape))}" for name, s in symbols.items()
+              if set(map(str, s.shape)) & set(letters)]
+    return [f"{', '.join(letters)} {'is a dimension' if len(letters) == 1 else 'are dimensions'}: "
+            + ", ".join(shapes)]
+
+
+def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]) -> Result:
+    """Every stage for one variable; ``notes`` are the caller's, said first."""
+    parsed = parse(expr, types, extra=(wrt,))
+    var = parsed.symbols[wrt]
+    kind, value, first = derive(parsed.expr, var, order)
+    value = simplify(value)
+    notes = list(parsed.notes) + notes + kink_notes(parsed.expr, var)
+    sums = sorted({x.arg.name for x in value.walk() if isinstance(x, Func) and x.name == "sum"
+                   and isinstance(x.arg, Sym) and x.arg.is_vector})
+    for name in sums:
+        notes.append(f"if {name} sums to 1 (a probability vector), sum({name}) = 1: declare it with "
+                     f"types={{'{name}': 'probability'}} or --probability {name}")
+    notes += dimension_notes(value, parsed.symbols)
+    if wrt not in A.free_names(parsed.expr):
+        notes.append(f"'{wrt}' does not occur in the expression: the derivative is zero")
+    display = name_repeats(pull_transposes(value, to_text), set(parsed.symbols), to_text)
+    return Result(expr, var, order, kind, value, parsed.expr, parsed.symbols, tuple(notes), first,
+                  display if display is not value else None)

@@ -1,0 +1,1 @@
+"""Presentation: printers (text, unicode, LaTeX), the derivation steps, Jupyter display, plots."""
