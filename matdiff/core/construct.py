@@ -981,8 +981,6 @@ def free_names(e: Expr) -> frozenset[str]:
     """The names of the variables e depends on."""
     if isinstance(e, Sym):
         return frozenset((e.name,))
-    if isinstance(e, Differential):
-        return frozenset(("d" + e.var.name,))
     out: set[str] = set()
     for c in e.children:
         out |= free_names(c)
@@ -995,8 +993,14 @@ def depends(e: Expr, name: str) -> bool:
     return name in free_names(e)
 
 
+@lru_cache(maxsize=1 << 16)
+def has_differential(e: Expr) -> bool:
+    """True when e holds a differential node dX (whatever the names of the variables)."""
+    return isinstance(e, Differential) or any(has_differential(c) for c in e.children)
+
+
 def is_diff_free(e: Expr) -> bool:
-    return not any(isinstance(x, Differential) for x in e.walk())
+    return not has_differential(e)
 
 
 def inner(a: Expr, b: Expr) -> Expr:
@@ -1021,5 +1025,5 @@ def symbols(e: Expr) -> dict[str, Sym]:
 
 
 __all__ = ["add", "sub", "mul", "div", "had", "kron", "T", "func", "power", "matpow", "num",
-           "neg", "scale", "split_coef", "is_symmetric", "depends", "inner", "zero", "ones",
+           "neg", "scale", "split_coef", "is_symmetric", "depends", "has_differential", "inner", "zero", "ones",
            "identity", "commutation", "unvec", "dim_mul", "ONE", "MINUS_ONE", "DimSize"]
