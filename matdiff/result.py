@@ -60,7 +60,7 @@ class Result:
     # -- printing ------------------------------------------------------------
     @property
     def display(self) -> Expr:
-        """The value with repeated sub-expressions named (``… where s = softmax(z)``)."""
+        """The value with repeated sub-expressions named (``… where u = exp(z)``)."""
         return self._display if self._display is not None else self.value
 
     @property

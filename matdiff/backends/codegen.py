@@ -32,6 +32,7 @@ from fractions import Fraction
 from typing import Callable
 
 from ..core import construct as A
+from ..core.catalogue import CATALOGUE, WITH_HELPER
 from ..core.nodes import (SCALAR, Add, Commutation, DimSize, Expr, Func, Hadamard, Identity, Kron,
                   MatPow, Mul, Num, Ones, Power, Shape, Sym, Transpose, Unvec, Where, Zero)
 from ..errors import UsageError
@@ -437,11 +438,6 @@ class Namer:
 # ---------------------------------------------------------------------------------------------
 ATOM, POW, UNARY, MUL, ADD, LOWEST = 100, 90, 80, 70, 60, 0
 
-ELEMENTWISE_NP = ("abs", "sign", "exp", "log", "sqrt", "sin", "cos", "tan", "arcsin", "arccos", "arctan",
-                  "tanh")
-TORCH_NAMES = {"arcsin": "asin", "arccos": "acos", "arctan": "atan"}
-
-
 @dataclass(frozen=True)
 class Target:
     """What differs between NumPy, JAX and PyTorch source."""
@@ -463,50 +459,37 @@ class Target:
     number_arg: str = "{x}"  # how a Python number is passed to a function
 
 
-_COMMON = {f: "{m}." + f + "({0})" for f in ELEMENTWISE_NP}
+_COMMON = {f.name: f.code for f in CATALOGUE if f.code}  # each function's NumPy/JAX call
 _COMMON.update({
-    "trace": "{m}.trace({0})", "tr": "{m}.trace({0})", "det": "{m}.linalg.det({0})",
-    "logdet": "{m}.linalg.slogdet({0})[1]", "inv": "{m}.linalg.inv({0})", "solve": "{m}.linalg.solve({0}, {1})",
-    "diagflat": "{m}.diagflat({0})", "diagv": "{m}.diag({0}).reshape(-1, 1)",
-    "kron": "{m}.kron({0}, {1})", "matrix_power": "{m}.linalg.matrix_power({0}, {k})", "sum": "{m}.sum({0})",
-    "norm2": "{m}.linalg.norm({0})", "norm1": "{m}.sum({m}.abs({0}))", "relu": "{m}.maximum({0}, 0.0)",
-    "sigmoid": "{h}({0})", "softmax": "{h}({0})", "logsumexp": "{h}({0})",
+    "trace": "{m}.trace({0})", "solve": "{m}.linalg.solve({0}, {1})", "diagflat": "{m}.diagflat({0})",
+    "kron": "{m}.kron({0}, {1})", "matrix_power": "{m}.linalg.matrix_power({0}, {k})",
     "commutation": "{h}({r}, {c})", "rows_perm": "{0}[{h}({r}, {c})]", "cols_perm": "{0}[:, {h}({r}, {c})]",
 })
 
-_NP_HELPERS = {
-    "sigmoid": 'def {name}(x):\n    """1 / (1 + exp(-x)), without overflow."""\n'
-               "    return {m}.exp(-{m}.logaddexp(0.0, -x))",
-    "softmax": 'def {name}(z):\n    """exp(z) / sum(exp(z)), shifted by max(z) against overflow."""\n'
-               "    e = {m}.exp(z - {m}.max(z))\n    return e / {m}.sum(e)",
-    "logsumexp": 'def {name}(z):\n    """log(sum(exp(z))), shifted by max(z) against overflow."""\n'
-                 "    top = {m}.max(z)\n    return top + {m}.log({m}.sum({m}.exp(z - top)))",
+_NP_HELPERS = {f.name: f.helper for f in CATALOGUE if f.helper}
+_NP_HELPERS.update({
     "commutation_perm": 'def {name}(m, n):\n    """The row order of the commutation matrix K(m, n):\n\n'
                         '    K @ M == M[{name}(m, n)], and K @ vec(A) == vec(A.T) for A m×n.\n    """\n'
                         "    return {m}.arange(m * n).reshape(n, m).T.reshape(-1)",
     "commutation": 'def {name}(m, n):\n    """K(m, n), the (mn)×(mn) commutation matrix, by permuting the '
                    'rows of the identity."""\n    return {m}.eye(m * n)[{perm}(m, n)]',
-}
+})
 
 NUMPY = Target(
     "numpy", "import numpy as {m}", "np", "{m}.asarray({x}, dtype={m}.float64)",
-    dict(_COMMON, step="({0} > 0).astype({m}.float64)"), _NP_HELPERS,
+    _COMMON, _NP_HELPERS,
     "{m}.eye({n})", "{m}.zeros(({r}, {c}))", "{m}.ones(({r}, {c}))", "{m}.linalg.multi_dot([{args}])",
     "float({x})", '{0}.reshape(-1, 1, order="F")', '{0}.reshape(({r}, {c}), order="F")',
     '{0}.reshape(-1, order="F")')
 
 JAX = Target(
     "jax", "import jax.numpy as {m}", "jnp", "{m}.asarray({x}, dtype={m}.result_type(0.0))",
-    dict(_COMMON, step="{m}.where({0} > 0, 1.0, 0.0)"), _NP_HELPERS,
+    dict(_COMMON, **{f.name: f.jax for f in CATALOGUE if f.jax}), _NP_HELPERS,
     "{m}.eye({n})", "{m}.zeros(({r}, {c}))", "{m}.ones(({r}, {c}))", "{m}.linalg.multi_dot([{args}])",
     "{m}.asarray({x})", "{0}.T.reshape(-1, 1)", "{0}.reshape({c}, {r}).T", "{0}.T.reshape(-1)")
 
-_TORCH_CALLS = dict(_COMMON, **{f: "{m}." + TORCH_NAMES.get(f, f) + "({0})" for f in ELEMENTWISE_NP})
-_TORCH_CALLS.update({  # where PyTorch differs from NumPy
-    "diagv": "{m}.diagonal({0}).reshape(-1, 1)", "kron": "{h}({0}, {1})", "relu": "{m}.relu({0})",
-    "step": "({0} > 0).to({m}.float64)", "sigmoid": "{m}.sigmoid({0})", "softmax": "{m}.softmax({0}, dim=0)",
-    "logsumexp": "{m}.logsumexp({0}.reshape(-1), dim=0)",
-})
+_TORCH_CALLS = dict(_COMMON, **{f.name: f.torch for f in CATALOGUE if f.torch})
+_TORCH_CALLS["kron"] = "{h}({0}, {1})"  # torch.kron rejects some strided views
 
 TORCH = Target(
     "torch", "import torch" + "{as_m}", "torch", "{m}.as_tensor({x}, dtype={m}.float64)", _TORCH_CALLS,
@@ -872,7 +855,7 @@ class _Emitter:
             lines.append("# float64 needs jax.config.update(\"jax_enable_x64\", True); jit-compatible")
         imp = tg.module.format(m=mod, as_m="" if mod == "torch" else f" as {mod}")
         lines += [imp, "", ""]
-        for h in ("kron", "commutation_perm", "commutation", "sigmoid", "softmax", "logsumexp"):
+        for h in ("kron", "commutation_perm", "commutation") + WITH_HELPER:
             if h in self.helper_names:
                 src = tg.helpers[h].format(m=mod, name=self.helper_names[h],
                                            perm=self.helper_names.get("commutation_perm", ""))

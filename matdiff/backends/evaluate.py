@@ -13,38 +13,12 @@ import numpy as np
 
 from ..core.nodes import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
                   MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, Zero)
+from ..core.catalogue import CATALOGUE, KINKED
 from ..errors import UsageError
 
 
-def _sigmoid(x):
-    return np.exp(-np.logaddexp(0.0, -x))
-
-
-def _softmax(z):
-    e = np.exp(z - np.max(z))
-    return e / e.sum()
-
-
-def _logsumexp(z):
-    m = np.max(z)
-    return float(m + np.log(np.exp(z - m).sum()))
-
-
-def _logdet(a):
-    return float(np.linalg.slogdet(a)[1])
-
-
-FUNCS: dict[str, Callable[[Any], Any]] = {
-    "abs": np.abs, "sign": np.sign, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin,
-    "cos": np.cos, "tan": np.tan, "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan,
-    "tanh": np.tanh, "sigmoid": _sigmoid, "relu": lambda x: np.maximum(x, 0.0),
-    "step": lambda x: np.greater(x, 0.0).astype(float),
-    "tr": lambda a: float(np.trace(a)), "det": lambda a: float(np.linalg.det(a)), "logdet": _logdet,
-    "inv": np.linalg.inv, "diagm": lambda v: np.diagflat(v), "diagv": lambda a: np.diag(a).reshape(-1, 1).copy(),
-    "vec": lambda a: a.reshape(-1, 1, order="F"), "sum": lambda a: float(np.sum(a)),
-    "norm2": lambda a: float(np.linalg.norm(a)), "norm1": lambda a: float(np.abs(a).sum()),
-    "softmax": _softmax, "logsumexp": _logsumexp,
-}
+FUNCS: dict[str, Callable[[Any], Any]] = {f.name: f.numpy for f in CATALOGUE if f.numpy is not None}
+"""The NumPy meaning of each function (from its catalogue record), on floats and 2-D arrays."""
 
 
 def commutation_matrix(m: int, n: int) -> np.ndarray:
@@ -321,7 +295,7 @@ def draw(sym: Sym, dims: dict[str, int], rng: np.random.Generator, style: str):
     return a
 
 
-KINK_FUNCS = ("abs", "sign", "relu", "step", "norm1")
+KINK_FUNCS = tuple(KINKED)
 
 
 def _off_kinks(e: Expr, values, dims, gap: float = 1e-3) -> bool:

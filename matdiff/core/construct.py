@@ -15,7 +15,7 @@ from functools import lru_cache
 from .nodes import (SCALAR, Add, Commutation, D, Differential, Dim, DimSize, Expr, Func, Hadamard,
                   Identity, Kron, MatPow, Mul, Num, Ones, Power, Shape, Sym, Transpose, Unvec,
                   Where, Zero)
-from .functions import ELEMENTWISE
+from .catalogue import BY_NAME, ELEMENTWISE, VECTOR
 
 ONE = Num(Fraction(1))
 MINUS_ONE = Num(Fraction(-1))
@@ -810,10 +810,8 @@ def func(name: str, a: Expr) -> Expr:
         if isinstance(a, Transpose):
             return func(name, a.arg)
         return Func(name, a, SCALAR)
-    if name == "softmax":
-        return Func(name, a, a.shape)
-    if name == "logsumexp":
-        return Func(name, a, SCALAR)
+    if name in VECTOR:  # the shape rule of the catalogue's record
+        return Func(name, a, a.shape if BY_NAME[name].shape == "vector->same" else SCALAR)
     raise KeyError(name)
 
 
