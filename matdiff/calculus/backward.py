@@ -85,11 +85,12 @@ def backward_pass(statements: Sequence[tuple[Sym, Expr]], function: Expr, functi
     the function excluded), last to first, then of the ``inputs``."""
     users: list[tuple[Sym | None, Expr]] = [(None, function)] + [(s, e) for s, e in reversed(statements)]
     out: list[Adjoint] = []
+    alive: set[str] = set()  # the intermediates the function depends on
     for target in [s for s, _ in reversed(statements)] + list(inputs):
         shares: list[Expr] = []
         rules: list[tuple[Sym, Expr]] = []
         for y, e in users:
-            if not A.depends(e, target.name):
+            if not A.depends(e, target.name) or (y is not None and y.name not in alive):
                 continue
             de = differential_many(e, [target])
             bar = A.ONE if y is None else adjoint_symbol(function_name, y)
@@ -104,6 +105,7 @@ def backward_pass(statements: Sequence[tuple[Sym, Expr]], function: Expr, functi
             else:
                 rules.append((Sym(function_name, function.shape), de))
         if shares:
+            alive.add(target.name)
             out.append(Adjoint(target, simplify(A.add(*shares)), tuple(rules)))
     return out
 

@@ -214,6 +214,9 @@ def lower_program(inf: ProgramInference, stmts: list[Statement]) -> Program:
         defs_inlined = inlined
     assert last is not None
     name = stmts[-1].name or "f"
+    if stmts[-1].name is None and defs and stmts[-1].expr.op == "name" \
+            and stmts[-1].expr.args[0] == defs[-1].name.name:  # 'c = …; c': the function is c
+        name, last = defs[-1].name.name, defs[-1].expr
     source = "" if stmts[-1].name else stmts[-1].expr.source(inf.text).strip()
     return Program(tuple(defs), name, last, defs_inlined, source)
 

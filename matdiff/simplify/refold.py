@@ -33,7 +33,15 @@ def refold(e: Expr, defs: Sequence[tuple[Sym, Expr]]) -> Expr:
     comp = complements(defs)
     if comp:
         e = A.substitute(e, comp)
-    exact = {tree: sym for sym, tree in reversed(defs) if not isinstance(tree, Sym)}
+    exact: dict[Expr, Expr] = {}
+    for sym, tree in reversed(defs):
+        if isinstance(tree, Sym):
+            continue
+        exact.setdefault(tree, sym)
+        if not tree.is_scalar and not tree.is_vector:  # (relu(W x))ᵀ is kept as relu(xᵀWᵀ)
+            exact.setdefault(A.T(tree), A.T(sym))
+        elif tree.is_vector:
+            exact.setdefault(A.T(tree), A.T(sym))
     sums = sorted(((sym, tree) for sym, tree in defs if isinstance(tree, Add)),
                   key=lambda st: -len(st[1].terms))
     memo: dict[int, Expr] = {}
