@@ -71,6 +71,9 @@ def results_html(rs: Any) -> str:
     if rs.shared_display:
         where = ("<p>where $$" + html.escape(r",\ ".join(f"{to_latex(s)} = {to_latex(v)}"
                                                        for s, v in rs.shared_display)) + "$$</p>")
+    if rs.program is not None and rs.program.intermediates:
+        defs = r",\ ".join(f"{to_latex(d.name)} = {to_latex(d.expr)}" for d in rs.program.intermediates)
+        where += f"<p>with $${html.escape(defs)}$$</p>"
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in rs.notes)
     return (f"<div class='matdiff-results'><p><b>derivatives</b> of <code>{html.escape(rs.input)}</code> "
             f"with respect to {', '.join(f'<code>{html.escape(n)}</code>' for n in rs)}</p>"
