@@ -354,3 +354,30 @@ def test_single_expressions_are_unchanged_by_the_program_grammar():
     assert str(matdiff.diff("beta*sum(abs(X'X - I))", "X")) == "2*beta*X*sign(X'X - I)"
     # a new line inside a single expression is still white space
     assert str(matdiff.diff("x'*A\n*x", "x")) == str(matdiff.diff("x'*A*x", "x"))
+
+
+def test_a_program_that_explodes_when_written_out_is_refused_quickly():
+    import time
+
+    from matdiff.errors import UnsupportedError
+
+    stmts = ["a0 = x"] + [f"a{i + 1} = tanh(a{i}) .* a{i} + a{i}" for i in range(40)] + ["L = sum(a40)"]
+    t = time.perf_counter()
+    with pytest.raises(UnsupportedError, match="too large") as e:
+        matdiff.diff("; ".join(stmts), "x")
+    assert time.perf_counter() - t < 5 and e.value.column is not None
+
+
+def test_same_output_under_any_hash_seed():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import matdiff; print(matdiff.diff('norm2(W2*tanh(W1*x + b1) + b2 - y)^2', ['W1', 'b1', 'W2', 'b2']));"
+            f"print(matdiff.diff({SIGLS!r}, ['W', 'b', 'x']).steps)")
+    outs = set()
+    for seed in ("0", "1", "12345"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        outs.add(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                                check=True).stdout)
+    assert len(outs) == 1

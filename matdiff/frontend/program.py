@@ -20,10 +20,31 @@ from dataclasses import dataclass
 from ..core import construct as A
 from ..core.functions import FUNCTIONS, RESERVED_NAMES
 from ..core.nodes import Expr, Sym
-from ..errors import ParseError, UsageError
+from ..errors import ParseError, UnsupportedError, UsageError
 from .lowering import Lowering
 from .syntax import Raw
 from .types import Inference, ShapeT
+
+
+MAX_INLINED = 10_000
+"""Nodes of the inlined function (shared parts counted at each use) beyond which a program is
+refused: a definition used twice by each next one doubles the size at every statement."""
+
+
+def tree_size(e: Expr) -> int:
+    """The number of nodes of e written out as a tree (shared nodes counted at each use)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Expr, bool]] = [(e, False)]
+    while stack:  # post-order: children before parents
+        x, ready = stack.pop()
+        if id(x) in sizes:
+            continue
+        if ready:
+            sizes[id(x)] = 1 + sum(sizes[id(c)] for c in x.children)
+        else:
+            stack.append((x, True))
+            stack.extend((c, False) for c in x.children if id(c) not in sizes)
+    return sizes[id(e)]
 
 
 @dataclass(frozen=True)
@@ -203,6 +224,12 @@ def lower_program(inf: ProgramInference, stmts: list[Statement]) -> Program:
     for s in stmts:
         expr = ProgramLowering(inf, syms).build(s.expr)
         inlined = A.substitute(expr, inlined_of) if inlined_of else expr
+        size = tree_size(inlined)
+        if size > MAX_INLINED:
+            raise UnsupportedError(f"the program is too large with its definitions written out ({size} nodes at "
+                                   f"'{s.name or 'the last statement'}', the limit is {MAX_INLINED}): a name "
+                                   f"used several times by each next definition multiplies the size",
+                                   inf.text, s.expr.start, max(1, s.expr.end - s.expr.start))
         last = expr
         if s.name is None:
             defs_inlined = inlined
