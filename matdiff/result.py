@@ -17,6 +17,7 @@ from .backends.sympy_bridge import to_sympy
 from .calculus.secondorder import gauss_newton_parts
 from .core import construct as A
 from .core.nodes import Expr, Sym
+from .frontend.program import Program
 from .present.jupyter import result_html
 from .present.plotting import plot_structure
 from .present.printing import shape_text, to_latex, to_text, to_unicode
@@ -31,6 +32,7 @@ class Parsed:
     symbols: dict[str, Sym]
     notes: tuple[str, ...] = ()
     text: str = ""
+    program: Program | None = None  # the definitions, when the input is a program (SPEC §7)
 
     def __str__(self) -> str:
         return to_text(self.expr)
