@@ -11,8 +11,9 @@ from typing import Sequence
 
 from ..core.nodes import SCALAR, Expr, Sym, Where
 from ..errors import UsageError
-from .codegen import _BY_NAME, ATOM, TARGETS, Lowering, Op, Printer, _docstring, _Emitter, _postorder, \
-    _temp_base, _uses, is_trivial
+from .codegen.emit import ATOM, Printer, _docstring, _Emitter, _temp_base
+from .codegen.lowering import Lowering, Op, _postorder, _uses, is_trivial
+from .codegen.targets import _BY_NAME, TARGETS
 
 
 def _lower_all(exprs: list[Expr]) -> tuple[list[Op], Lowering]:
