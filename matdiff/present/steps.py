@@ -11,7 +11,8 @@ from typing import Any
 
 from ..calculus.derive import derivative
 from ..calculus.differential import derivation, differential
-from ..core.nodes import Expr
+from ..core import construct as A
+from ..core.nodes import D, Differential, Expr, Sym
 from ..core.rewriting import Fired, replay, rewrite
 from .printing import to_text
 
@@ -56,18 +57,29 @@ def derivation_trees(r: Any) -> Derivation:
     return Derivation(rewritten, f, steps, df_lines, rest[:MAX_REWRITE_LINES], max(0, len(rest) - MAX_REWRITE_LINES))
 
 
+def differential_shown(f: Expr, var: Sym) -> tuple[Expr, Expr]:
+    """(dX, the node that prints it): ``d(x)`` when ``dx`` is also the name of a variable of f."""
+    dX = Differential(var, var.shape)
+    return dX, (D(var, var.shape) if "d" + var.name in A.free_names(f) else dX)
+
+
 def derivation_lines(r: Any) -> list[str]:
     """f, then df one rule at a time, then the identification and the answer (r is a Result)."""
     var = r.variable
     t = derivation_trees(r)
     f = t.function
     F = "f" if f.is_scalar else "F"
-    dname = "d" + var.name
+    dX, shown = differential_shown(r.function, var)
+    dname = to_text(shown)
+
+    def show(e: Expr) -> str:
+        return to_text(A.substitute(e, {dX: shown}) if shown is not dX else e)
+
     lines = [f"{F} = {to_text(r.function)}"]
     lines += [f"{F} = {to_text(cur)}    [{x.label}]" for x, cur in t.rewritten]
     for label, step in t.differential:
-        lines.append(f"d{F} = {to_text(step)}" + (f"    [{label}]" if label else ""))
-    lines += [f"d{F} = {to_text(cur)}    [{x.label}]" for x, cur in t.differential_rewrites]
+        lines.append(f"d{F} = {show(step)}" + (f"    [{label}]" if label else ""))
+    lines += [f"d{F} = {show(cur)}    [{x.label}]" for x, cur in t.differential_rewrites]
     G = r.first if r.order == 2 else r.value
     if r.order == 1 or r.first is not None:
         if var.is_scalar:
@@ -79,9 +91,10 @@ def derivation_lines(r: Any) -> list[str]:
             lines.append(f"d vec F = ({to_text(r.value)}) d vec {var.name}    [vec(A dX B) = (B' ⊗ A) vec dX]")
     if r.order == 2:
         dG = differential(G, var)
+        dG = A.substitute(dG, {dX: shown}) if shown is not dX else dG
         lines.append(f"d²f = <d({to_text(G)}), {dname}> = <{to_text(dG)}, {dname}>")
         lines.append(f"d²f = (d vec {var.name})' H (d vec {var.name})    [H from d vec G = H d vec {var.name}]")
-    lines += [f"    {to_text(x.before)} = {to_text(x.after)}    [{x.label}]" for x in t.result_rewrites]
+    lines += [f"    {show(x.before)} = {show(x.after)}    [{x.label}]" for x in t.result_rewrites]
     if t.more:
         lines.append(f"    and {t.more} more rewrites of the table")
     if var.symmetric and not f.is_scalar or (var.symmetric and r.order == 2):
