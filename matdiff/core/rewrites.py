@@ -396,7 +396,9 @@ def _row_times_ones(fs: list[Expr], i: int) -> tuple[int, list[Expr]] | None:
         if fs[j].is_scalar:
             return None
         if fs[j].shape[0] == 1:
-            return j, [A.func("sum", A.mul(*fs[j:i])), A.ones((1, fs[i].shape[1]))]
+            row = A.mul(*fs[j:i])  # vᵀ A summed as the column Aᵀ v, the way a column is summed
+            summed = A.T(row) if isinstance(fs[j], Transpose) and fs[j].arg.is_vector and j + 1 < i else row
+            return j, [A.func("sum", summed), A.ones((1, fs[i].shape[1]))]
     return None
 
 
