@@ -353,9 +353,14 @@ def _log_exp(e: Expr) -> Expr | None:
 
 
 def _log_softmax(e: Expr) -> Expr | None:
-    if _is_func(e, "log") and _is_func(e.arg, "softmax"):
-        z = e.arg.arg
-        return A.sub(z, A.func("logsumexp", z))
+    """Also log(softmax(z)ᵀ) = (z − logsumexp(z) 𝟙)ᵀ: the transpose of log ∘ softmax is pushed inside."""
+    if not _is_func(e, "log"):
+        return None
+    a = e.arg.arg if isinstance(e.arg, Transpose) else e.arg
+    if _is_func(a, "softmax"):
+        z = a.arg
+        out = A.sub(z, A.func("logsumexp", z))
+        return A.T(out) if isinstance(e.arg, Transpose) else out
     return None
 
 
@@ -388,29 +393,21 @@ def _norm_of_multiple(e: Expr) -> Expr | None:
     return None
 
 
-def _row_times_ones(fs: list[Expr], i: int) -> tuple[int, list[Expr]] | None:
-    """r 𝟙ₖₓₙ = sum(r) 𝟙ᵀₙ for the row r that ends at factor i − 1."""
-    if not isinstance(fs[i], Ones):
+def _ones_reduce(e: Expr) -> Expr | None:
+    """𝟙ₘₓₖ R = sum(R) 𝟙ₘ for a product that is a column, R 𝟙ₖₓₙ = sum(R) 𝟙ᵀₙ for one that is a row."""
+    if not isinstance(e, Mul):
         return None
-    for j in range(i - 1, -1, -1):
-        if fs[j].is_scalar:
-            return None
-        if fs[j].shape[0] == 1:
-            row = A.mul(*fs[j:i])  # vᵀ A summed as the column Aᵀ v, the way a column is summed
-            summed = A.T(row) if isinstance(fs[j], Transpose) and fs[j].arg.is_vector and j + 1 < i else row
-            return j, [A.func("sum", summed), A.ones((1, fs[i].shape[1]))]
-    return None
-
-
-def _ones_times_column(fs: list[Expr], i: int) -> tuple[int, list[Expr]] | None:
-    """𝟙ₘₓₖ c = sum(c) 𝟙ₘ for the column c that ends at factor i."""
-    if fs[i].shape[1] != 1:
+    scalars = [f for f in e.factors if f.is_scalar]
+    chain = [f for f in e.factors if not f.is_scalar]
+    if e.is_scalar and not scalars:
+        scalars, chain = [], list(e.factors)
+    if len(chain) < 2:
         return None
-    for j in range(i - 1, -1, -1):
-        if fs[j].is_scalar:
-            return None
-        if isinstance(fs[j], Ones):
-            return j, [A.func("sum", A.mul(*fs[j + 1:i + 1])), A.ones((fs[j].shape[0], 1))]
+    ones = [Ones(e.shape)] if e.shape != SCALAR else []
+    if e.shape[1] == 1 and isinstance(chain[0], Ones):
+        return A.mul(*scalars, A.func("sum", A.mul(*chain[1:])), *ones)
+    if e.shape[0] == 1 and isinstance(chain[-1], Ones):
+        return A.mul(*scalars, A.func("sum", A.mul(*chain[:-1])), *ones)
     return None
 
 
@@ -538,10 +535,8 @@ TABLE: tuple[Rewrite, ...] = (
     # reductions
     R("trace of a rank-one product", "reductions", "tr(L u R)", "R L u", "u a column (or a row)", Func,
       _trace_of_rank_one, "tr(A*x*y'*B)"),
-    R("sum by ones", "reductions", "𝟙ₘₓₖ v", "sum(v) 𝟙ₘ", "v a column", Mul, _ones_times_column,
-      "matrix(1)*A*x + y", chain=True, expands=_SUMS),
-    R("sum by ones", "reductions", "vᵀ 𝟙ₖₓₙ", "sum(v) 𝟙ᵀₙ", "vᵀ a row", Mul, _row_times_ones,
-      "x'*A*matrix(1) + y'", chain=True, expands=_SUMS),
+    R("sum by ones", "reductions", "𝟙ₘₓₖ v", "sum(v) 𝟙ₘ", "the product a column (also v 𝟙ₖₓₙ, a row)", Mul,
+      _ones_reduce, "matrix(1)*A*x + y", expands=_SUMS),
     R("homogeneity of norms", "reductions", "‖c A‖", "|c| ‖A‖", "c a scalar", Func, _norm_of_multiple,
       "norm2(alpha*X)",
       expands="the scalar stands outside, as a textbook writes it"),
