@@ -393,22 +393,24 @@ def _norm_of_multiple(e: Expr) -> Expr | None:
     return None
 
 
-def _ones_reduce(e: Expr) -> Expr | None:
-    """𝟙ₘₓₖ R = sum(R) 𝟙ₘ for a product that is a column, R 𝟙ₖₓₙ = sum(R) 𝟙ᵀₙ for one that is a row."""
-    if not isinstance(e, Mul):
+def _ones_reduce(row: bool) -> NodeFn:
+    """𝟙ₘₓₖ R = sum(R) 𝟙ₘ for a product that is a column; R 𝟙ₖₓₙ = sum(R) 𝟙ᵀₙ for one that is a row."""
+    def apply(e: Expr) -> Expr | None:
+        if not isinstance(e, Mul):
+            return None
+        scalars = [f for f in e.factors if f.is_scalar]
+        chain = [f for f in e.factors if not f.is_scalar]
+        if e.is_scalar and not scalars:
+            scalars, chain = [], list(e.factors)
+        if len(chain) < 2:
+            return None
+        ones = [Ones(e.shape)] if e.shape != SCALAR else []
+        if not row and e.shape[1] == 1 and isinstance(chain[0], Ones):
+            return A.mul(*scalars, A.func("sum", A.mul(*chain[1:])), *ones)
+        if row and e.shape[0] == 1 and isinstance(chain[-1], Ones):
+            return A.mul(*scalars, A.func("sum", A.mul(*chain[:-1])), *ones)
         return None
-    scalars = [f for f in e.factors if f.is_scalar]
-    chain = [f for f in e.factors if not f.is_scalar]
-    if e.is_scalar and not scalars:
-        scalars, chain = [], list(e.factors)
-    if len(chain) < 2:
-        return None
-    ones = [Ones(e.shape)] if e.shape != SCALAR else []
-    if e.shape[1] == 1 and isinstance(chain[0], Ones):
-        return A.mul(*scalars, A.func("sum", A.mul(*chain[1:])), *ones)
-    if e.shape[0] == 1 and isinstance(chain[-1], Ones):
-        return A.mul(*scalars, A.func("sum", A.mul(*chain[:-1])), *ones)
-    return None
+    return apply
 
 
 # -- constants ------------------------------------------------------------------------
@@ -535,8 +537,10 @@ TABLE: tuple[Rewrite, ...] = (
     # reductions
     R("trace of a rank-one product", "reductions", "tr(L u R)", "R L u", "u a column (or a row)", Func,
       _trace_of_rank_one, "tr(A*x*y'*B)"),
-    R("sum by ones", "reductions", "𝟙ₘₓₖ v", "sum(v) 𝟙ₘ", "the product a column (also v 𝟙ₖₓₙ, a row)", Mul,
-      _ones_reduce, "matrix(1)*A*x + y", expands=_SUMS),
+    R("sum by ones", "reductions", "𝟙ₘₓₖ v", "sum(v) 𝟙ₘ", "the product a column", Mul,
+      _ones_reduce(False), "matrix(1)*A*x + y", expands=_SUMS),
+    R("sum by ones", "reductions", "vᵀ 𝟙ₖₓₙ", "sum(vᵀ) 𝟙ᵀₙ", "the product a row", Mul,
+      _ones_reduce(True), "x'*A*matrix(1) + y'", expands=_SUMS),
     R("homogeneity of norms", "reductions", "‖c A‖", "|c| ‖A‖", "c a scalar", Func, _norm_of_multiple,
       "norm2(alpha*X)",
       expands="the scalar stands outside, as a textbook writes it"),
