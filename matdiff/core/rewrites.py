@@ -344,6 +344,30 @@ def _one_minus_logistic(e: Expr) -> Expr | None:
     return None
 
 
+def logistic_pairs(e: Expr) -> Expr | None:
+    """c R ⊙ σ(v) + c R ⊙ σ(−v) = c R, since σ(v) + σ(−v) = 1; None when no pair is found."""
+    if not isinstance(e, Add):
+        return None
+    index: dict[tuple[Fraction, Expr, Expr], int] = {}
+    out: list[Expr | None] = list(e.terms)
+    for i, t in enumerate(e.terms):
+        c, core = A.split_coef(t)
+        factors = core.factors if isinstance(core, Hadamard) else (core,)
+        for f in factors:
+            if _is_func(f, "sigmoid"):
+                rest = [g for g in factors if g is not f]
+                key_rest = A.had(*rest) if rest else A.ones(core.shape)
+                partner = index.get((c, key_rest, A.neg(f.arg)))
+                if partner is not None and out[partner] is not None:
+                    out[partner] = None
+                    out[i] = A.scale(c, key_rest)
+                    break
+                index[(c, key_rest, f.arg)] = i
+    if all(o is not None for o in out):
+        return None
+    return A.add(*[o for o in out if o is not None])
+
+
 def _sign_sign(e: Expr) -> Expr | None:
     return e.arg if _is_func(e, "sign") and _is_func(e.arg, "sign") else None
 
@@ -528,6 +552,8 @@ TABLE: tuple[Rewrite, ...] = (
     # element-wise
     R("logistic function", "element-wise", "1 − σ(v)", "σ(−v)", "", Add, _one_minus_logistic,
       "1 - sigmoid(X)"),
+    R("logistic function", "element-wise", "R ⊙ σ(v) + R ⊙ σ(−v)", "R", "", Add, logistic_pairs,
+      "X .* sigmoid(Y) + X .* sigmoid(-Y)"),
     R("sign of a sign", "element-wise", "sign(sign(u))", "sign(u)", "", Func, _sign_sign, "sign(sign(X))"),
     R("log of exp", "element-wise", "log(exp(u))", "u", "", Func, _log_exp, "log(exp(X))"),
     R("log of softmax", "element-wise", "log(softmax(z))", "z − logsumexp(z) 𝟙", "z a vector", Func,
