@@ -10,13 +10,21 @@ from .backends import evaluate as numeric
 from .backends.sympy_bridge import sympy_to_text
 from .core.catalogue import FUNCTIONS
 from .core.names import NAME
-from .errors import UnsupportedError, UsageError
-from .pipeline import parse, run
+from .errors import UnsupportedError, UsageError, guarded
+from .pipeline import parse as _parse
+from .pipeline import run
 from .result import Parsed, Result
 
 __all__ = ["parse", "diff", "lambdify", "from_sympy", "diff_sympy", "Parsed", "Result"]
 
 
+@guarded("parsing")
+def parse(text: str, types: dict[str, str] | None = None) -> Parsed:
+    """The typed expression tree of ``text`` (SPEC §1–§2), with its variables and notes."""
+    return _parse(text, types)
+
+
+@guarded("differentiating")
 def diff(expr: str, wrt: str, *, types: dict[str, str] | None = None, order: int = 1) -> Result:
     """The derivative of ``expr`` with respect to ``wrt``, simplified (SPEC §3, §5)."""
     try:
@@ -42,18 +50,21 @@ def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Resu
     return run(expr, wrt, types or {}, order, notes)
 
 
+@guarded("evaluating")
 def lambdify(expr: str, types: dict[str, str] | None = None) -> Callable[..., Any]:
     """A NumPy function of the expression itself (not of a derivative)."""
     p = parse(expr, types)
     return numeric.lambdify(p.expr, p.symbols)
 
 
+@guarded("reading a SymPy expression")
 def from_sympy(sympy_expr: Any, types: dict[Any, str] | None = None) -> Parsed:
     """A SymPy matrix expression (MatrixSymbol, MatMul, Trace, …) as a matdiff expression."""
     text, kinds = sympy_to_text(sympy_expr, types)
     return parse(text, kinds)
 
 
+@guarded("differentiating a SymPy expression")
 def diff_sympy(sympy_expr: Any, wrt: Any, order: int = 1, types: dict[Any, str] | None = None) -> Result:
     """The matdiff derivative of a SymPy expression with respect to ``wrt``
     (a ``MatrixSymbol``, a ``Symbol`` or a name)."""

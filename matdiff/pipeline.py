@@ -13,6 +13,7 @@ from __future__ import annotations
 from .calculus.derive import derive, kink_notes
 from .core import construct as A
 from .core.nodes import DimSize, Expr, Func, Sym
+from .errors import INTERNAL_FAULTS, MatdiffError, internal_error
 from .frontend.lowering import Lowering
 from .frontend.syntax import parse_raw
 from .frontend.types import Inference, check_types, concatenation_notes, default_kind
@@ -34,13 +35,14 @@ def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...]
         for t in shape:
             for v in inf.dims.resolve(t):
                 inf.letter(v)
-    expr = Lowering(inf).build(raw)
+    lowering = Lowering(inf)
+    expr = lowering.build(raw)
     symbols: dict[str, Sym] = {}
     for name, shape in inf.sym_shapes.items():
         kind = types.get(name) or default_kind(name)
         symbols[name] = Sym(name, inf.final_shape(shape), kind == "symmetric", kind == "probability")
     notes = tuple(concatenation_notes(list(symbols)))
-    return Parsed(expr, symbols, notes, text)
+    return Parsed(expr, symbols, notes, text, lowering.origins)
 
 
 def dimension_notes(value: Expr, symbols: dict[str, Sym]) -> list[str]:
@@ -58,8 +60,13 @@ def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]
     """Every stage for one variable; ``notes`` are the caller's, said first."""
     parsed = parse(expr, types, extra=(wrt,))
     var = parsed.symbols[wrt]
-    kind, value, first = derive(parsed.expr, var, order)
-    value = simplify(value)
+    try:
+        kind, value, first = derive(parsed.expr, var, order)
+        value = simplify(value)
+    except MatdiffError as e:  # point at the sub-expression it concerns, when it is part of the input
+        raise e.at_node(expr, parsed.origins)
+    except INTERNAL_FAULTS as e:
+        raise internal_error(e, "differentiating") from e
     notes = list(parsed.notes) + notes + kink_notes(parsed.expr, var)
     sums = sorted({x.arg.name for x in value.walk() if isinstance(x, Func) and x.name == "sum"
                    and isinstance(x.arg, Sym) and x.arg.is_vector})
@@ -71,4 +78,4 @@ def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]
         notes.append(f"'{wrt}' does not occur in the expression: the derivative is zero")
     display = name_repeats(pull_transposes(value, to_text), set(parsed.symbols), to_text)
     return Result(expr, var, order, kind, value, parsed.expr, parsed.symbols, tuple(notes), first,
-                  display if display is not value else None)
+                  display if display is not value else None, parsed.origins)

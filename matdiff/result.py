@@ -17,6 +17,7 @@ from .backends.sympy_bridge import to_sympy
 from .calculus.secondorder import gauss_newton_parts
 from .core import construct as A
 from .core.nodes import Expr, Sym
+from .errors import MatdiffError, guarded
 from .present.jupyter import result_html
 from .present.plotting import plot_structure
 from .present.printing import shape_text, to_latex, to_text, to_unicode
@@ -31,6 +32,8 @@ class Parsed:
     symbols: dict[str, Sym]
     notes: tuple[str, ...] = ()
     text: str = ""
+    origins: dict[Expr, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
+    """The columns (start, end) of the text each sub-expression was built from."""
 
     def __str__(self) -> str:
         return to_text(self.expr)
@@ -57,6 +60,7 @@ class Result:
     notes: tuple[str, ...] = ()
     first: Expr | None = None  # the gradient, for a Hessian
     _display: Expr | None = field(default=None, compare=False)
+    _origins: dict[Expr, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
     # -- printing ------------------------------------------------------------
     @property
@@ -109,11 +113,13 @@ class Result:
         """NumPy function of every free name and the variable, by keyword (SPEC §5)."""
         return numeric.lambdify(self.value, self.symbols)
 
+    @guarded("checking")
     def check(self, trials: int = 3, seed: int = 0) -> numcheck.CheckReport:
         """Compare with central finite differences of the input at random points."""
         return numcheck.check(self.function, self.variable, self.value, self.order, self.symbols,
                               trials=trials, seed=seed)
 
+    @guarded("generating code")
     def to_code(self, target: str = "numpy", name: str = "derivative") -> str:
         """A self-contained function computing the result: ``numpy``, ``jax`` or ``torch``."""
         return to_code(self.display, self.symbols, target=target, name=name,
@@ -200,9 +206,13 @@ class GaussNewtonResult(Result):
 
 def gauss_newton(result: Result) -> GaussNewtonResult:
     """J_Nᵀ H_L J_N for f = L(N(x)), with the curvature term beside it."""
-    parts = gauss_newton_parts(result)
+    try:
+        parts = gauss_newton_parts(result)
+    except MatdiffError as e:
+        raise e.at_node(result.input, result._origins)
     return GaussNewtonResult(result.input, result.variable, 2, "hessian", parts.pop("value"), result.function,
-                             result.symbols, parts.pop("notes"), parts.pop("first"), **parts)
+                             result.symbols, parts.pop("notes"), parts.pop("first"), _origins=result._origins,
+                             **parts)
 
 
 def curvature_term(result: Result) -> Expr:
