@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="matdiff", description="Closed-form derivatives of matrix expressions.",
                 epilog="example: matdiff \"beta*sum(abs(X'X - I))\" X --steps --check")
     p.add_argument("expr", help="the expression, e.g. \"tr(A*X*B)\"")
-    p.add_argument("wrt", help="the variable to differentiate by")
+    p.add_argument("wrt", help="the variable to differentiate by; several: W,b (one gradient each)")
     p.add_argument("--order", type=int, default=1, help="1 (default) or 2 for the Hessian")
     p.add_argument("--hessian", action="store_true", help="same as --order 2")
     p.add_argument("--gauss-newton", action="store_true",
@@ -77,7 +77,10 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
     try:
         args = build_parser().parse_args(_reorder(sys.argv[1:] if argv is None else list(argv)))
         order = 2 if (args.hessian or args.gauss_newton) else args.order
-        r = diff(args.expr, args.wrt, types=_types(args), order=order)
+        wrt = [w.strip() for w in args.wrt.split(",")] if "," in args.wrt else args.wrt
+        if args.gauss_newton and isinstance(wrt, list):
+            raise UsageError("--gauss-newton takes one variable")
+        r = diff(args.expr, wrt, types=_types(args), order=order)
         if args.gauss_newton:
             r = r.gauss_newton
         if args.format == "json":
@@ -112,6 +115,9 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["serve"]:  # the local web page; its options are its own (matdiff/web/serve.py)
+        from .web.serve import main as serve_main
+        sys.exit(serve_main(sys.argv[2:]))
     sys.exit(run())
 
 

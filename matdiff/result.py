@@ -18,6 +18,7 @@ from .calculus.secondorder import gauss_newton_parts
 from .core import construct as A
 from .core.nodes import Expr, Sym
 from .errors import MatdiffError, guarded
+from .frontend.program import Program
 from .present.jupyter import result_html
 from .present.plotting import plot_structure
 from .present.printing import shape_text, to_latex, to_text, to_unicode
@@ -32,6 +33,7 @@ class Parsed:
     symbols: dict[str, Sym]
     notes: tuple[str, ...] = ()
     text: str = ""
+    program: Program | None = None  # the definitions, when the input is a program (SPEC §7)
     origins: dict[Expr, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
     """The columns (start, end) of the text each sub-expression was built from."""
 
