@@ -19,7 +19,7 @@ from .core import construct as A
 from .core.nodes import Expr, Sym
 from .errors import MatdiffError, guarded
 from .frontend.program import Program
-from .present.jupyter import result_html
+from .present.jupyter import RESULT_NAMES, result_html, result_markdown
 from .present.plotting import plot_structure
 from .present.printing import shape_text, to_latex, to_text, to_unicode
 from .present.steps import derivation_lines
@@ -42,10 +42,6 @@ class Parsed:
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {to_latex(self.expr)}$"
-
-
-LABELS = {"gradient": "gradient", "jacobian": "Jacobian", "derivative": "derivative", "hessian": "Hessian"}
-"""What each kind of result is called."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +73,7 @@ class Result:
     @property
     def label(self) -> str:
         """What the result is: gradient, Jacobian, derivative, Hessian."""
-        return LABELS[self.kind]
+        return RESULT_NAMES[self.kind]
 
     def __str__(self) -> str:
         return self.text
@@ -150,6 +146,9 @@ class Result:
 
     def _repr_html_(self) -> str:
         return result_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return result_markdown(self)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything a tool needs, as JSON-ready values (``--format json``)."""

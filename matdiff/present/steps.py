@@ -8,7 +8,7 @@ from ..core import construct as A
 from ..core.nodes import D, Differential, Expr, Sym
 from .printing import to_text
 
-LABELS = {"gradient": "∂f/∂{x}", "jacobian": "∂vec F/∂vec({x})'", "derivative": "dF/d{x}", "hessian": "H"}
+LEFT_SIDES = {"gradient": "∂f/∂{x}", "jacobian": "∂vec F/∂vec({x})'", "derivative": "dF/d{x}", "hessian": "H"}
 """The left-hand side of the last line, by the kind of result."""
 
 
@@ -45,5 +45,5 @@ def derivation_lines(r: Any) -> list[str]:
         lines.append("restricted to symmetric directions: J P, P = (I + K)/2")
     elif var.symmetric:
         lines.append("symmetric variable: G = (G₀ + G₀')/2")
-    lines.append(f"{LABELS[r.kind].format(x=var.name)} = {r.text}")
+    lines.append(f"{LEFT_SIDES[r.kind].format(x=var.name)} = {r.text}")
     return lines
