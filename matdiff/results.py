@@ -164,10 +164,15 @@ class Results(Mapping):
     def kinds(self) -> dict[str, str]:
         return {v: r.kind for v, r in self.results.items()}
 
+    @property
+    def vectors(self) -> frozenset[str]:
+        """The variables that are vectors (a Jacobian by x is written ∂F/∂x')."""
+        return frozenset(v for v, r in self.results.items() if r.variable.is_vector)
+
     # -- printing ---------------------------------------------------------------------------
     @property
     def text(self) -> str:
-        return multi.lines(self.function_name, self.bodies, self.kinds, self.shared_display)
+        return multi.lines(self.function_name, self.bodies, self.kinds, self.shared_display, to_text, self.vectors)
 
     def __str__(self) -> str:
         return self.text
@@ -176,10 +181,10 @@ class Results(Mapping):
         return f"<matdiff derivatives of {self.input!r} wrt {', '.join(self)}>\n{self.text}"
 
     def unicode(self) -> str:
-        return multi.unicode_lines(self.function_name, self.bodies, self.kinds, self.shared_display)
+        return multi.unicode_lines(self.function_name, self.bodies, self.kinds, self.shared_display, self.vectors)
 
     def latex(self) -> str:
-        return multi.latex_lines(self.function_name, self.bodies, self.kinds, self.shared_display)
+        return multi.latex_lines(self.function_name, self.bodies, self.kinds, self.shared_display, self.vectors)
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex()}$"
@@ -196,7 +201,7 @@ class Results(Mapping):
                 self.program, [r.variable for r in self.values()], self.bodies, self.kinds)
         out: list[str] = []
         for v, r in self.items():
-            out += [f"-- {multi.lhs_text(self.function_name, v, r.kind)}"] + r.steps
+            out += [f"-- {multi.lhs_text(self.function_name, v, r.kind, r.variable.is_vector)}"] + r.steps
         return out
 
     # -- numbers ------------------------------------------------------------------------------

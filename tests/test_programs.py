@@ -94,8 +94,19 @@ def logreg(y, X, w, b):
 LOGREG_IN = {"y": np.sign(RNG.standard_normal(6)), "X": RNG.standard_normal((6, 4)),
              "w": RNG.standard_normal(4), "b": 0.3}
 
+SPEC_PROGRAM = "z = W*x + b; y = sigmoid(z); L = 0.5*norm2(y - t)^2"
+
+
+def spec_program(W, x, b, t):
+    return float(0.5 * np.sum((sigmoid(W @ x + b) - t) ** 2))
+
+
+SPEC_IN = {k: SIGLS_IN[k] for k in ("W", "x", "b", "t")}
+
 # (expression, variables, types, hand-written f, inputs, source)
 CASES = [
+    (SPEC_PROGRAM, ["W"], None, spec_program, SPEC_IN, "SPEC §7: the definitions example"),
+    (SPEC_PROGRAM, ["W", "b"], None, spec_program, SPEC_IN, "SPEC §7: the definitions example, W and b"),
     (SIGLS, ["W", "b"], None, sigls, SIGLS_IN, "SPEC §7: sigmoid least squares, as a program"),
     (SIGLS, ["W", "b", "x", "t", "lambda"], None, sigls, SIGLS_IN, "every input of the program at once"),
     (GROSSE, ["w", "b"], GROSSE_TYPES, grosse, GROSSE_IN, "seed 001: a scalar network with a regularizer"),
@@ -381,3 +392,28 @@ def test_same_output_under_any_hash_seed():
         outs.add(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                                 check=True).stdout)
     assert len(outs) == 1
+
+
+def test_spec_answer_form():
+    """SPEC §7 prints ∂L/∂W = ((y - t) .* y .* (1 - y))*x': the same function as matdiff's answer."""
+    r = matdiff.diff(SPEC_PROGRAM, "W")
+    spec = matdiff.lambdify("z = W*x + b; y = sigmoid(z); ((y - t) .* y .* (1 - y))*x'")(**SPEC_IN)
+    np.testing.assert_allclose(r.lambdify()(**SPEC_IN), spec, rtol=1e-12)
+    assert first_order_error(spec_program, SPEC_IN, "W", spec) < 1e-6
+    assert str(r) == "(y - t) .* y .* (1 - y)*x'"  # left to right: the same grouping as SPEC's
+
+
+def test_one_definition_program_and_trailing_separator():
+    r = matdiff.diff("L = x'*A*x;", "x")
+    assert r.program.function_name == "L"
+    A_, x_ = RNG.standard_normal((4, 4)), RNG.standard_normal(4)
+    assert first_order_error(lambda A, x: float(x @ A @ x), {"A": A_, "x": x_}, "x",
+                             r.lambdify()(A=A_, x=x_)) < 1e-6
+
+
+def test_cli_program_on_several_lines():
+    code, out, err = cli("z = W*x + b\ny = sigmoid(z)\nL = 0.5*norm2(y - t)^2", "W,b", "--check")
+    assert code == 0, err
+    assert out.splitlines()[0] == "∂L/∂W = (y - t) .* y .* (1 - y)*x'"
+    code, out, err = cli("z = W*x\nz = 2*x\nsum(z)", "x")
+    assert code == 2 and "defined twice" in err and "Traceback" not in err
