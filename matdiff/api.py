@@ -8,7 +8,8 @@ from typing import Any, Callable
 
 from .backends import evaluate as numeric
 from .backends.sympy_bridge import sympy_to_text
-from .core.functions import FUNCTIONS, NAME
+from .core.catalogue import FUNCTIONS
+from .core.names import NAME
 from .errors import UnsupportedError, UsageError
 from .pipeline import parse, run, run_many
 from .result import Parsed, Result

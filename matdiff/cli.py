@@ -53,7 +53,7 @@ VALUE_OPTIONS = {"--order", "--format", "--scalar", "--vector", "--matrix", "--s
 
 def _reorder(argv: list[str]) -> list[str]:
     """Options first, then ``--`` and the positionals: an expression may start
-    with a minus (``-y'*log(softmax(z))``) without being taken for a flag."""
+    with a minus (``-y'*log(sigmoid(z))``) without being taken for a flag."""
     options: list[str] = []
     positionals: list[str] = []
     it = iter(argv)

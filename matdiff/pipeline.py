@@ -52,7 +52,7 @@ def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...]
 
 
 def dimension_notes(value: Expr, symbols: dict[str, Sym]) -> list[str]:
-    """Say what a dimension letter in the answer (m*p*softmax(b)) stands for."""
+    """Say what a dimension letter in the answer (m*p*sigmoid(b)) stands for."""
     letters = sorted({d for e in value.walk() if isinstance(e, DimSize) for d in str(e.dim).split("*")})
     if not letters:
         return []

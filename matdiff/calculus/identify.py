@@ -23,7 +23,7 @@ from ..errors import UnsupportedError
 
 def _diff_index(parts: tuple[Expr, ...], var: str) -> int:
     """The position of the one factor that holds dX (df is linear in dX)."""
-    hits = [i for i, p in enumerate(parts) if A.depends(p, "d" + var)]
+    hits = [i for i, p in enumerate(parts) if A.has_differential(p)]
     if len(hits) != 1:
         raise UnsupportedError("the differential is not linear in d" + var)
     return hits[0]
@@ -37,7 +37,7 @@ def _product(parts: list[Expr], n) -> Expr:
 # -- gradients: df = ⟨G, dX⟩ ---------------------------------------------------
 def gradient(df: Expr, var: Sym) -> Expr:
     """G with df = ⟨G, dX⟩, for a scalar df linear in dX."""
-    if not A.depends(df, "d" + var.name):
+    if not A.has_differential(df):
         return A.zero(var.shape)
     contributions: list[Expr] = []
     stack: list[tuple[Expr, Expr]] = [(df, A.ONE)]
@@ -56,7 +56,7 @@ def _adjoint(e: Expr, g: Expr, var: Sym, out: list[Expr]) -> list[tuple[Expr, Ex
         out.append(g)
         return []
     if isinstance(e, Add):
-        return [(t, g) for t in e.terms if A.depends(t, "d" + name)]
+        return [(t, g) for t in e.terms if A.has_differential(t)]
     if isinstance(e, Mul):
         i = _diff_index(e.factors, name)
         f = e.factors[i]
@@ -127,7 +127,7 @@ def size(e: Expr):
 def jacobian(dF: Expr, var: Sym) -> Expr:
     """J with vec dF = J vec dX, for dF linear in dX."""
     n = size(var)
-    if not A.depends(dF, "d" + var.name):
+    if not A.has_differential(dF):
         return A.zero((size(dF), n))
     return _jac(dF, var)
 
@@ -139,7 +139,7 @@ def _jac(e: Expr, var: Sym) -> Expr:
     if e.is_scalar and not var.is_scalar:  # a scalar ds = ⟨G, dX⟩ has the row vec(G)ᵀ
         return A.T(A.func("vec", gradient(e, var)))
     if isinstance(e, Add):
-        return A.add(*[_jac(t, var) for t in e.terms if A.depends(t, "d" + name)])
+        return A.add(*[_jac(t, var) for t in e.terms if A.has_differential(t)])
     if isinstance(e, Mul):
         i = _diff_index(e.factors, name)
         f = e.factors[i]
@@ -191,7 +191,7 @@ def _kron_jac(e: Kron, var: Sym) -> Expr:
     a, b = e.factors
     (m, n), (p, q) = a.shape, b.shape
     perm = A.kron(A.identity(n), A.commutation(q, m), A.identity(p))
-    if A.depends(b, "d" + var.name):
+    if A.has_differential(b):
         return A.mul(perm, A.kron(A.func("vec", a), A.identity(size(b))), _jac(b, var))
     return A.mul(perm, A.kron(A.identity(size(a)), A.func("vec", b)), _jac(a, var))
 

@@ -15,7 +15,8 @@ from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from ..errors import MatdiffError, ParseError, UnknownNameError
-from ..core.functions import is_greek, nearest_function
+from ..core.catalogue import nearest_function
+from ..core.names import is_greek
 
 
 @dataclass(frozen=True)
