@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from .backends import check as numcheck
 from .backends import evaluate as numeric
 from .backends.codegen import to_code
 from .backends.multicode import to_code_many
@@ -78,9 +79,9 @@ class ProgramResult(Result):
         """NumPy function of the inputs alone; each definition is computed once."""
         return numeric.lambdify(self.evaluable, self.symbols)
 
-    def check(self, trials: int = 3, seed: int = 0) -> numeric.CheckReport:
+    def check(self, trials: int = 3, seed: int = 0) -> numcheck.CheckReport:
         """The answer as printed (in the names) against finite differences of the program."""
-        return numeric.check(self.function, self.variable, self.evaluable, self.order, self.symbols,
+        return numcheck.check(self.function, self.variable, self.evaluable, self.order, self.symbols,
                              trials=trials, seed=seed)
 
     def to_code(self, target: str = "numpy", name: str = "derivative") -> str:
@@ -118,7 +119,7 @@ def backward_steps(program: Program, variables: Sequence[Sym], answers: dict[str
 class ChecksReport:
     """The numerical check of every derivative of a :class:`Results`."""
 
-    def __init__(self, function_name: str, reports: dict[str, numeric.CheckReport]) -> None:
+    def __init__(self, function_name: str, reports: dict[str, numcheck.CheckReport]) -> None:
         self.function_name = function_name
         self.reports = reports
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core import construct as A
-from ..core.functions import FUNCTIONS, RESERVED_NAMES
+from ..core.catalogue import FUNCTIONS
+from ..core.names import RESERVED_NAMES
 from ..core.nodes import Expr, Sym
 from ..errors import ParseError, UnsupportedError, UsageError
 from .lowering import Lowering
