@@ -319,6 +319,8 @@ ERRORS = [
     ("z = W*x\nz = 2*x\nsum(z)", 9, "defined twice"),
     ("x + y = 3", 7, "'='"),
     ("z = ; sum(z)", 5, "missing operand"),
+    ("x'*x; z = x", 5, "only the last statement"),
+    ("z = W*x; z'*z; q = 2", 16, "only the last statement"),
 ]
 
 
