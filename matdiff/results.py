@@ -19,8 +19,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from .backends import check as numcheck
 from .backends import evaluate as numeric
+from .backends.check import CheckReport, check
 from .backends.codegen import to_code
 from .backends.multicode import to_code_many
 from .calculus.backward import backward_pass
@@ -79,9 +79,9 @@ class ProgramResult(Result):
         """NumPy function of the inputs alone; each definition is computed once."""
         return numeric.lambdify(self.evaluable, self.symbols)
 
-    def check(self, trials: int = 3, seed: int = 0) -> numcheck.CheckReport:
+    def check(self, trials: int = 3, seed: int = 0) -> CheckReport:
         """The answer as printed (in the names) against finite differences of the program."""
-        return numcheck.check(self.function, self.variable, self.evaluable, self.order, self.symbols,
+        return check(self.function, self.variable, self.evaluable, self.order, self.symbols,
                              trials=trials, seed=seed)
 
     def to_code(self, target: str = "numpy", name: str = "derivative") -> str:
@@ -119,7 +119,7 @@ def backward_steps(program: Program, variables: Sequence[Sym], answers: dict[str
 class ChecksReport:
     """The numerical check of every derivative of a :class:`Results`."""
 
-    def __init__(self, function_name: str, reports: dict[str, numcheck.CheckReport]) -> None:
+    def __init__(self, function_name: str, reports: dict[str, CheckReport]) -> None:
         self.function_name = function_name
         self.reports = reports
 
@@ -165,15 +165,10 @@ class Results(Mapping):
     def kinds(self) -> dict[str, str]:
         return {v: r.kind for v, r in self.results.items()}
 
-    @property
-    def vectors(self) -> frozenset[str]:
-        """The variables that are vectors (a Jacobian by x is written ∂F/∂x')."""
-        return frozenset(v for v, r in self.results.items() if r.variable.is_vector)
-
     # -- printing ---------------------------------------------------------------------------
     @property
     def text(self) -> str:
-        return multi.lines(self.function_name, self.bodies, self.kinds, self.shared_display, to_text, self.vectors)
+        return multi.lines(self.function_name, self.bodies, self.kinds, self.shared_display)
 
     def __str__(self) -> str:
         return self.text
@@ -182,10 +177,10 @@ class Results(Mapping):
         return f"<matdiff derivatives of {self.input!r} wrt {', '.join(self)}>\n{self.text}"
 
     def unicode(self) -> str:
-        return multi.unicode_lines(self.function_name, self.bodies, self.kinds, self.shared_display, self.vectors)
+        return multi.unicode_lines(self.function_name, self.bodies, self.kinds, self.shared_display)
 
     def latex(self) -> str:
-        return multi.latex_lines(self.function_name, self.bodies, self.kinds, self.shared_display, self.vectors)
+        return multi.latex_lines(self.function_name, self.bodies, self.kinds, self.shared_display)
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex()}$"
@@ -202,7 +197,7 @@ class Results(Mapping):
                 self.program, [r.variable for r in self.values()], self.bodies, self.kinds)
         out: list[str] = []
         for v, r in self.items():
-            out += [f"-- {multi.lhs_text(self.function_name, v, r.kind, r.variable.is_vector)}"] + r.steps
+            out += [f"-- {multi.lhs_text(self.function_name, v, r.kind)}"] + r.steps
         return out
 
     # -- numbers ------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ..core.catalogue import WITH_HELPER
 from ..core.nodes import SCALAR, Expr, Sym, Where
 from ..errors import UsageError
-from ..core.catalogue import WITH_HELPER
 from .codegen.emit import ATOM, Printer, _docstring, _Emitter, _temp_base
 from .codegen.lowering import Lowering, Op, _postorder, _uses, is_trivial
 from .codegen.targets import _BY_NAME, TARGETS

@@ -44,14 +44,12 @@ def differential_many(e: Expr, variables: Sequence[Sym]) -> Expr:
 
 
 def identify(f: Expr, df: Expr, var: Sym, others: Sequence[Sym]) -> tuple[str, Expr]:
-    """(kind, derivative) of f by var, read off the joint differential df (SPEC §3):
-    the other variables' directions set to zero, then identified as for one variable."""
-    mapping: dict[Expr, Expr] = {Differential(v, v.shape): A.zero(v.shape) for v in others if v != var}
+    """(kind, derivative) of f by var, read off the joint differential df (SPEC §3): the
+    identification follows var's own differential node; by a scalar, dvar = 1 and the others 0."""
     if var.is_scalar:
+        mapping: dict[Expr, Expr] = {Differential(v, v.shape): A.zero(v.shape) for v in others if v != var}
         mapping[Differential(var, var.shape)] = A.ONE
         return ("gradient" if f.is_scalar else "derivative"), A.substitute(df, mapping)
-    if mapping:
-        df = A.substitute(df, mapping)
     if f.is_scalar:
         G = gradient(df, var)
         return "gradient", (sym(G) if var.symmetric else G)

@@ -992,9 +992,17 @@ def depends(e: Expr, name: str) -> bool:
 
 
 @lru_cache(maxsize=1 << 16)
-def has_differential(e: Expr) -> bool:
-    """True when e holds a differential node dX (whatever the names of the variables)."""
-    return isinstance(e, Differential) or any(has_differential(c) for c in e.children)
+def has_differential(e: Expr, var: Sym | None = None) -> bool:
+    """True when e holds the differential node dX of ``var`` (of any variable when var is None),
+    whatever the variables are called."""
+    return _holds_differential(e, var)
+
+
+@lru_cache(maxsize=1 << 16)
+def _holds_differential(e: Expr, var: Sym | None) -> bool:
+    if isinstance(e, Differential):
+        return var is None or e.var == var
+    return any(_holds_differential(c, var) for c in e.children)
 
 
 def is_diff_free(e: Expr) -> bool:
