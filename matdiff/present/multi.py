@@ -79,11 +79,15 @@ def results_html(rs: Any) -> str:
         defs = r",\ ".join(f"{to_latex(d.name)} = {to_latex(d.expr)}" for d in rs.program.intermediates)
         where += f"<p>with $${html.escape(defs)}$$</p>"
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in rs.notes)
+    steps = ""
+    if rs.program is not None:  # the backward pass, collapsed
+        items = "".join(f"<li><code>{html.escape(s)}</code></li>" for s in rs.steps)
+        steps = f"<details><summary>backward pass ({len(rs.steps)} lines)</summary><ol>{items}</ol></details>"
     return (f"<div class='matdiff-results'><p><b>derivatives</b> of <code>{html.escape(rs.input)}</code> "
             f"with respect to {', '.join(f'<code>{html.escape(n)}</code>' for n in rs)}</p>"
             "<table><thead><tr><th>variable</th><th>shape</th><th>result</th><th>closed form</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>{where}"
-            + (f"<ul class='matdiff-notes'>{notes}</ul>" if notes else "") + "</div>")
+            + (f"<ul class='matdiff-notes'>{notes}</ul>" if notes else "") + steps + "</div>")
 
 
 def program_lines(program: Any) -> list[str]:
