@@ -419,3 +419,33 @@ def test_cli_program_on_several_lines():
     assert out.splitlines()[0] == "∂L/∂W = (y - t) .* y .* (1 - y)*x'"
     code, out, err = cli("z = W*x\nz = 2*x\nsum(z)", "x")
     assert code == 2 and "defined twice" in err and "Traceback" not in err
+
+
+FOLDS = [
+    # (program, variable, hand-written f, inputs, a defined name the answer uses, text it replaces)
+    ("z = A*x; L = z'*B*z", "x", lambda A, B, x: float((A @ x) @ B @ (A @ x)),
+     {"A": RNG.standard_normal((3, 4)), "B": RNG.standard_normal((3, 3)), "x": RNG.standard_normal(4)}, "z", "A*x"),
+    ("z = A*x; L = z'*B*z", "A", lambda A, B, x: float((A @ x) @ B @ (A @ x)),
+     {"A": RNG.standard_normal((3, 4)), "B": RNG.standard_normal((3, 3)), "x": RNG.standard_normal(4)}, "z", "A*x"),
+    ("h = W1*x; o = W2*h; L = norm2(o - y)^2", "W2",
+     lambda W1, W2, x, y: float(np.sum((W2 @ W1 @ x - y) ** 2)),
+     {"W1": RNG.standard_normal((5, 4)), "W2": RNG.standard_normal((3, 5)), "x": RNG.standard_normal(4),
+      "y": RNG.standard_normal(3)}, "h", "W1"),
+    ("Z = X*W; L = tr(Z'*C*Z)", "W", lambda X, W, C: float(np.trace((X @ W).T @ C @ (X @ W))),
+     {"X": RNG.standard_normal((3, 4)), "W": RNG.standard_normal((4, 5)), "C": RNG.standard_normal((3, 3))},
+     "Z", "X*W"),
+    ("r = A*x - b; L = r'*r", "x", lambda A, x, b: float(np.sum((A @ x - b) ** 2)),
+     {"A": RNG.standard_normal((3, 4)), "x": RNG.standard_normal(4), "b": RNG.standard_normal(3)}, "r", "A*x"),
+    ("h = relu(W1*x); o = W2*h; L = norm2(o - y)^2", "W2",
+     lambda W1, W2, x, y: float(np.sum((W2 @ np.maximum(W1 @ x, 0) - y) ** 2)),
+     {"W1": RNG.standard_normal((5, 4)), "W2": RNG.standard_normal((3, 5)), "x": RNG.standard_normal(4),
+      "y": RNG.standard_normal(3)}, "h", "relu"),
+]
+
+
+@pytest.mark.parametrize("prog,var,f,inputs,name,replaced", FOLDS, ids=[f"{c[0]} by {c[1]}" for c in FOLDS])
+def test_answers_fold_definitions_inside_products_sums_and_transposes(prog, var, f, inputs, name, replaced):
+    r = matdiff.diff(prog, var)
+    text = str(r)
+    assert name in text and replaced not in text, text
+    assert first_order_error(f, inputs, var, r.lambdify()(**inputs)) < 1e-6

@@ -15,7 +15,7 @@ from collections import Counter
 from typing import Sequence
 
 from ..core import construct as A
-from ..core.nodes import Add, Expr, Func, Sym
+from ..core.nodes import Add, Expr, Func, Mul, Sym
 
 
 def complements(defs: Sequence[tuple[Sym, Expr]]) -> dict[Expr, Expr]:
@@ -44,6 +44,12 @@ def refold(e: Expr, defs: Sequence[tuple[Sym, Expr]]) -> Expr:
             exact.setdefault(A.T(tree), A.T(sym))
     sums = sorted(((sym, tree) for sym, tree in defs if isinstance(tree, Add)),
                   key=lambda st: -len(st[1].terms))
+    chains: list[tuple[Expr, tuple[Expr, ...]]] = []
+    for sym, tree in defs:
+        for name, t in ((sym, tree), (A.T(sym), A.T(tree))):
+            if isinstance(t, Mul) and not t.is_scalar and not any(f.is_scalar for f in t.factors):
+                chains.append((name, t.factors))
+    chains.sort(key=lambda c: -len(c[1]))
     memo: dict[int, Expr] = {}
 
     def go(x: Expr) -> Expr:
@@ -52,6 +58,8 @@ def refold(e: Expr, defs: Sequence[tuple[Sym, Expr]]) -> Expr:
         if x in exact:
             out: Expr = exact[x]
         elif isinstance(x, Add) and (part := _fold_sum(x, sums)) is not None:
+            out = go(part)
+        elif isinstance(x, Mul) and (part := _fold_chain(x, chains)) is not None:
             out = go(part)
         elif not x.children:
             out = x
@@ -75,6 +83,21 @@ def _fold_sum(x: Add, sums: list[tuple[Sym, Expr]]) -> Expr | None:
             if all(have[t] >= n for t, n in want.items()):
                 rest = list((have - want).elements())
                 return A.add(sym if sign > 0 else A.neg(sym), *rest)
+    return None
+
+
+def _fold_chain(x: Mul, chains: list[tuple[Expr, tuple[Expr, ...]]]) -> Expr | None:
+    """A product holding a defined product as a run of its factors, with the name instead
+    (A'*(B + B')*A*x with z = A*x is A'*(B + B')*z)."""
+    scalars = [f for f in x.factors if f.is_scalar]
+    chain = [f for f in x.factors if not f.is_scalar]
+    for name, fs in chains:
+        k = len(fs)
+        if k > len(chain) or (k == len(chain) and not scalars):
+            continue
+        for i in range(len(chain) - k + 1):
+            if all(a == b for a, b in zip(chain[i:i + k], fs)):
+                return A.mul(*scalars, *chain[:i], name, *chain[i + k:])
     return None
 
 
