@@ -440,6 +440,8 @@ FOLDS = [
      lambda W1, W2, x, y: float(np.sum((W2 @ np.maximum(W1 @ x, 0) - y) ** 2)),
      {"W1": RNG.standard_normal((5, 4)), "W2": RNG.standard_normal((3, 5)), "x": RNG.standard_normal(4),
       "y": RNG.standard_normal(3)}, "h", "relu"),
+    ("m = A*x; s = m'*m; L = sqrt(s)", "x", lambda A, x: float(np.linalg.norm(A @ x)),
+     {"A": RNG.standard_normal((3, 4)), "x": RNG.standard_normal(4)}, "L", "0.5"),
 ]
 
 

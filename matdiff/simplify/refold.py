@@ -12,6 +12,7 @@ equal values, so the answer is the same function of the inputs.
 from __future__ import annotations
 
 from collections import Counter
+from fractions import Fraction
 from typing import Sequence
 
 from ..core import construct as A
@@ -38,6 +39,10 @@ def refold(e: Expr, defs: Sequence[tuple[Sym, Expr]]) -> Expr:
         if isinstance(tree, Sym):
             continue
         exact.setdefault(tree, sym)
+        if isinstance(tree, Func) and tree.name == "sqrt":  # √u is also written u^(1/2), 1/√u as u^(−1/2)
+            half = A.num(Fraction(1, 2))
+            exact.setdefault(A.power(tree.arg, half), sym)
+            exact.setdefault(A.power(tree.arg, A.neg(half)), A.power(sym, A.MINUS_ONE))
         if not tree.is_scalar and not tree.is_vector:  # (relu(W x))ᵀ is kept as relu(xᵀWᵀ)
             exact.setdefault(A.T(tree), A.T(sym))
         elif tree.is_vector:
