@@ -451,3 +451,20 @@ def test_answers_fold_definitions_inside_products_sums_and_transposes(prog, var,
     text = str(r)
     assert name in text and replaced not in text, text
     assert first_order_error(f, inputs, var, r.lambdify()(**inputs)) < 1e-6
+
+
+def test_folding_a_sum_of_two_folded_products_keeps_them_apart():
+    """Regression: the folding memo once confused a folded product with a freed one of the same id,
+    and H1*G2' + c*H1'*W came out as 2*H1*G2'."""
+    prog = "H1 = U*(c .* b); G2 = W'*c; Q3 = H1'*(W*G2); L = beta + Q3 + sum(tanh(H1)) + sum(tanh(G2))"
+
+    def f(W, U, b, c, beta):
+        H1 = U @ (c * b)
+        G2 = W.T @ c
+        return beta + H1 @ (W @ G2) + np.sum(np.tanh(H1)) + np.sum(np.tanh(G2))
+
+    inputs = {"W": RNG.standard_normal((3, 4)), "U": RNG.standard_normal((3, 3)), "b": RNG.standard_normal(3),
+              "c": RNG.standard_normal(3), "beta": 0.5}
+    rs = matdiff.diff(prog, ["W", "c"])
+    for v in ("W", "c"):
+        assert first_order_error(f, inputs, v, rs[v].lambdify()(**inputs)) < 1e-6, str(rs[v])

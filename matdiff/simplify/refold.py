@@ -55,11 +55,11 @@ def refold(e: Expr, defs: Sequence[tuple[Sym, Expr]]) -> Expr:
             if isinstance(t, Mul) and not t.is_scalar and not any(f.is_scalar for f in t.factors):
                 chains.append((name, t.factors))
     chains.sort(key=lambda c: -len(c[1]))
-    memo: dict[int, Expr] = {}
+    memo: dict[int, tuple[Expr, Expr]] = {}  # id(x) → (x, folded): x held, so its id stays its own
 
     def go(x: Expr) -> Expr:
         if id(x) in memo:
-            return memo[id(x)]
+            return memo[id(x)][1]
         if x in exact:
             out: Expr = exact[x]
         elif isinstance(x, Add) and (part := _fold_sum(x, sums)) is not None:
@@ -71,7 +71,7 @@ def refold(e: Expr, defs: Sequence[tuple[Sym, Expr]]) -> Expr:
         else:
             kids = tuple(go(c) for c in x.children)
             out = x if all(a is b for a, b in zip(kids, x.children)) else A.rebuild(x, kids)
-        memo[id(x)] = out
+        memo[id(x)] = (x, out)
         return out
 
     return go(e)
