@@ -98,11 +98,15 @@ def program_lines(program: Any) -> list[str]:
     return out
 
 
-def backward_lines(function_name: str, adjoints: Sequence[Any], fold: Callable[[Expr], Expr]) -> list[str]:
-    """``∂L/∂y = …    [dL = …]`` for each adjoint of the backward pass, last to first."""
+def backward_lines(function_name: str, adjoints: Sequence[Any], fold: Callable[[Expr], Expr],
+                   identities: dict[str, str] | None = None) -> list[str]:
+    """``∂L/∂y = …    [dL = …]`` for each adjoint of the backward pass, last to first; a
+    statement y = f(u) of an element-wise f adds f′ (``identities``: name → f′'s identity)."""
+    identities = identities or {}
     out = []
     for adj in adjoints:
-        rules = "; ".join(f"d{y.name} = {to_text(fold(de))}" for y, de in adj.rules)
+        rules = "; ".join(f"d{y.name} = {to_text(fold(de))}" + (f", {identities[y.name]}" if y.name in identities
+                                                                 else "") for y, de in adj.rules)
         out.append(f"{lhs_text(function_name, adj.name.name)} = {to_text(fold(adj.value))}    [{rules}]")
     return out
 
