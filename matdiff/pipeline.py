@@ -19,6 +19,7 @@ from .calculus.derive import derivative, kink_notes
 from .core import construct as A
 from .core.nodes import DimSize, Expr, Func, Sym
 from .core.rewriting import rewrite
+from .errors import INTERNAL_FAULTS, MatdiffError, internal_error
 from .frontend.lowering import Lowering
 from .frontend.program import infer_program, lower_program, program_notes
 from .frontend.syntax import parse_raw
@@ -47,13 +48,14 @@ def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...]
             for v in inf.dims.resolve(t):
                 inf.letter(v)
     program = lower_program(inf, stmts) if raw.op == "program" else None
-    expr = program.inlined if program else Lowering(inf).build(raw)
+    lowering = None if program else Lowering(inf)
+    expr = program.inlined if program else lowering.build(raw)
     symbols: dict[str, Sym] = {}
     for name, shape in inf.sym_shapes.items():
         kind = types.get(name) or default_kind(name)
         symbols[name] = Sym(name, inf.final_shape(shape), kind == "symmetric", kind == "probability")
     notes = tuple(concatenation_notes(list(symbols)) + (program_notes(program) if program else []))
-    return Parsed(expr, symbols, notes, text, program)
+    return Parsed(expr, symbols, notes, text, program, lowering.origins if lowering else {})
 
 
 def dimension_notes(value: Expr, symbols: dict[str, Sym]) -> list[str]:
@@ -71,8 +73,13 @@ def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]
     """Every stage for one variable; ``notes`` are the caller's, said first."""
     parsed = parse(expr, types, extra=(wrt,))
     var = parsed.symbols[wrt]
-    f = rewrite(parsed.expr)  # the identities of the rewrite table (recorded again for --steps)
-    kind, value, first = derivative(f, var, order)
+    try:
+        f = rewrite(parsed.expr)  # the identities of the rewrite table (recorded again for --steps)
+        kind, value, first = derivative(f, var, order)
+    except MatdiffError as e:  # point at the sub-expression it concerns, when it is part of the input
+        raise e.at_node(expr, parsed.origins)
+    except INTERNAL_FAULTS as e:
+        raise internal_error(e, "differentiating") from e
     return finish(expr, parsed, f, var, order, kind, value, first, notes)
 
 
@@ -96,15 +103,20 @@ def finish(expr: str, parsed: Parsed, f: Expr, var: Sym, order: int, kind: str, 
                              named, program=parsed.program)
     display = name_repeats(pull_transposes(value, to_text), set(parsed.symbols), to_text)
     return Result(expr, var, order, kind, value, parsed.expr, parsed.symbols, tuple(notes), first,
-                  display if display is not value else None)
+                  display if display is not value else None, parsed.origins)
 
 
 def run_many(expr: str, wrts: list[str], types: dict[str, str], notes: list[str]) -> Results:
     """First derivatives by several variables: one differential, each read off it (SPEC §7)."""
     parsed = parse(expr, types, extra=tuple(wrts))
     variables = [parsed.symbols[w] for w in wrts]
-    f = rewrite(parsed.expr)
-    derived = derive_many(f, variables)
+    try:
+        f = rewrite(parsed.expr)
+        derived = derive_many(f, variables)
+    except MatdiffError as e:
+        raise e.at_node(expr, parsed.origins)
+    except INTERNAL_FAULTS as e:
+        raise internal_error(e, "differentiating") from e
     results = {v.name: finish(expr, parsed, f, v, 1, derived[v.name][0], simplify(derived[v.name][1]), None, notes)
                for v in variables}
     all_notes = tuple(dict.fromkeys(n for r in results.values() for n in r.notes))

@@ -15,7 +15,8 @@ from ..core.nodes import Differential
 from .printing import LatexPrinter, shape_text, to_latex
 
 
-KIND_LABEL = {"gradient": "gradient", "jacobian": "Jacobian", "derivative": "derivative", "hessian": "Hessian"}
+RESULT_NAMES = {"gradient": "gradient", "jacobian": "Jacobian", "derivative": "derivative", "hessian": "Hessian"}
+"""What each kind of result is called (gradient, Jacobian, derivative, Hessian)."""
 _LABEL = re.compile(r"\s{2,}\[(.*)\]\s*$")
 _NAME = LatexPrinter().name
 
@@ -93,7 +94,7 @@ def latex_steps(r: Any) -> list[tuple[str, str]]:
 def result_html(r: Any) -> str:
     """HTML with MathJax-ready LaTeX: result, variable and shape, notes, steps."""
     var = r.variable
-    head = (f"<div class='matdiff-result'><p><b>{KIND_LABEL[r.kind]}</b> of "
+    head = (f"<div class='matdiff-result'><p><b>{RESULT_NAMES[r.kind]}</b> of "
             f"<code>{html.escape(r.input)}</code> with respect to <code>{html.escape(var.name)}</code> "
             f"({html.escape(variable_kind(r))}, {html.escape(shape_text(var.shape))}); "
             f"result {html.escape(r.shape_text)}</p>"
@@ -112,7 +113,7 @@ def result_html(r: Any) -> str:
 
 def result_markdown(r: Any) -> str:
     """The same content as Markdown with ``$$`` math (for ``_repr_markdown_``)."""
-    lines = [f"**{KIND_LABEL[r.kind]}** of `{r.input}` with respect to `{r.variable.name}` "
+    lines = [f"**{RESULT_NAMES[r.kind]}** of `{r.input}` with respect to `{r.variable.name}` "
              f"({variable_kind(r)}, {shape_text(r.variable.shape)}); result {r.shape_text}", "",
              f"$$ {lhs_latex(r)} = {r.latex()} $$", ""]
     lines += [f"- {n}" for n in r.notes]

@@ -16,7 +16,7 @@ from ..core.nodes import D, Differential, Expr, Sym
 from ..core.rewriting import Fired, replay, rewrite
 from .printing import to_text
 
-LABELS = {"gradient": "∂f/∂{x}", "jacobian": "∂vec F/∂vec({x})'", "derivative": "dF/d{x}", "hessian": "H"}
+LEFT_SIDES = {"gradient": "∂f/∂{x}", "jacobian": "∂vec F/∂vec({x})'", "derivative": "dF/d{x}", "hessian": "H"}
 """The left-hand side of the last line, by the kind of result."""
 
 MAX_REWRITE_LINES = 40
@@ -101,5 +101,5 @@ def derivation_lines(r: Any) -> list[str]:
         lines.append("restricted to symmetric directions: J P, P = (I + K)/2")
     elif var.symmetric:
         lines.append("symmetric variable: G = (G₀ + G₀')/2")
-    lines.append(f"{LABELS[r.kind].format(x=var.name)} = {r.text}")
+    lines.append(f"{LEFT_SIDES[r.kind].format(x=var.name)} = {r.text}")
     return lines
