@@ -60,6 +60,15 @@ class Rewrite:
 
 
 # -- helpers -----------------------------------------------------------------------
+def heads(*names: str):
+    """Mark a node entry rooted at a function call: it looks only at calls of these names
+    (the engine tries it on nothing else)."""
+    def mark(fn):
+        fn.heads = names
+        return fn
+    return mark
+
+
 def _is_func(e: Expr, name: str) -> bool:
     return isinstance(e, Func) and e.name == name
 
@@ -93,6 +102,7 @@ def outer_product(e: Expr) -> tuple[list[Expr], list[Expr], list[Expr]] | None:
 
 # -- transpose ------------------------------------------------------------------------
 def _f_of_transpose(name: str) -> NodeFn:
+    @heads(name)
     def apply(e: Expr) -> Expr | None:
         if _is_func(e, name) and isinstance(e.arg, Transpose):
             return A.func(name, e.arg.arg)
@@ -101,10 +111,12 @@ def _f_of_transpose(name: str) -> NodeFn:
 
 
 # -- product ----------------------------------------------------------------------------
+@heads("inv")
 def _inv_inv(e: Expr) -> Expr | None:
     return e.arg.arg if _is_func(e, "inv") and _is_func(e.arg, "inv") else None
 
 
+@heads("inv")
 def _inv_of_power(e: Expr) -> Expr | None:
     if _is_func(e, "inv") and isinstance(e.arg, MatPow):
         return A.matpow(A.func("inv", e.arg.base), e.arg.k)
@@ -282,6 +294,7 @@ def _kinked_pair(keep: str, drop: str) -> NodeFn:
 
 # -- Kronecker ------------------------------------------------------------------------
 def _multiplicative_on_kron(name: str) -> NodeFn:
+    @heads(name)
     def apply(e: Expr) -> Expr | None:
         if _is_func(e, name) and isinstance(e.arg, Kron) and (
                 name != "tr" or all(f.is_square for f in e.arg.factors)):
@@ -291,6 +304,7 @@ def _multiplicative_on_kron(name: str) -> NodeFn:
 
 
 # -- diag/vec -------------------------------------------------------------------------
+@heads("diagv")
 def _diag_of_outer(e: Expr) -> Expr | None:
     if _is_func(e, "diagv"):
         split = outer_product(e.arg)
@@ -300,10 +314,12 @@ def _diag_of_outer(e: Expr) -> Expr | None:
     return None
 
 
+@heads("diagv")
 def _diag_of_diag(e: Expr) -> Expr | None:
     return e.arg.arg if _is_func(e, "diagv") and _is_func(e.arg, "diagm") else None
 
 
+@heads("sum")
 def _sum_of_vec(e: Expr) -> Expr | None:
     return A.func("sum", e.arg.arg) if _is_func(e, "sum") and _is_func(e.arg, "vec") else None
 
@@ -367,14 +383,17 @@ def logistic_pairs(e: Expr) -> Expr | None:
     return A.add(*[o for o in out if o is not None])
 
 
+@heads("sign")
 def _sign_sign(e: Expr) -> Expr | None:
     return e.arg if _is_func(e, "sign") and _is_func(e.arg, "sign") else None
 
 
+@heads("log")
 def _log_exp(e: Expr) -> Expr | None:
     return e.arg.arg if _is_func(e, "log") and _is_func(e.arg, "exp") else None
 
 
+@heads("log")
 def _log_softmax(e: Expr) -> Expr | None:
     """Also log(softmax(z)ᵀ) = (z − logsumexp(z) 𝟙)ᵀ: the transpose of log ∘ softmax is pushed inside."""
     if not _is_func(e, "log"):
@@ -387,6 +406,7 @@ def _log_softmax(e: Expr) -> Expr | None:
     return None
 
 
+@heads("log")
 def _log_sum_exp(e: Expr) -> Expr | None:
     if _is_func(e, "log") and e.is_scalar and _is_func(e.arg, "sum") and _is_func(e.arg.arg, "exp") \
             and e.arg.arg.arg.is_vector:
@@ -395,6 +415,7 @@ def _log_sum_exp(e: Expr) -> Expr | None:
 
 
 # -- reductions -----------------------------------------------------------------------
+@heads("tr")
 def _trace_of_rank_one(e: Expr) -> Expr | None:
     if _is_func(e, "tr") and isinstance(e.arg, Mul) and not e.arg.is_scalar:
         chain = list(e.arg.factors)
@@ -408,6 +429,7 @@ def _trace_of_rank_one(e: Expr) -> Expr | None:
     return None
 
 
+@heads("norm1", "norm2")
 def _norm_of_multiple(e: Expr) -> Expr | None:
     if isinstance(e, Func) and e.name in ("norm1", "norm2"):
         outer, inner = A.split_scalars(e.arg)
@@ -438,11 +460,13 @@ def _ones_reduce(row: bool) -> NodeFn:
 
 # -- constants ------------------------------------------------------------------------
 def _func_of(name: str, leaf: type, value: Callable[[Expr], Expr]) -> NodeFn:
+    @heads(name)
     def apply(e: Expr) -> Expr | None:
         return value(e.arg) if _is_func(e, name) and isinstance(e.arg, leaf) else None
     return apply
 
 
+@heads("sum")
 def _sum_of_probability(e: Expr) -> Expr | None:
     if _is_func(e, "sum") and isinstance(e.arg, Sym) and e.arg.probability:
         return A.ONE

@@ -61,9 +61,14 @@ class Rewriter:
         self.table = table
         self.chain: list[Rewrite] = [r for r in table if r.chain]
         self.by_type: dict[type, list[Rewrite]] = {}
+        self.by_head: dict[str, list[Rewrite]] = {}  # the entries rooted at a call of a name
         for r in table:
             if not r.chain:
                 self.by_type.setdefault(r.node, []).append(r)
+        for r in self.by_type.get(Func, []):
+            for name in getattr(r.apply, "heads", ()):
+                self.by_head.setdefault(name, []).append(r)
+        self.any_head = [r for r in self.by_type.get(Func, []) if not hasattr(r.apply, "heads")]
         self.done: dict[int, tuple[Expr, Expr]] = {}  # by identity: the results of finished runs
         self.cache_clear = self.done.clear  # forget them (as the lru caches of matdiff are cleared)
 
@@ -134,7 +139,13 @@ class _Run:
                         out = A.mul(*fs[:j], *repl, *fs[i + 1:])
                         if self.accept(r, y, out):
                             return out
-        for r in self.rw.by_type.get(type(y), ()):
+        if isinstance(y, Func):
+            entries = self.rw.by_head.get(y.name, ())
+            entries = [r for r in self.rw.by_type[Func] if r in entries or r in self.rw.any_head] \
+                if self.rw.any_head else entries
+        else:
+            entries = self.rw.by_type.get(type(y), ())
+        for r in entries:
             out = r.apply(y)
             if out is not None and out is not y and self.accept(r, y, out):
                 return out
