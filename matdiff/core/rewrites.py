@@ -23,6 +23,7 @@ read the way it is written.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Callable
 
 from . import construct as A
@@ -616,4 +617,4 @@ def by_name(name: str) -> list[Rewrite]:
     return [r for r in TABLE if r.name == name]
 
 
-__all__ = ["Rewrite", "TABLE", "GROUPS", "by_name", "diag_terms", "outer_product"]
+__all__ = ["Rewrite", "TABLE", "GROUPS", "by_name", "diag_terms", "logistic_pairs", "outer_product"]
