@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from typing import Any, Callable, Sequence
 
-from ..core.nodes import Expr, Sym
+from ..core.nodes import Differential, Expr, Sym
 from .printing import LatexPrinter, shape_text, to_latex, to_text, to_unicode
 
 _NAME = LatexPrinter().name
@@ -94,7 +94,7 @@ def backward_lines(function_name: str, adjoints: Sequence[Any], fold: Callable[[
     """``∂L/∂y = …    [dL = …]`` for each adjoint of the backward pass, last to first."""
     out = []
     for adj in adjoints:
-        rules = "; ".join(f"d{y.name} = {to_text(fold(de))}" for y, de in adj.rules)
+        rules = "; ".join(f"{to_text(Differential(y, y.shape))} = {to_text(fold(de))}" for y, de in adj.rules)
         out.append(f"{lhs_text(function_name, adj.name.name)} = {to_text(fold(adj.value))}    [{rules}]")
     return out
 
