@@ -38,13 +38,17 @@ def diff(expr: str, wrt: str | list[str], *, types: dict[str, str] | None = None
                                expr if isinstance(expr, str) else None, 1) from None
 
 
-def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Result:
+def _check_variable(wrt: str, types: dict[str, str] | None) -> None:
     if not isinstance(wrt, str) or not NAME.match(wrt):
         raise UsageError(f"the variable must be a name, got {wrt!r}")
     if wrt in FUNCTIONS:
         raise UsageError(f"'{wrt}' is a function, not a variable")
     if wrt in ("I", "eye") and wrt not in (types or {}):
         raise UsageError(f"'{wrt}' is the identity matrix, not a variable")
+
+
+def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Result:
+    _check_variable(wrt, types)
     if isinstance(order, bool) or order not in (1, 2):
         raise UsageError(f"order must be 1 (gradient or Jacobian) or 2 (Hessian), got {order!r}")
     notes = []
@@ -70,15 +74,6 @@ def _diff_many(expr: str, wrts: list[str], types: dict[str, str] | None, order: 
             types[w] = "vector"
             notes.append(f"'{w}' is differentiated as an unconstrained vector: sum({w}) = 1 is not used")
     return run_many(expr, wrts, types, notes)
-
-
-def _check_variable(wrt: Any, types: dict[str, str]) -> None:
-    if not isinstance(wrt, str) or not NAME.match(wrt):
-        raise UsageError(f"the variable must be a name, got {wrt!r}")
-    if wrt in FUNCTIONS:
-        raise UsageError(f"'{wrt}' is a function, not a variable")
-    if wrt in ("I", "eye") and wrt not in types:
-        raise UsageError(f"'{wrt}' is the identity matrix, not a variable")
 
 
 @guarded("evaluating")
