@@ -8,8 +8,8 @@ again until no entry applies.  Every rewrite that fires is recorded as a
 
 Bounded: at most ``max_steps`` rewrites per run, and a rewrite whose result
 costs more than the sub-expression it replaces is taken only while the total
-growth of the run stays under ``max_growth``, so that no input can make the
-tree grow without bound.  The cost is explicit: :func:`cost` weighs each
+growth of the run stays under ``max_growth`` plus the cost of the input, so
+that no input can make the tree grow more than linearly.  The cost is explicit: :func:`cost` weighs each
 operator by the work it stands for; an entry whose result may cost more than
 its pattern says why (``Rewrite.expands``), and the table test holds every
 other entry to a result no costlier than its example.
@@ -52,6 +52,7 @@ class Fired:
 
 MAX_STEPS = 10_000
 MAX_GROWTH = 200.0
+"""The growth a run allows beyond the cost of its input (so, linear in the input)."""
 
 
 class Rewriter:
@@ -78,9 +79,10 @@ class Rewriter:
 
         A run that records nothing reuses the results of earlier such runs (a tree is
         rewritten once, however many stages ask), and adds its own unless a bound stopped it."""
+        budget = max_growth + cost(e) if max_growth > 0 else 0.0
         if log is not None:
-            return _Run(self, log, max_steps, max_growth, {}, {}).go(e)
-        run = _Run(self, None, max_steps, max_growth, self.done, {})
+            return _Run(self, log, max_steps, budget, {}, {}).go(e)
+        run = _Run(self, None, max_steps, budget, self.done, {})
         out = run.go(e)
         if not run.bounded:
             if len(self.done) > 1 << 16:
