@@ -15,7 +15,7 @@ from .core import construct as A
 from .core.nodes import DimSize, Expr, Func, Sym
 from .frontend.lowering import Lowering
 from .frontend.syntax import parse_raw
-from .frontend.types import Inference, check_types, concatenation_notes, default_kind
+from .frontend.types import Inference, assumed_types_note, check_types, concatenation_notes, default_kind
 from .present.printing import to_text
 from .result import Parsed, Result
 from .simplify.passes import name_repeats, pull_transposes, simplify
@@ -39,7 +39,7 @@ def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...]
     for name, shape in inf.sym_shapes.items():
         kind = types.get(name) or default_kind(name)
         symbols[name] = Sym(name, inf.final_shape(shape), kind == "symmetric", kind == "probability")
-    notes = tuple(concatenation_notes(list(symbols)))
+    notes = tuple(concatenation_notes(list(symbols), set(types)) + assumed_types_note(list(symbols), types))
     return Parsed(expr, symbols, notes, text)
 
 
@@ -54,13 +54,29 @@ def dimension_notes(value: Expr, symbols: dict[str, Sym]) -> list[str]:
             + ", ".join(shapes)]
 
 
+def kind_note(kind: str, value: Expr, function: Expr) -> list[str]:
+    """What a result that is not a gradient is, and its shape (SPEC §2):
+    ``Jacobian, (m·n)×(m·n): the function is matrix-valued``."""
+    if kind == "gradient":
+        return []
+    shape = "×".join(f"({d})" if "·" in d else d for d in (str(x).replace("*", "·") for x in value.shape))
+    what = {"jacobian": "Jacobian", "derivative": "derivative", "hessian": "Hessian"}[kind]
+    valued = "" if kind == "hessian" else \
+        f": the function is {_valued(function)}-valued"
+    return [f"{what}, {shape}{valued}"]
+
+
+def _valued(e: Expr) -> str:
+    return "vector" if e.is_vector else "row-vector" if e.shape[0] == 1 else "matrix"
+
+
 def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]) -> Result:
     """Every stage for one variable; ``notes`` are the caller's, said first."""
     parsed = parse(expr, types, extra=(wrt,))
     var = parsed.symbols[wrt]
     kind, value, first = derive(parsed.expr, var, order)
     value = simplify(value)
-    notes = list(parsed.notes) + notes + kink_notes(parsed.expr, var)
+    notes = list(parsed.notes) + kind_note(kind, value, parsed.expr) + notes + kink_notes(parsed.expr, var)
     sums = sorted({x.arg.name for x in value.walk() if isinstance(x, Func) and x.name == "sum"
                    and isinstance(x.arg, Sym) and x.arg.is_vector})
     for name in sums:

@@ -1,7 +1,7 @@
 """The derivation as text, one rule per line (``--steps``, ``Result.steps``)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..calculus.differential import derivation, differential
 from .printing import to_text
@@ -10,8 +10,9 @@ LABELS = {"gradient": "∂f/∂{x}", "jacobian": "∂vec F/∂vec({x})'", "deriv
 """The left-hand side of the last line, by the kind of result."""
 
 
-def derivation_lines(r: Any) -> list[str]:
-    """f, then df one rule at a time, then the identification and the answer (r is a Result)."""
+def derivation_lines(r: Any, to_text: Callable[[Any], str] = to_text) -> list[str]:
+    """f, then df one rule at a time, then the identification and the answer (r is a Result),
+    printed by ``to_text`` (or ``to_unicode``)."""
     f, var = r.function, r.variable
     dname = "d" + var.name
     lines = [f"{'f' if f.is_scalar else 'F'} = {to_text(f)}"]
@@ -34,5 +35,5 @@ def derivation_lines(r: Any) -> list[str]:
         lines.append("restricted to symmetric directions: J P, P = (I + K)/2")
     elif var.symmetric:
         lines.append("symmetric variable: G = (G₀ + G₀')/2")
-    lines.append(f"{LABELS[r.kind].format(x=var.name)} = {r.text}")
+    lines.append(f"{LABELS[r.kind].format(x=var.name)} = {to_text(r.display)}")
     return lines
