@@ -10,14 +10,24 @@ from .backends import evaluate as numeric
 from .backends.sympy_bridge import sympy_to_text
 from .core.functions import FUNCTIONS, NAME
 from .errors import UnsupportedError, UsageError
+from .frontend.types import check_types
 from .pipeline import parse, run
 from .result import Parsed, Result
 
 __all__ = ["parse", "diff", "lambdify", "from_sympy", "diff_sympy", "Parsed", "Result"]
 
 
-def diff(expr: str, wrt: str, *, types: dict[str, str] | None = None, order: int = 1) -> Result:
-    """The derivative of ``expr`` with respect to ``wrt``, simplified (SPEC §3, §5)."""
+def diff(expr: str | Parsed, wrt: Any, *, types: dict[str, str] | None = None, order: int = 1) -> Result:
+    """The derivative of ``expr`` with respect to ``wrt``, simplified (SPEC §3, §5).
+
+    ``expr`` is text or what :func:`parse` and :func:`from_sympy` return (read
+    again with its declarations); ``wrt`` a name, or a SymPy ``MatrixSymbol`` or
+    ``Symbol``, whose shape declares its type unless ``types`` does."""
+    if isinstance(expr, Parsed):
+        types = {**expr.types, **check_types(types)}
+        expr = expr.text or str(expr)
+    if _is_sympy(wrt):
+        wrt, types = _sympy_variable(wrt, types)
     try:
         return _diff(expr, wrt, types, order)
     except RecursionError:
@@ -39,6 +49,24 @@ def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Resu
         types = dict(types or {}, **{wrt: "vector"})
         notes.append(f"'{wrt}' is differentiated as an unconstrained vector: sum({wrt}) = 1 is not used")
     return run(expr, wrt, types or {}, order, notes)
+
+
+def _is_sympy(obj: Any) -> bool:
+    return type(obj).__module__.split(".")[0] == "sympy"
+
+
+def _sympy_variable(wrt: Any, types: dict[str, str] | None) -> tuple[str, dict[str, str]]:
+    """A SymPy symbol as a name, its type declared by its shape (1×1 scalar, n×1 vector)."""
+    import sympy as sp
+
+    if not isinstance(wrt, (sp.MatrixSymbol, sp.Symbol)):
+        raise UsageError(f"the variable must be a name, a MatrixSymbol or a Symbol, got {type(wrt).__name__}")
+    name = str(wrt.name)
+    types = dict(types or {})
+    if name not in types:
+        r, c = wrt.shape if isinstance(wrt, sp.MatrixSymbol) else (1, 1)
+        types[name] = "scalar" if (r, c) == (1, 1) else "vector" if c == 1 else "matrix"
+    return name, types
 
 
 def lambdify(expr: str, types: dict[str, str] | None = None) -> Callable[..., Any]:

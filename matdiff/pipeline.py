@@ -40,7 +40,7 @@ def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...]
         kind = types.get(name) or default_kind(name)
         symbols[name] = Sym(name, inf.final_shape(shape), kind == "symmetric", kind == "probability")
     notes = tuple(concatenation_notes(list(symbols), set(types)) + assumed_types_note(list(symbols), types))
-    return Parsed(expr, symbols, notes, text)
+    return Parsed(expr, symbols, notes, text, types)
 
 
 def dimension_notes(value: Expr, symbols: dict[str, Sym]) -> list[str]:

@@ -30,6 +30,7 @@ class Parsed:
     symbols: dict[str, Sym]
     notes: tuple[str, ...] = ()
     text: str = ""
+    types: dict[str, str] = field(default_factory=dict)  # the declarations it was read with
 
     def __str__(self) -> str:
         return to_text(self.expr)

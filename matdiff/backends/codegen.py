@@ -709,7 +709,8 @@ def _docstring(doc: str, symbols: dict[str, Sym], argnames: dict[str, str], shap
     for n, s in symbols.items():
         line = f"    {argnames[n]}: {_kind_text(s)}."
         if argnames[n] != n:
-            line += f" The variable `{n}`, renamed: `{n}` is a Python keyword." if keyword.iskeyword(n) \
+            line += f" The variable `{n}`, renamed: `{n}` is a Python keyword (also `**{{'{n}': …}}`)." \
+                if keyword.iskeyword(n) \
                 else f" The variable `{n}`, renamed to avoid a clash."
         lines.append(line)
     lines += ["", "Returns:", f"    {_result_text(shape, target)}."]
@@ -769,6 +770,39 @@ class _Emitter:
         if missing:
             raise UsageError(f"cannot generate code: dimension {missing[0]} cannot be read off any argument")
         return " * ".join(self.dim_vars[p] for p in parts)
+
+    # -- names that are Python keywords: lambda_=… or **{"lambda": …} (SPEC §5) ----------------------
+    def signature(self) -> str:
+        """The parameters in order; from the first keyword name on they default to None, and
+        ``**keywords`` takes the keyword spelled as itself."""
+        names = list(self.symbols)
+        first = next((i for i, n in enumerate(names) if keyword.iskeyword(n)), None)
+        if first is None:
+            return ", ".join(self.argnames[n] for n in names)
+        self.rest = self.namer.fresh("keywords")
+        return ", ".join([self.argnames[n] for n in names[:first]]
+                         + [f"{self.argnames[n]}=None" for n in names[first:]] + [f"**{self.rest}"])
+
+    def keyword_arguments(self) -> list[str]:
+        """Take ``lambda`` from ``**keywords``; an unknown or a missing argument is a TypeError."""
+        rest = getattr(self, "rest", None)
+        if rest is None:
+            return []
+        names = list(self.symbols)
+        first = next(i for i, n in enumerate(names) if keyword.iskeyword(n))
+        lines = []
+        for n in names:
+            if keyword.iskeyword(n):
+                a = self.argnames[n]
+                lines += [f"    if {a} is None:", f"        {a} = {rest}.pop({n!r}, None)"]
+        lines += [f"    if {rest}:",
+                  f'        raise TypeError(f"{self.name}() got unexpected arguments {{sorted({rest})}}")']
+        for n in names[first:]:
+            a = self.argnames[n]
+            lines += [f"    if {a} is None:",
+                      f'        raise TypeError("{self.name}() is missing the argument {a}'
+                      + (f' (or {n})' if keyword.iskeyword(n) else '') + '")']
+        return lines
 
     # -- argument checks ----------------------------------------------------------------------------
     def arguments(self) -> list[str]:
@@ -877,9 +911,9 @@ class _Emitter:
                 src = tg.helpers[h].format(m=mod, name=self.helper_names[h],
                                            perm=self.helper_names.get("commutation_perm", ""))
                 lines += [src, "", ""]
-        args = ", ".join(self.argnames[n] for n in self.symbols)
-        lines.append(f"def {self.name}({args}):")
+        lines.append(f"def {self.name}({self.signature()}):")
         lines += _docstring(doc, self.symbols, self.argnames, e.shape, tg)
+        lines += self.keyword_arguments()
         lines += head
         lines += body
         lines.append(f"    return {ret}")
