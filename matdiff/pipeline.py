@@ -10,6 +10,8 @@
 """
 from __future__ import annotations
 
+import re
+
 from .calculus.derive import derive, kink_notes
 from .core import construct as A
 from .core.nodes import DimSize, Expr, Func, Sym
@@ -84,7 +86,9 @@ def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]
                      f"types={{'{name}': 'probability'}} or --probability {name}")
     notes += dimension_notes(value, parsed.symbols)
     if wrt not in A.free_names(parsed.expr):
-        notes.append(f"'{wrt}' does not occur in the expression: the derivative is zero")
+        written = re.search(rf"(?<!\w){re.escape(wrt)}(?!\w)", expr) is not None
+        notes.append(f"the expression simplifies to {to_text(parsed.expr)}, without '{wrt}': the derivative is zero"
+                     if written else f"'{wrt}' does not occur in the expression: the derivative is zero")
     display = name_repeats(pull_transposes(value, to_text), set(parsed.symbols), to_text)
     return Result(expr, var, order, kind, value, parsed.expr, parsed.symbols, tuple(notes), first,
                   display if display is not value else None)

@@ -19,6 +19,7 @@ from .core.nodes import Expr, Sym
 from .present.jupyter import result_html
 from .present.plotting import plot_structure
 from .present.printing import shape_text, to_latex, to_text, to_unicode
+from .present.steplist import Steps
 from .present.steps import derivation_lines
 
 
@@ -100,9 +101,10 @@ class Result:
 
     # -- the derivation ------------------------------------------------------------
     @cached_property
-    def steps(self) -> list[str]:
-        """The derivation, one rewrite per line, ending in the identification."""
-        return derivation_lines(self)
+    def steps(self) -> Steps:
+        """The derivation, one rewrite per line, ending in the identification
+        (a list of lines; ``print`` shows one per line, Jupyter typesets it)."""
+        return Steps(derivation_lines(self), self)
 
     # -- numbers ------------------------------------------------------------------
     def lambdify(self) -> Callable[..., Any]:
@@ -148,7 +150,7 @@ class Result:
         return {"input": self.input, "variable": self.variable.name, "kind": self.kind,
                 "order": self.order, "shape": [str(d) for d in self.shape], "text": self.text,
                 "unicode": self.unicode(), "latex": self.latex(), "numpy": self.numpy(),
-                "notes": list(self.notes), "steps": self.steps}
+                "notes": list(self.notes), "steps": list(self.steps)}
 
 
 @dataclass(frozen=True, repr=False)

@@ -740,6 +740,8 @@ def func(name: str, a: Expr) -> Expr:
             return DimSize(dim_mul(*a.shape))
         if isinstance(a, Sym) and a.probability:  # declared to sum to 1
             return ONE
+        if isinstance(a, Func) and a.name == "softmax":  # sum(softmax(z)) = 1
+            return ONE
         return Func("sum", a, SCALAR)
     if name in ("det", "logdet"):
         if a.is_scalar:
