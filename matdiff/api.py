@@ -8,27 +8,38 @@ from typing import Any, Callable
 
 from .backends import evaluate as numeric
 from .backends.sympy_bridge import sympy_to_text
-from .core.functions import FUNCTIONS, NAME
+from .core.catalogue import FUNCTIONS
+from .core.names import NAME
 from .errors import UnsupportedError, UsageError
 from .frontend.types import check_types
-from .pipeline import parse, run
+from .pipeline import parse, run, run_many
 from .result import Parsed, Result
+from .results import Results
 
-__all__ = ["parse", "diff", "lambdify", "from_sympy", "diff_sympy", "Parsed", "Result"]
+__all__ = ["parse", "diff", "lambdify", "from_sympy", "diff_sympy", "Parsed", "Result", "Results"]
 
 
-def diff(expr: str | Parsed, wrt: Any, *, types: dict[str, str] | None = None, order: int = 1) -> Result:
-    """The derivative of ``expr`` with respect to ``wrt``, simplified (SPEC §3, §5).
+def diff(expr: str | Parsed, wrt: Any, *, types: dict[str, str] | None = None,
+         order: int = 1) -> Result | Results:
+    """The derivative of ``expr`` with respect to ``wrt``, simplified (SPEC §3, §5); for a
+    list of variables, a mapping variable → derivative found in one pass (SPEC §7).
 
     ``expr`` is text or what :func:`parse` and :func:`from_sympy` return (read
-    again with its declarations); ``wrt`` a name, or a SymPy ``MatrixSymbol`` or
-    ``Symbol``, whose shape declares its type unless ``types`` does."""
+    again with its declarations); a variable is a name, or a SymPy ``MatrixSymbol``
+    or ``Symbol``, whose shape declares its type unless ``types`` does."""
     if isinstance(expr, Parsed):
         types = {**expr.types, **check_types(types)}
         expr = expr.text or str(expr)
-    if _is_sympy(wrt):
+    if isinstance(wrt, (list, tuple)):
+        wrt = list(wrt)
+        for i, w in enumerate(wrt):
+            if _is_sympy(w):
+                wrt[i], types = _sympy_variable(w, types)
+    elif _is_sympy(wrt):
         wrt, types = _sympy_variable(wrt, types)
     try:
+        if isinstance(wrt, (list, tuple)):
+            return _diff_many(expr, list(wrt), types, order)
         return _diff(expr, wrt, types, order)
     except RecursionError:
         raise UnsupportedError("the expression is nested too deeply for this Python's recursion limit",
@@ -51,6 +62,24 @@ def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Resu
     return run(expr, wrt, types or {}, order, notes)
 
 
+def _diff_many(expr: str, wrts: list[str], types: dict[str, str] | None, order: int) -> Results:
+    if not wrts:
+        raise UsageError("the list of variables is empty")
+    if len(set(wrts)) != len(wrts):
+        dup = next(w for w in wrts if wrts.count(w) > 1)
+        raise UsageError(f"'{dup}' is listed twice among the variables")
+    if isinstance(order, bool) or order != 1:
+        raise UsageError(f"several variables take first derivatives only (order=1), got order={order!r}")
+    notes: list[str] = []
+    types = dict(types or {})
+    for w in wrts:
+        _check_variable(w, types)
+        if str(types.get(w, "")).lower() == "probability":
+            types[w] = "vector"
+            notes.append(f"'{w}' is differentiated as an unconstrained vector: sum({w}) = 1 is not used")
+    return run_many(expr, wrts, types, notes)
+
+
 def _is_sympy(obj: Any) -> bool:
     return type(obj).__module__.split(".")[0] == "sympy"
 
@@ -67,6 +96,15 @@ def _sympy_variable(wrt: Any, types: dict[str, str] | None) -> tuple[str, dict[s
         r, c = wrt.shape if isinstance(wrt, sp.MatrixSymbol) else (1, 1)
         types[name] = "scalar" if (r, c) == (1, 1) else "vector" if c == 1 else "matrix"
     return name, types
+
+
+def _check_variable(wrt: Any, types: dict[str, str]) -> None:
+    if not isinstance(wrt, str) or not NAME.match(wrt):
+        raise UsageError(f"the variable must be a name, got {wrt!r}")
+    if wrt in FUNCTIONS:
+        raise UsageError(f"'{wrt}' is a function, not a variable")
+    if wrt in ("I", "eye") and wrt not in types:
+        raise UsageError(f"'{wrt}' is the identity matrix, not a variable")
 
 
 def lambdify(expr: str, types: dict[str, str] | None = None) -> Callable[..., Any]:

@@ -19,6 +19,8 @@ from .errors import MatdiffError, UsageError
 from .present.jupyter import latex_steps
 from .present.printing import to_unicode
 from .present.steps import derivation_lines
+from .result import Result
+from .results import ProgramResult
 
 FORMATS = ("text", "unicode", "latex", "numpy", "jax", "torch", "json")
 
@@ -32,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="matdiff", description="Closed-form derivatives of matrix expressions.",
                 epilog="example: matdiff \"beta*sum(abs(X'X - I))\" X --steps --check")
     p.add_argument("expr", help="the expression, e.g. \"tr(A*X*B)\"")
-    p.add_argument("wrt", help="the variable to differentiate by")
+    p.add_argument("wrt", help="the variable to differentiate by; several: W,b (one gradient each)")
     p.add_argument("--order", type=int, default=1, help="1 (default) or 2 for the Hessian")
     p.add_argument("--hessian", action="store_true", help="same as --order 2")
     p.add_argument("--gauss-newton", action="store_true",
@@ -63,7 +65,7 @@ VALUE_OPTIONS = {"--order", "--format", "--scalar", "--vector", "--matrix", "--s
 
 def _reorder(argv: list[str]) -> list[str]:
     """Options first, then ``--`` and the positionals: an expression may start
-    with a minus (``-y'*log(softmax(z))``) without being taken for a flag."""
+    with a minus (``-y'*log(sigmoid(z))``) without being taken for a flag."""
     options: list[str] = []
     positionals: list[str] = []
     it = iter(argv)
@@ -94,7 +96,10 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
         args = build_parser().parse_args(_reorder(argv))
         order = 2 if (args.hessian or args.gauss_newton) else args.order
         types = _types(args)
-        r = diff(args.expr, args.wrt, types=types, order=order)
+        wrt = [w.strip() for w in args.wrt.split(",")] if "," in args.wrt else args.wrt
+        if args.gauss_newton and isinstance(wrt, list):
+            raise UsageError("--gauss-newton takes one variable")
+        r = diff(args.expr, wrt, types=types, order=order)
         if args.gauss_newton:
             r = r.gauss_newton
         notes = list(r.notes) + unused_declarations(types, r.symbols)
@@ -115,7 +120,7 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
                 print(report, file=err)
         if report is None or report.ok:
             return 0
-        return 3 if report.trials == 0 else 1
+        return 3 if not _checked(report) else 1
     except BrokenPipeError:
         raise
     except MatdiffError as e:
@@ -137,10 +142,11 @@ def body_in(r, fmt: str) -> str:
 
 
 def steps_in(r, fmt: str) -> list[str]:
-    """The derivation in the chosen format (code formats show the text)."""
-    if fmt == "latex":
+    """The derivation in the chosen format (code formats, and programs, show the text)."""
+    single = isinstance(r, Result) and not isinstance(r, ProgramResult)
+    if fmt == "latex" and single:
         return [f"{tex}    [{label}]" if tex and label else tex or label for tex, label in latex_steps(r)]
-    return derivation_lines(r, to_unicode) if fmt == "unicode" else list(r.steps)
+    return derivation_lines(r, to_unicode) if fmt == "unicode" and single else list(r.steps)
 
 
 def unused_declarations(types: dict[str, str], symbols: dict) -> list[str]:
@@ -149,15 +155,29 @@ def unused_declarations(types: dict[str, str], symbols: dict) -> list[str]:
             for name, kind in types.items() if name not in symbols]
 
 
+def _checked(report) -> bool:
+    """False when the check could not be made (no random point was usable): exit 3, not 1."""
+    reports = getattr(report, "reports", {"": report})
+    return any(not r.ok and r.trials > 0 for r in reports.values())
+
+
 def report_dict(report) -> dict:
-    """The check report as JSON-ready values (NaN, which JSON lacks, as null)."""
+    """The check report as JSON-ready values (NaN, which JSON lacks, as null); one
+    entry per variable for several."""
     err = report.max_rel_error
-    return {"ok": bool(report.ok), "max_rel_error": None if math.isnan(err) else float(err),
-            "trials": report.trials, "dims": dict(report.dims), "report": str(report)}
+    out = {"ok": bool(report.ok), "max_rel_error": None if math.isnan(err) else float(err), "report": str(report)}
+    if hasattr(report, "reports"):
+        out["variables"] = {v: report_dict(r) for v, r in report.reports.items()}
+    else:
+        out.update(trials=report.trials, dims=dict(report.dims))
+    return out
 
 
 def main() -> None:
     """The console script: a closed pipe (``matdiff … | head -c1``) ends quietly, as in other Unix tools."""
+    if sys.argv[1:2] == ["serve"]:  # the local web page; its options are its own (matdiff/web/serve.py)
+        from .web.serve import main as serve_main
+        sys.exit(serve_main(sys.argv[2:]))
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
