@@ -120,7 +120,12 @@ class Result:
                               trials=trials, seed=seed)
 
     def to_code(self, target: str = "numpy", name: str = "derivative") -> str:
-        """A self-contained function computing the result: ``numpy``, ``jax`` or ``torch``."""
+        """A self-contained function computing the result: ``numpy``, ``jax`` or ``torch``.
+
+        Arguments are passed by keyword (``lambda`` as ``lambda_=…`` or ``**{"lambda": …}``).
+        NumPy computes in float64. JAX computes in float32 unless 64-bit mode is on
+        (``jax.config.update("jax_enable_x64", True)`` before calling), as JAX does by default.
+        PyTorch computes in float64 and returns the inputs' floating dtype (float32 in, float32 out)."""
         return to_code(self.display, self.symbols, target=target, name=name,
                        doc=f"{self.label} of {self.input} with respect to {self.variable.name}.")
 

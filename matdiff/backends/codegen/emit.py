@@ -243,8 +243,10 @@ def _docstring(doc: str, symbols: dict[str, Sym], argnames: dict[str, str], shap
 def to_code(e: Expr, symbols: dict[str, Sym], target: str = "numpy", name: str = "f", doc: str = "") -> str:
     """Source of a self-contained function computing e: ``numpy``, ``jax`` or ``torch``.
 
-    The function takes every name of ``symbols`` (a Python keyword gets a trailing ``_``),
-    checks ranks and that dimensions agree, and returns the layout of SPEC §5."""
+    The function takes every name of ``symbols`` (a Python keyword gets a trailing ``_``,
+    or is passed as ``**{"lambda": …}``), checks ranks and that dimensions agree, and returns
+    the layout of SPEC §5.  JAX code computes in float32 unless ``jax_enable_x64`` is on;
+    PyTorch code returns the inputs' floating dtype."""
     if target not in _BY_NAME:
         raise UsageError(f"unknown code target {target!r}; the targets are {', '.join(TARGETS)}")
     if not isinstance(name, str) or not name.isidentifier():
