@@ -70,6 +70,8 @@ def kind_note(kind: str, value: Expr, function: Expr) -> list[str]:
     ``Jacobian, (m·n)×(m·n): the function is matrix-valued``."""
     if kind == "gradient":
         return []
+    if kind == "hessian" and value.is_scalar:
+        return ["second derivative, a scalar"]
     shape = "×".join(f"({d})" if "·" in d else d for d in (str(x).replace("*", "·") for x in value.shape))
     what = {"jacobian": "Jacobian", "derivative": "derivative", "hessian": "Hessian"}[kind]
     valued = "" if kind == "hessian" else \

@@ -258,6 +258,9 @@ def test_a_numpy_least_squares_loss_pastes_in():
     ("sum(|x|)", "syntax error at column 5: '|x|' is not matdiff syntax; write abs(x) for the entry-wise "
      "absolute value, norm2(x) for the norm", "      ^^^"),
     ("X.Tb", "syntax error at column 2: unexpected character '.'", "   ^"),
+    ("sum(np.exp(x))", "syntax error at column 5: 'np.exp' is not matdiff syntax; write exp(…) without the "
+     "'np.' prefix", "      ^^^"),
+    ("np.dot(x, y)", "unknown name at column 4: unknown function 'dot'; write x'*y for the inner product", "     ^^^"),
 ])
 def test_hints_name_the_matdiff_spelling(expr, message, caret):
     code, out, err = cli(expr, "x")

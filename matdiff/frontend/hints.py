@@ -67,6 +67,20 @@ def check_spellings(text: str, is_function: Callable[[str], bool]) -> None:
             continue
         hint = FUNCTION_HINTS[name](_arguments(text, m.end() - 1) or [])
         raise UnknownNameError(f"unknown function '{name}'; {hint}", text, m.start() + 1, len(name))
+    check_prefixes(text, is_function)
+
+
+_PREFIX = re.compile(r"(?<![A-Za-z0-9_\u0370-\u03ff.])(np|numpy|jnp|torch|math|sympy)\.(?!T(?!\w))([A-Za-z_]\w*)")
+"""A module prefix; ``np.T`` is the transpose of a vector named np."""
+
+
+def check_prefixes(text: str, is_function: Callable[[str], bool]) -> None:
+    """``np.exp(x)``: matdiff's functions are written without a module prefix."""
+    m = _PREFIX.search(text)
+    if m:
+        fix = (f"write {m.group(2)}(…) without the '{m.group(1)}.' prefix" if is_function(m.group(2))
+               else "matdiff's functions take no module prefix")
+        raise ParseError(f"'{m.group(0)}' is not matdiff syntax; {fix}", text, m.start() + 1, len(m.group(1)) + 1)
 
 
 _BARS = re.compile(r"‖([^‖]*)‖|\|\|([^|]*)\|\||\|([^|]*)\|")
