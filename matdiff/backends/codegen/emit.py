@@ -18,6 +18,9 @@ from ...errors import UsageError
 from .lowering import Op, _lower, _postorder, _uses, is_trivial
 from .targets import _BY_NAME, TARGETS, Target, _needs_helper
 
+HELPER_ORDER = ("kron", "commutation_perm", "commutation") + WITH_HELPER + ("float_dtype",)
+"""The helpers a generated function may define, in the order they are written."""
+
 
 def py_name(name: str) -> str:
     """A Python identifier for a matdiff name (``lambda`` → ``lambda_``)."""
@@ -440,7 +443,7 @@ class _Emitter:
         if dtype:
             head = [dtype[0]] + head
             ret = f"({ret}).to({dtype[1]})"
-        for h in ("kron", "commutation_perm", "commutation") + WITH_HELPER + ("float_dtype",):
+        for h in HELPER_ORDER:
             if h in self.helper_names:
                 src = tg.helpers[h].format(m=mod, name=self.helper_names[h],
                                            perm=self.helper_names.get("commutation_perm", ""))
