@@ -378,7 +378,7 @@ def _short(name: str) -> bool:
         and name not in RESERVED_NAMES
 
 
-def _split_known(s: str, known: set[str], whole: bool = True) -> list[str] | None:
+def _split_known(s: str, known: set[str]) -> list[str] | None:
     """``s`` as two or more names of ``known`` (the first split found), or None."""
     for i in range(1, len(s)):
         left, right = s[:i], s[i:]
@@ -405,7 +405,7 @@ def assumed_types_note(names: list[str], declared: dict[str, str]) -> list[str]:
     parts = []
     for kind, group in groups.items():
         if len(group) == 1:
-            parts.append(f"{group[0]} is {'an' if kind[0] in 'aeiou' else 'a'} {kind}")
+            parts.append(f"{group[0]} is a {kind}")
         else:
             parts.append(f"{', '.join(group[:-1])} and {group[-1]} are {KIND_PLURALS[kind]}")
     return ["assumed " + ", ".join(parts)]
