@@ -72,6 +72,9 @@ VOLATILE = [
     (re.compile(r"\d+(\.\d+)?(e-?\d+)?\s*(ms|µs|us|ns|s)\b"), "TIME"),  # timings
     (re.compile(r"-?\d(\.\d+)?e-(0?[5-9]|[1-9]\d)\b"), "TINY"),  # round-off: errors, residuals (BLAS's last digits)
     (re.compile(r"-(0\.0*)(?![0-9])"), r" \1"),  # a zero's sign, from round-off
+    # which optional library (JAX, PyTorch or neither) the autodiff comparison used: the machine's, not matdiff's
+    (re.compile(r"(JAX's grad agrees|PyTorch's autograd agrees) on every parameter|neither JAX nor PyTorch is "
+                r"installed: the autodiff comparison is skipped"), "AUTODIFF COMPARISON"),
 ]
 
 
