@@ -146,7 +146,7 @@ def steps_in(r, fmt: str) -> list[str]:
     single = isinstance(r, Result) and not isinstance(r, ProgramResult)
     if fmt == "latex" and single:
         return [f"{tex}    [{label}]" if tex and label else tex or label for tex, label in latex_steps(r)]
-    return derivation_lines(r, to_unicode) if fmt == "unicode" and single else list(r.steps)
+    return derivation_lines(r, printer=to_unicode) if fmt == "unicode" and single else list(r.steps)
 
 
 def unused_declarations(types: dict[str, str], symbols: dict) -> list[str]:
