@@ -9,31 +9,53 @@ from typing import Any, Callable
 from .backends import evaluate as numeric
 from .backends.sympy_bridge import sympy_to_text
 from .core.functions import FUNCTIONS, NAME
+from .calculus.higher import check_order
 from .errors import UnsupportedError, UsageError
+from .higher_result import run_higher
 from .pipeline import parse, run
 from .result import Parsed, Result
 
 __all__ = ["parse", "diff", "lambdify", "from_sympy", "diff_sympy", "Parsed", "Result"]
 
 
-def diff(expr: str, wrt: str, *, types: dict[str, str] | None = None, order: int = 1) -> Result:
-    """The derivative of ``expr`` with respect to ``wrt``, simplified (SPEC §3, §5)."""
+def diff(expr: str, wrt: str, *more: str, types: dict[str, str] | None = None, order: int = 1) -> Result:
+    """The derivative of ``expr`` with respect to ``wrt``, simplified (SPEC §3, §5);
+    ``diff(f, "x", "y")`` is the mixed derivative ∂²f/∂x∂yᵀ, ``order=K`` the K-th (SPEC §7)."""
     try:
+        if more or (isinstance(order, int) and not isinstance(order, bool) and order > 2):
+            return _diff_higher(expr, (wrt, *more), types, order)
         return _diff(expr, wrt, types, order)
     except RecursionError:
         raise UnsupportedError("the expression is nested too deeply for this Python's recursion limit",
                                expr if isinstance(expr, str) else None, 1) from None
 
 
-def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Result:
+def _check_variable(wrt: str, types: dict[str, str] | None) -> None:
     if not isinstance(wrt, str) or not NAME.match(wrt):
         raise UsageError(f"the variable must be a name, got {wrt!r}")
     if wrt in FUNCTIONS:
         raise UsageError(f"'{wrt}' is a function, not a variable")
     if wrt in ("I", "eye") and wrt not in (types or {}):
         raise UsageError(f"'{wrt}' is the identity matrix, not a variable")
+
+
+def _diff_higher(expr: str, names: tuple[str, ...], types: dict[str, str] | None, order: int) -> Result:
+    """diff(f, x, y, …) (each of vec of the one before) or order K ≥ 3 by one variable."""
+    if len(names) > 1 and order != 1:
+        raise UsageError("give either several variables for a mixed derivative or order=K, not both")
+    names = names * order if len(names) == 1 else names
+    check_order(len(names))
+    for name in names:
+        _check_variable(name, types)
+    if len(names) == 2 and names[0] == names[1] and parse(expr, types, extra=names[:1]).expr.is_scalar:
+        return _diff(expr, names[0], types, 2)  # ∂²f/∂x∂xᵀ is the Hessian
+    return run_higher(expr, names, dict(types or {}), [])
+
+
+def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Result:
+    _check_variable(wrt, types)
     if isinstance(order, bool) or order not in (1, 2):
-        raise UsageError(f"order must be 1 (gradient or Jacobian) or 2 (Hessian), got {order!r}")
+        check_order(order)
     notes = []
     if str((types or {}).get(wrt, "")).lower() == "probability":  # d with respect to p: sum(p) = 1 not used
         types = dict(types or {}, **{wrt: "vector"})

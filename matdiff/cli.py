@@ -12,6 +12,9 @@ from .api import diff
 from .errors import MatdiffError, UsageError
 
 FORMATS = ("text", "unicode", "latex", "numpy", "jax", "torch", "json")
+DECLARABLE = ("scalar", "vector", "matrix", "symmetric", "probability", "function", "scalar function")
+DECLARE_HELP = {"function": " (unspecified smooth functions, element-wise: f(u), f'(u))",
+                "scalar function": " (unspecified smooth functions of one array to a scalar: g(u), grad_g(u))"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,13 +27,16 @@ def build_parser() -> argparse.ArgumentParser:
                 epilog="example: matdiff \"beta*sum(abs(X'X - I))\" X --steps --check")
     p.add_argument("expr", help="the expression, e.g. \"tr(A*X*B)\"")
     p.add_argument("wrt", help="the variable to differentiate by")
-    p.add_argument("--order", type=int, default=1, help="1 (default) or 2 for the Hessian")
+    p.add_argument("--order", type=int, default=1, help="K-th derivative: 1 (default), 2 the Hessian, "
+                   "3 and higher a tensor in index notation")
+    p.add_argument("--then", action="append", default=[], metavar="NAME",
+                   help="mixed derivative: differentiate the result again by NAME (repeatable)")
     p.add_argument("--hessian", action="store_true", help="same as --order 2")
     p.add_argument("--gauss-newton", action="store_true",
                    help="for f = L(N(x)): the Gauss-Newton part J_N' H_L J_N of the Hessian")
-    for kind in ("scalar", "vector", "matrix", "symmetric", "probability"):
-        p.add_argument(f"--{kind}", action="append", default=[], metavar="NAMES",
-                       help=f"comma-separated names declared {kind}")
+    for kind in DECLARABLE:
+        p.add_argument(f"--{kind.replace(' ', '-')}", action="append", default=[], metavar="NAMES",
+                       help=f"comma-separated names declared {kind}" + DECLARE_HELP.get(kind, ""))
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--steps", action="store_true", help="show the derivation, one rewrite per line")
     p.add_argument("--check", action="store_true", help="verify numerically on random inputs")
@@ -39,8 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _types(args) -> dict[str, str]:
     out: dict[str, str] = {}
-    for kind in ("scalar", "vector", "matrix", "symmetric", "probability"):
-        for group in getattr(args, kind):
+    for kind in DECLARABLE:
+        for group in getattr(args, kind.replace(" ", "_")):
             for name in group.split(","):
                 name = name.strip()
                 if name and out.setdefault(name, kind) != kind:
@@ -48,7 +54,7 @@ def _types(args) -> dict[str, str]:
     return out
 
 
-VALUE_OPTIONS = {"--order", "--format", "--scalar", "--vector", "--matrix", "--symmetric", "--probability"}
+VALUE_OPTIONS = {"--order", "--then", "--format"} | {"--" + k.replace(" ", "-") for k in DECLARABLE}
 
 
 def _reorder(argv: list[str]) -> list[str]:
@@ -77,7 +83,9 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
     try:
         args = build_parser().parse_args(_reorder(sys.argv[1:] if argv is None else list(argv)))
         order = 2 if (args.hessian or args.gauss_newton) else args.order
-        r = diff(args.expr, args.wrt, types=_types(args), order=order)
+        if args.then and order != 1:
+            raise UsageError("give either --then NAME (a mixed derivative) or --order K, not both")
+        r = diff(args.expr, args.wrt, *args.then, types=_types(args), order=order)
         if args.gauss_newton:
             r = r.gauss_newton
         if args.format == "json":
