@@ -11,7 +11,7 @@ import numpy as np
 
 from .backends import evaluate as numeric
 from .backends.codegen import to_code
-from .backends.products import hvp
+from .backends.products import hvp, jvp, product_code, vjp
 from .backends.sympy_bridge import to_sympy
 from .calculus.secondorder import gauss_newton_parts
 from .core import construct as A
@@ -113,8 +113,12 @@ class Result:
         return numeric.check(self.function, self.variable, self.value, self.order, self.symbols,
                              trials=trials, seed=seed)
 
-    def to_code(self, target: str = "numpy", name: str = "derivative") -> str:
-        """A self-contained function computing the result: ``numpy``, ``jax`` or ``torch``."""
+    def to_code(self, target: str = "numpy", name: str = "derivative", product: str | None = None) -> str:
+        """A self-contained function computing the result: ``numpy``, ``jax`` or ``torch``;
+        with ``product="jvp"``, ``"vjp"`` or ``"hvp"`` the product with a direction instead,
+        the direction its first argument."""
+        if product is not None:
+            return product_code(self, product, target, name)
         return to_code(self.display, self.symbols, target=target, name=name,
                        doc=f"{self.label} of {self.input} with respect to {self.variable.name}.")
 
@@ -130,6 +134,14 @@ class Result:
     def hvp(self) -> Callable[..., Any]:
         """v ↦ H v from the closed form, without forming H: f(v, **values)."""
         return hvp(self)
+
+    def jvp(self) -> Callable[..., Any]:
+        """v ↦ J v (dF in the direction v, F's shape) without forming J: f(v, **values)."""
+        return jvp(self)
+
+    def vjp(self) -> Callable[..., Any]:
+        """u ↦ uᵀ J (the gradient of ⟨u, F⟩, the variable's shape) without forming J: f(u, **values)."""
+        return vjp(self)
 
     def plot(self, **values):
         """The sparsity / block structure of the result at random (or given) inputs."""
