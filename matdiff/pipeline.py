@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .calculus.derive import derive, kink_notes
 from .core import construct as A
+from .core.declared import callable_names
 from .core.nodes import DimSize, Expr, Func, Sym
 from .frontend.lowering import Lowering
 from .frontend.syntax import parse_raw
@@ -24,7 +25,7 @@ from .simplify.passes import name_repeats, pull_transposes, simplify
 def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...] = ()) -> Parsed:
     """Parse and type ``text``; ``extra`` names variables that must exist even if absent."""
     types = check_types(types)
-    raw = parse_raw(text)
+    raw = parse_raw(text, callable_names(types))
     inf = Inference(text, types)
     inf.infer(raw)
     for name in extra:

@@ -13,7 +13,9 @@ import numpy as np
 
 from ..core.nodes import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
                   MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, Zero)
+from ..core.declared import Declared
 from ..errors import UsageError
+from .declared_numeric import call_declared, callables, stand_ins
 
 
 def _sigmoid(x):
@@ -186,6 +188,8 @@ def _eval_one(x: Expr, kids: list, values, dims):
         return np.linalg.matrix_power(kids[0], x.k)
     if isinstance(x, Unvec):
         return kids[0].reshape(_shape(x.shape, dims), order="F")
+    if isinstance(x, Declared):
+        return call_declared(x, kids[0], values)
     if isinstance(x, D):
         raise UsageError("cannot evaluate an unexpanded differential")
     raise TypeError(type(x).__name__)
@@ -275,6 +279,7 @@ def lambdify(e: Expr, symbols: dict[str, Sym]) -> Callable[..., Any]:
     """A NumPy function of every name in ``symbols``, passed by keyword."""
     def f(**kwargs):
         values, dims = bind(symbols, kwargs)
+        values.update(callables((e,), kwargs))
         with np.errstate(all="ignore"):
             return to_layout(evaluate(e, values, dims), e.shape)
 
@@ -374,6 +379,7 @@ def random_point(f: Expr, result: Expr, symbols: dict[str, Sym], rng: np.random.
         style = ("normal", "positive", "spd", "small")[attempt % 4]
         values = {n: draw(s, dims, rng, style if not (style == "spd" and s.shape[0] != s.shape[1]) else "positive")
                   for n, s in symbols.items()}
+        values.update(stand_ins(f, result))
         if _off_kinks(f, values, dims) and _off_kinks(result, values, dims):
             return values
     return None

@@ -15,6 +15,8 @@ from functools import lru_cache
 from .nodes import (SCALAR, Add, Commutation, D, Differential, Dim, DimSize, Expr, Func, Hadamard,
                   Identity, Kron, MatPow, Mul, Num, Ones, Power, Shape, Sym, Transpose, Unvec,
                   Where, Zero)
+from .declared import Declared
+from .declared import rebuilt as declared_rebuilt
 from .functions import ELEMENTWISE
 
 ONE = Num(Fraction(1))
@@ -952,6 +954,8 @@ def rebuild(e: Expr, kids: tuple[Expr, ...]) -> Expr:
         return D(kids[0], kids[0].shape)
     if isinstance(e, Where):
         return Where(kids[0], e.name, kids[1], kids[0].shape)
+    if isinstance(e, Declared):
+        return declared_rebuilt(e, kids[0])
     return e
 
 

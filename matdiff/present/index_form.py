@@ -21,6 +21,7 @@ from itertools import count
 from typing import Iterator
 
 from ..core import construct as A
+from ..core.declared import SCALAR_KIND, Declared, spelling
 from ..core.functions import ELEMENTWISE
 from ..core.nodes import (Add, Expr, Func, Hadamard, Identity, Mul, Num, Ones, Power, Sym, Transpose,
                           Zero)
@@ -249,6 +250,9 @@ def atom_text(e: Expr, idx: tuple[Idx, Idx], latex: bool = False) -> str:
     if isinstance(e, Func) and e.name in ELEMENTWISE:
         inner = atom_text(e.arg, idx, latex)
         return f"\\operatorname{{{e.name}}}({inner})" if latex else f"{e.name}({inner})"
+    if isinstance(e, Declared) and e.kind != SCALAR_KIND:
+        inner = atom_text(e.arg, idx, latex)
+        return f"{spelling(e, 'latex' if latex else 'text')}({inner})"
     if isinstance(e, Power) and e.exp.is_scalar and isinstance(e.exp, Num):
         base = atom_text(e.base, idx, latex)
         base = base if isinstance(e.base, (Sym, Func)) else f"({base})"
