@@ -153,3 +153,21 @@ def test_generated_code_of_products(product):
 def test_unknown_product_is_a_usage_error():
     with pytest.raises(matdiff.MatdiffError, match="unknown product"):
         matdiff.diff("A*x", "x").to_code(product="xvp")
+
+
+def test_products_benchmark_quick(tmp_path):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parent.parent / "benchmarks"
+    sys.path.insert(0, str(bench))
+    spec = importlib.util.spec_from_file_location("matdiff_bench_products", bench / "bench_products.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    out = tmp_path / "README.md"
+    res = mod.main(["--quick", "--repeats", "1", "--out", str(out)])
+    assert {r["problem"] for r in res["rows"]} == {"inv-jvp", "inv-vjp", "softmax-vjp", "logsumexp-hvp"}
+    assert all(r["err"] < 1e-10 for r in res["rows"])
+    assert "## Products with a direction" in out.read_text()

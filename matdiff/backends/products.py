@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..calculus.directional import jvp_expr, vjp_expr
+from ..calculus.directional import apply_right, jvp_expr, vjp_expr
 from ..calculus.secondorder import hvp_expr
 from ..core.nodes import Expr, Sym
 from ..errors import UsageError
@@ -30,6 +30,7 @@ def hvp(result: Any) -> Callable[..., Any]:
     projected onto the symmetric matrices.  ``f.expr`` is the closed form of
     H v in the direction ``f.direction``."""
     expr, V = hvp_expr(result)
+    expr = apply_right(expr)
     var = result.variable
     symbols = dict(result.symbols)
     symbols[V.name] = V
@@ -135,7 +136,8 @@ def product_expr(result: Any, kind: str) -> tuple[Expr, Sym]:
     if kind == "vjp":
         return vjp_expr(result.function, result.variable, set(result.symbols))
     if kind == "hvp":
-        return hvp_expr(result)
+        expr, V = hvp_expr(result)
+        return apply_right(expr), V
     raise UsageError(f"unknown product {kind!r}; the products are jvp, vjp, hvp")
 
 
