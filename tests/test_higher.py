@@ -175,7 +175,7 @@ def test_third_derivative_prints_in_index_notation():
 
 def test_index_notation_of_a_chain_keeps_a_sum_over_the_inner_index():
     r = matdiff.diff("sum(exp(A*x))", "x", order=3)
-    assert str(r) == "∂³f/∂x[a]∂x[b]∂x[c] = sum_i(exp((A*x)[i])*A[i,c]*A[i,b]*A[i,a])"
+    assert str(r) == "∂³f/∂x[a]∂x[b]∂x[c] = sum_i(exp((A*x)[i])*A[i,a]*A[i,b]*A[i,c])"
 
 
 # -- orders four and up: a K-point stencil of f ---------------------------------------------------
@@ -231,7 +231,7 @@ def test_mixed_third_derivative_of_several_variables():
     T = r.lambdify()(A=A, x=x, beta=beta)
     hand = 2 * beta * np.einsum("i,ia,ib->ab", np.exp(A @ x), A, A)
     assert T.shape == (3, 1, 3) and np.allclose(T[:, 0, :], hand)
-    assert str(r) == "∂³f/∂x[a]∂beta∂x[b] = sum_i(2*beta*exp((A*x)[i])*A[i,b]*A[i,a])"
+    assert str(r) == "∂³f/∂x[a]∂beta∂x[b] = sum_i(2*beta*exp((A*x)[i])*A[i,a]*A[i,b])"
 
 
 # -- bounds and errors ------------------------------------------------------------------------------
@@ -271,3 +271,87 @@ def test_cli_then_and_order():
     assert code == 2 and "too high" in err
     code, _, err = cli("x'*A*y", "x", "--then", "y", "--order", "2")
     assert code == 2 and "not both" in err
+
+
+def test_index_notation_rebuilds_matrix_products():
+    """Σ_i A[a,i] x[i] prints (A*x)[a]; the entries still agree with the derivative."""
+    r = matdiff.diff("(x'*A*x)*(x'*x)", "x", order=3)
+    assert "(A*x)[a]" in str(r) and "sum_" not in str(r)
+    rng = rng_for(7)
+    A, x = rng.standard_normal((3, 3)), rng.standard_normal(3)
+    hess = lambda v: ((A + A.T) * (v @ v) + 2 * np.outer((A + A.T) @ v, v)  # noqa: E731
+                      + 2 * np.outer(v, (A + A.T) @ v) + 2 * (v @ A @ v) * np.eye(3))
+    assert np.allclose(r.lambdify()(A=A, x=x), third_by_hessian(hess, x), rtol=1e-5, atol=1e-6)
+
+
+# -- the printed index form, evaluated entry by entry by loops written here ---------------------------
+def index_form_tensor(r, values, n, per_variable=1):
+    """T[a,b,c,…] from r.index (its monomials: entries of arrays, deltas, sums) by plain loops;
+    with matrix variables (per_variable = 2) reshaped to the vec layout."""
+    import itertools
+
+    from matdiff.backends.evaluate import evaluate
+    from matdiff.present.index_form import Atom, free_indices
+
+    K = r.order * per_variable
+    free = free_indices(K)
+    dims = {"m": n, "n": n}
+    arrays = {}
+
+    def entry(atom, env):
+        key = id(atom.expr)
+        if key not in arrays:
+            arrays[key] = np.atleast_2d(np.asarray(evaluate(atom.expr, values, dims), dtype=float))
+            if atom.expr.shape[0] != 1 and arrays[key].shape[0] == 1:
+                arrays[key] = arrays[key].T
+        a = arrays[key]
+        i = env[atom.idx[0]] if atom.idx[0] is not None else 0
+        j = env[atom.idx[1]] if atom.idx[1] is not None else 0
+        return a[i, j]
+
+    T = np.zeros((n,) * K)
+    for assign in itertools.product(range(n), repeat=K):
+        env0 = dict(zip(free, assign))
+        total = 0.0
+        for m in r.index.terms:
+            for bound in itertools.product(range(n), repeat=len(m.bound)):
+                env = {**env0, **dict(zip(m.bound, bound))}
+                v = float(m.coef)
+                for f in m.factors:
+                    v *= entry(f, env) if isinstance(f, Atom) else float(env[f.i] == env[f.j])
+                total += v
+        T[assign] = total
+    return T.reshape((n ** per_variable,) * r.order, order="F")
+
+
+@pytest.mark.parametrize("expr, var, shapes, hess", THIRD[:3] + THIRD[4:], ids=[c[0] for c in THIRD[:3] + THIRD[4:]])
+def test_printed_index_form_agrees_with_differences_of_the_hessian(expr, var, shapes, hess):
+    r = matdiff.diff(expr, var, order=3)
+    rng = rng_for(8)
+    inputs = draw(shapes, rng)
+    internal = {k: (v.reshape(-1, 1) if np.ndim(v) == 1 else v) for k, v in inputs.items()}
+    n = inputs[var].size
+    if "A" in inputs:  # the index form sums over A's rows: square A keeps one size for every index
+        inputs["A"] = internal["A"] = rng.standard_normal((n, n)) * 0.7
+    others = {k: v for k, v in inputs.items() if k != var}
+    fd = third_by_hessian(lambda v: hess(v, **others), inputs[var])
+    assert np.allclose(index_form_tensor(r, internal, n), fd, rtol=1e-5, atol=1e-6 * max(1.0, np.abs(fd).max()))
+
+
+def test_printed_index_form_with_rebuilt_products():
+    r = matdiff.diff("(x'*A*x)*(x'*x)", "x", order=3)
+    rng = rng_for(9)
+    A, x = rng.standard_normal((3, 3)), rng.standard_normal(3)
+    hess = lambda v: ((A + A.T) * (v @ v) + 2 * np.outer((A + A.T) @ v, v)  # noqa: E731
+                      + 2 * np.outer(v, (A + A.T) @ v) + 2 * (v @ A @ v) * np.eye(3))
+    T = index_form_tensor(r, {"A": A, "x": x.reshape(-1, 1)}, 3)
+    assert np.allclose(T, third_by_hessian(hess, x), rtol=1e-5, atol=1e-6)
+
+
+def test_printed_index_form_of_a_matrix_variable():
+    r = matdiff.diff("logdet(X)", "X", order=3)
+    rng = rng_for(10)
+    X = 2 * np.eye(2) + 0.3 * rng.standard_normal((2, 2))
+    T = index_form_tensor(r, {"X": X}, 2, per_variable=2)
+    assert T.shape == (4, 4, 4)
+    assert np.allclose(T, third_by_hessian(hess_logdet, X), rtol=1e-5, atol=1e-6)

@@ -162,6 +162,28 @@ def _contract(m: Mono) -> Mono:
             return m
 
 
+def _matrix_products(m: Mono) -> Mono:
+    """Σ_i P[p,i] Q[i,q] = (P Q)[p,q] where i occurs in those two entries alone."""
+    while True:
+        for i in m.bound:
+            hits = [k for k, f in enumerate(m.factors) if isinstance(f, Atom) and i in f.idx]
+            if len(hits) != 2 or any(isinstance(f, Delta) and i in (f.i, f.j) for f in m.factors):
+                continue
+            a, b = (m.factors[k] for k in hits)
+            if a.idx.count(i) != 1 or b.idx.count(i) != 1:
+                continue
+            ea, ia = (a.expr, a.idx) if a.idx[1] == i else (A.T(a.expr), (a.idx[1], a.idx[0]))
+            eb, ib = (b.expr, b.idx) if b.idx[0] == i else (A.T(b.expr), (b.idx[1], b.idx[0]))
+            merged = Atom(A.mul(ea, eb), (ia[0], ib[1]))
+            if merged.expr.is_row:  # (x'A)[a] reads (A'x)[a]
+                merged = Atom(A.T(merged.expr), (merged.idx[1], merged.idx[0]))
+            rest = tuple(f for k, f in enumerate(m.factors) if k not in hits)
+            m = Mono(m.coef, (merged,) + rest, tuple(x for x in m.bound if x != i))
+            break
+        else:
+            return m
+
+
 def _canonical(m: Mono, order: list[str]) -> Mono:
     """Free indices joined by deltas become one class: atoms take its first index,
     and the deltas a chain δ(a,b) δ(b,c) in the order of the label."""
@@ -186,6 +208,7 @@ def _canonical(m: Mono, order: list[str]) -> Mono:
     for f in m.factors:
         if isinstance(f, Atom):
             atoms.append(Atom(f.expr, tuple(find(i) if i is not None else None for i in f.idx)))  # type: ignore[arg-type]
+    atoms = _in_label_order(atoms, rank)
     chain = []
     for members in sorted(classes.values(), key=lambda ms: min(rank.get(x, len(rank)) for x in ms)):
         ms = sorted(members, key=lambda x: rank.get(x, len(rank)))
@@ -196,6 +219,20 @@ def _canonical(m: Mono, order: list[str]) -> Mono:
         out = _rename_bound(out, b, "#" + next(names))
     for b in list(out.bound):
         out = _rename_bound(out, b, b[1:])
+    return out
+
+
+def _in_label_order(atoms: list[Atom], rank: dict[str, int]) -> list[Atom]:
+    """Entries of one array sorted by their free indices (A[i,a] A[i,b], not A[i,b] A[i,a]),
+    each array keeping the places its entries had."""
+    def key(a: Atom) -> tuple:
+        return tuple(rank.get(i, len(rank)) for i in a.idx if i is not None)
+
+    out = list(atoms)
+    for e in dict.fromkeys(a.expr for a in atoms):
+        places = [k for k, a in enumerate(atoms) if a.expr == e]
+        for k, a in zip(places, sorted((atoms[k] for k in places), key=key)):
+            out[k] = a
     return out
 
 
@@ -218,7 +255,7 @@ def _collect(monos: list[Mono], order: list[str]) -> list[Mono]:
     out: dict[tuple, Fraction] = {}
     shapes: dict[tuple, Mono] = {}
     for m in monos:
-        m = _canonical(_contract(m), order)
+        m = _canonical(_matrix_products(_contract(m)), order)
         key = (tuple(sorted(map(_key, m.factors))), m.bound)
         out[key] = out.get(key, Fraction(0)) + m.coef
         shapes.setdefault(key, m)
