@@ -171,3 +171,11 @@ def test_products_benchmark_quick(tmp_path):
     assert {r["problem"] for r in res["rows"]} == {"inv-jvp", "inv-vjp", "softmax-vjp", "logsumexp-hvp"}
     assert all(r["err"] < 1e-10 for r in res["rows"])
     assert "## Products with a direction" in out.read_text()
+
+
+def test_jvp_of_a_hessian_result_is_refused():
+    h = matdiff.diff("x'*A*x", "x", order=2)
+    with pytest.raises(matdiff.MatdiffError, match="first derivative"):
+        h.jvp()
+    with pytest.raises(matdiff.MatdiffError, match="first derivative"):
+        h.to_code(product="vjp")

@@ -88,6 +88,9 @@ def _as_direction(a, sym, what: str):
 def _product(result: Any, kind: str) -> Callable[..., Any]:
     """``f(direction, **values)`` for J v (kind 'jvp') or uᵀ J (kind 'vjp')."""
     var, F = result.variable, result.function
+    if result.order != 1:
+        raise UsageError(f"{kind}() is the product with the first derivative ∂F/∂{var.name}: take it from "
+                         f"diff(expr, '{var.name}'); for the Hessian use hvp()")
     if kind == "jvp":
         expr, D = jvp_expr(F, var, set(result.symbols))
     else:
@@ -131,6 +134,9 @@ def vjp(result: Any) -> Callable[..., Any]:
 
 def product_expr(result: Any, kind: str) -> tuple[Expr, Sym]:
     """(closed form, direction symbol) of the product ``kind``: jvp, vjp or hvp."""
+    if kind in ("jvp", "vjp") and result.order != 1:
+        raise UsageError(f"{kind} is the product with the first derivative: take it from "
+                         f"diff(expr, '{result.variable.name}'); for the Hessian use hvp")
     if kind == "jvp":
         return jvp_expr(result.function, result.variable, set(result.symbols))
     if kind == "vjp":
