@@ -23,11 +23,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C  # noqa: E402
+import _common as C
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import matdiff  # noqa: E402
+import matdiff
 
 
 def _softmax(z):

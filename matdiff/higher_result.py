@@ -8,9 +8,10 @@ array of shape (x₁.size, …, x_K.size) (:mod:`matdiff.backends.higher_numeric
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 
 from .backends import higher_numeric
 from .backends.codegen import to_code

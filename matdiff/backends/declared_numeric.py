@@ -9,7 +9,8 @@ stand-ins whose derivatives are known exactly, so that the structure of the
 answer is what is checked."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -8,7 +8,8 @@ D_K reshaped column-major.  A vector- or matrix-valued F adds a leading axis
 of size F.size.  A mixed second derivative stays the matrix D₂."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -129,4 +130,4 @@ def check_higher(f: Expr, variables: tuple[Sym, ...], value: Expr, symbols: dict
     return numeric.CheckReport(ok, worst, done, dims, "" if ok else f"tolerance {rtol:g}")
 
 
-__all__ = ["MAX_ENTRIES", "lambdify_higher", "check_higher", "tensor_shape", "as_tensor"]
+__all__ = ["MAX_ENTRIES", "as_tensor", "check_higher", "lambdify_higher", "tensor_shape"]

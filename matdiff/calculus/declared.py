@@ -7,7 +7,7 @@ The Hessian of a scalar g is not a declared quantity: differentiating ∇g is re
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..core import construct as A
 from ..core.declared import MAX_PRIMES, SCALAR_KIND, Declared, declared

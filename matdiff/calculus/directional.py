@@ -113,4 +113,4 @@ def vjp_expr(f: Expr, var: Sym, taken: set[str]) -> tuple[Expr, Sym]:
     return apply_right(simplify(sym(G) if var.symmetric else G)), U
 
 
-__all__ = ["jvp_expr", "vjp_expr", "fresh_name", "apply_right"]
+__all__ = ["apply_right", "fresh_name", "jvp_expr", "vjp_expr"]

@@ -130,5 +130,17 @@ def callable_names(types: dict[str, str]) -> frozenset[str]:
     return frozenset(out)
 
 
-__all__ = ["Declared", "declared", "rebuilt", "spelling", "callable_name", "calls", "read_call",
-           "callable_names", "check_declaration", "FUNCTION_KINDS", "ELEMENTWISE_KIND", "SCALAR_KIND"]
+__all__ = [
+    "ELEMENTWISE_KIND",
+    "FUNCTION_KINDS",
+    "SCALAR_KIND",
+    "Declared",
+    "callable_name",
+    "callable_names",
+    "calls",
+    "check_declaration",
+    "declared",
+    "read_call",
+    "rebuilt",
+    "spelling",
+]

@@ -15,16 +15,15 @@ free of directions stays whole, indexed (``exp(A*x)[a]``, ``(A*B)[a,b]``).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import count
-from typing import Iterator
 
 from ..core import construct as A
 from ..core.declared import SCALAR_KIND, Declared, spelling
 from ..core.functions import ELEMENTWISE
-from ..core.nodes import (Add, Expr, Func, Hadamard, Identity, Mul, Num, Ones, Power, Sym, Transpose,
-                          Zero)
+from ..core.nodes import Add, Expr, Func, Hadamard, Identity, Mul, Num, Ones, Power, Sym, Transpose, Zero
 from ..errors import UnsupportedError
 from .printing import SUPERSCRIPT, _number, to_latex, to_text
 
@@ -411,4 +410,4 @@ def index_form(E: Expr, fname: str, variables: tuple[Sym, ...], directions: tupl
     return IndexForm(lhs, lhs_latex, tuple(monos))
 
 
-__all__ = ["IndexForm", "index_form", "atom_text"]
+__all__ = ["IndexForm", "atom_text", "index_form"]
