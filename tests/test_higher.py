@@ -4,6 +4,7 @@ Hessian, orders four and up by a K-point stencil of f."""
 from __future__ import annotations
 
 import io
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -355,3 +356,17 @@ def test_printed_index_form_of_a_matrix_variable():
     T = index_form_tensor(r, {"X": X}, 2, per_variable=2)
     assert T.shape == (4, 4, 4)
     assert np.allclose(T, third_by_hessian(hess_logdet, X), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("expr, names, order", [
+    ("sum(exp(A*x))", ("x",), 3), ("x'*A*y", ("x", "y"), 1), ("logdet(X)", ("X",), 3)])
+def test_check_catches_a_wrong_higher_derivative(expr, names, order):
+    """r.check() can fail: the same result with its value off by a factor is a mismatch."""
+    from dataclasses import replace
+
+    from matdiff.core import construct as C
+
+    r = matdiff.diff(expr, *names, order=order)
+    assert r.check().ok
+    wrong = replace(r, value=C.scale(Fraction(11, 10), r.value), _display=None)
+    assert not wrong.check().ok
