@@ -8,20 +8,37 @@ from typing import Any, Callable
 
 from .backends import evaluate as numeric
 from .backends.sympy_bridge import sympy_to_text
-from .core.functions import FUNCTIONS, NAME
+from .core.catalogue import FUNCTIONS
+from .core.names import NAME
 from .calculus.higher import check_order
-from .errors import UnsupportedError, UsageError
+from .errors import UnsupportedError, UsageError, guarded
 from .higher_result import run_higher
-from .pipeline import parse, run
+from .pipeline import parse as _parse
+from .pipeline import run, run_many
 from .result import Parsed, Result
+from .results import Results
 
-__all__ = ["parse", "diff", "lambdify", "from_sympy", "diff_sympy", "Parsed", "Result"]
+__all__ = ["parse", "diff", "lambdify", "from_sympy", "diff_sympy", "Parsed", "Result", "Results"]
 
 
-def diff(expr: str, wrt: str, *more: str, types: dict[str, str] | None = None, order: int = 1) -> Result:
-    """The derivative of ``expr`` with respect to ``wrt``, simplified (SPEC §3, §5);
+@guarded("parsing")
+def parse(text: str, types: dict[str, str] | None = None) -> Parsed:
+    """The typed expression tree of ``text`` (SPEC §1–§2), with its variables and notes."""
+    return _parse(text, types)
+
+
+@guarded("differentiating")
+def diff(expr: str, wrt: str | list[str], *more: str, types: dict[str, str] | None = None,
+         order: int = 1) -> Result | Results:
+    """The derivative of ``expr`` with respect to ``wrt``, simplified (SPEC §3, §5); for a
+    list of variables, a mapping variable → derivative found in one pass (SPEC §7);
     ``diff(f, "x", "y")`` is the mixed derivative ∂²f/∂x∂yᵀ, ``order=K`` the K-th (SPEC §7)."""
     try:
+        if isinstance(wrt, (list, tuple)):
+            if more:
+                raise UsageError("give several variables as one list, or a mixed derivative as "
+                                 "diff(f, 'x', 'y'), not both")
+            return _diff_many(expr, list(wrt), types, order)
         if more or (isinstance(order, int) and not isinstance(order, bool) and order > 2):
             return _diff_higher(expr, (wrt, *more), types, order)
         return _diff(expr, wrt, types, order)
@@ -47,7 +64,7 @@ def _diff_higher(expr: str, names: tuple[str, ...], types: dict[str, str] | None
     check_order(len(names))
     for name in names:
         _check_variable(name, types)
-    if len(names) == 2 and names[0] == names[1] and parse(expr, types, extra=names[:1]).expr.is_scalar:
+    if len(names) == 2 and names[0] == names[1] and _parse(expr, types, extra=names[:1]).expr.is_scalar:
         return _diff(expr, names[0], types, 2)  # ∂²f/∂x∂xᵀ is the Hessian
     return run_higher(expr, names, dict(types or {}), [])
 
@@ -63,18 +80,39 @@ def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Resu
     return run(expr, wrt, types or {}, order, notes)
 
 
+def _diff_many(expr: str, wrts: list[str], types: dict[str, str] | None, order: int) -> Results:
+    if not wrts:
+        raise UsageError("the list of variables is empty")
+    if len(set(wrts)) != len(wrts):
+        dup = next(w for w in wrts if wrts.count(w) > 1)
+        raise UsageError(f"'{dup}' is listed twice among the variables")
+    if isinstance(order, bool) or order != 1:
+        raise UsageError(f"several variables take first derivatives only (order=1), got order={order!r}")
+    notes: list[str] = []
+    types = dict(types or {})
+    for w in wrts:
+        _check_variable(w, types)
+        if str(types.get(w, "")).lower() == "probability":
+            types[w] = "vector"
+            notes.append(f"'{w}' is differentiated as an unconstrained vector: sum({w}) = 1 is not used")
+    return run_many(expr, wrts, types, notes)
+
+
+@guarded("evaluating")
 def lambdify(expr: str, types: dict[str, str] | None = None) -> Callable[..., Any]:
     """A NumPy function of the expression itself (not of a derivative)."""
     p = parse(expr, types)
     return numeric.lambdify(p.expr, p.symbols)
 
 
+@guarded("reading a SymPy expression")
 def from_sympy(sympy_expr: Any, types: dict[Any, str] | None = None) -> Parsed:
     """A SymPy matrix expression (MatrixSymbol, MatMul, Trace, …) as a matdiff expression."""
     text, kinds = sympy_to_text(sympy_expr, types)
     return parse(text, kinds)
 
 
+@guarded("differentiating a SymPy expression")
 def diff_sympy(sympy_expr: Any, wrt: Any, order: int = 1, types: dict[Any, str] | None = None) -> Result:
     """The matdiff derivative of a SymPy expression with respect to ``wrt``
     (a ``MatrixSymbol``, a ``Symbol`` or a name)."""

@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="matdiff", description="Closed-form derivatives of matrix expressions.",
                 epilog="example: matdiff \"beta*sum(abs(X'X - I))\" X --steps --check")
     p.add_argument("expr", help="the expression, e.g. \"tr(A*X*B)\"")
-    p.add_argument("wrt", help="the variable to differentiate by")
+    p.add_argument("wrt", help="the variable to differentiate by; several: W,b (one gradient each)")
     p.add_argument("--order", type=int, default=1, help="K-th derivative: 1 (default), 2 the Hessian, "
                    "3 and higher a tensor in index notation")
     p.add_argument("--then", action="append", default=[], metavar="NAME",
@@ -59,7 +59,7 @@ VALUE_OPTIONS = {"--order", "--then", "--format"} | {"--" + k.replace(" ", "-") 
 
 def _reorder(argv: list[str]) -> list[str]:
     """Options first, then ``--`` and the positionals: an expression may start
-    with a minus (``-y'*log(softmax(z))``) without being taken for a flag."""
+    with a minus (``-y'*log(sigmoid(z))``) without being taken for a flag."""
     options: list[str] = []
     positionals: list[str] = []
     it = iter(argv)
@@ -83,9 +83,14 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
     try:
         args = build_parser().parse_args(_reorder(sys.argv[1:] if argv is None else list(argv)))
         order = 2 if (args.hessian or args.gauss_newton) else args.order
+        wrt = [w.strip() for w in args.wrt.split(",")] if "," in args.wrt else args.wrt
+        if args.gauss_newton and isinstance(wrt, list):
+            raise UsageError("--gauss-newton takes one variable")
         if args.then and order != 1:
             raise UsageError("give either --then NAME (a mixed derivative) or --order K, not both")
-        r = diff(args.expr, args.wrt, *args.then, types=_types(args), order=order)
+        if args.then and isinstance(wrt, list):
+            raise UsageError("--then takes one variable before it, not a list")
+        r = diff(args.expr, wrt, *args.then, types=_types(args), order=order)
         if args.gauss_newton:
             r = r.gauss_newton
         if args.format == "json":

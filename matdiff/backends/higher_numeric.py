@@ -15,6 +15,7 @@ import numpy as np
 
 from ..core.nodes import Expr, Sym
 from ..errors import UsageError
+from . import check as checking
 from . import evaluate as numeric
 
 MAX_ENTRIES = 10_000_000
@@ -72,18 +73,18 @@ def _stencil(fu: Callable[[dict[str, Any]], float], values: dict[str, Any], vari
 
 
 def check_higher(f: Expr, variables: tuple[Sym, ...], value: Expr, symbols: dict[str, Sym], *,
-                 trials: int = 3, seed: int = 0) -> numeric.CheckReport:
+                 trials: int = 3, seed: int = 0) -> checking.CheckReport:
     """Compare T[e₁, …, e_K] with a K-point central difference of f (Richardson for K ≥ 3);
     a vector- or matrix-valued F is first contracted with a random u."""
     rng = np.random.default_rng(seed)
     K = len(variables)
     rtol = 1e-4
     worst, done = 0.0, 0
-    dims = numeric.dimension_sizes(symbols)
+    dims = checking.dimension_sizes(symbols)
     for _ in range(trials):
-        values = numeric.random_point(f, value, symbols, rng, dims)
+        values = checking.random_point(f, value, symbols, rng, dims)
         if values is None:
-            return numeric.CheckReport(False, float("nan"), done, dims,
+            return checking.CheckReport(False, float("nan"), done, dims,
                                        "no random point kept f finite and off its kinks")
         shape = tensor_shape(f, variables, dims)
         _guard(shape)
@@ -127,7 +128,7 @@ def check_higher(f: Expr, variables: tuple[Sym, ...], value: Expr, symbols: dict
             worst = max(worst, err if np.isfinite(err) else np.inf)
         done += 1
     ok = worst <= rtol
-    return numeric.CheckReport(ok, worst, done, dims, "" if ok else f"tolerance {rtol:g}")
+    return checking.CheckReport(ok, worst, done, dims, "" if ok else f"tolerance {rtol:g}")
 
 
 __all__ = ["MAX_ENTRIES", "as_tensor", "check_higher", "lambdify_higher", "tensor_shape"]

@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from .functions import FUNCTIONS, RESERVED_NAMES
+from .catalogue import FUNCTIONS
+from .names import RESERVED_NAMES
 from .nodes import SCALAR, Expr, Shape, node
 
 ELEMENTWISE_KIND = "function"

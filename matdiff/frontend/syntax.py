@@ -16,7 +16,8 @@ from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from ..errors import MatdiffError, ParseError, UnknownNameError
-from ..core.functions import is_greek, nearest_function
+from ..core.catalogue import nearest_function
+from ..core.names import is_greek
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,13 @@ class _ToRaw(Transformer_NonRecursive, Transformer):
                              self.text, meta.column, len(str(fn)) + len(marks))
         return self._node("call", meta, str(fn) + "'" * len(marks), arg)
 
+    def define(self, meta, c):  # name = expr: args (name, expr, the name as a raw node)
+        tok, expr = c
+        return self._node("define", meta, str(tok), expr, Raw("name", (str(tok),), tok.column, tok.end_column))
+
+    def program(self, meta, c):  # definitions, the last statement the function (SPEC §7)
+        return self._node("program", meta, *c)
+
 
 def parse_raw(text: str, functions: frozenset[str] = frozenset()) -> Raw:
     """Parse ``text`` into a raw tree; syntax errors raise :class:`ParseError`.
@@ -169,7 +177,7 @@ def parse_raw(text: str, functions: frozenset[str] = frozenset()) -> Raw:
         raise ParseError(f"expected the expression as a string, got {type(text).__name__}")
     if not text.strip():
         raise ParseError("empty expression", text, 1)
-    text = text.translate(_SAME_WIDTH)  # − and · as - and *, column for column
+    text = statement_breaks(text.translate(_SAME_WIDTH))  # − and · as - and *, column for column
     token = _CALLED.set((text, frozenset(functions)))
     try:
         tree = _parser().parse(text)
@@ -186,6 +194,30 @@ def parse_raw(text: str, functions: frozenset[str] = frozenset()) -> Raw:
     if isinstance(raw, Token):  # a bare token cannot happen with this grammar
         raise ParseError("not an expression", text, 1)
     return raw
+
+
+_CONTINUES = "+-*/^.,(=⊙∘⊗"
+_CONTINUED = "+*/^.)'ᵀ,⊙∘⊗"
+
+
+def statement_breaks(text: str) -> str:
+    """In a program (a text with '='), a new line at parenthesis depth 0 ends a
+    statement: it becomes ';', column for column, unless the line ends with an
+    operator or the next one starts with one (a statement continued)."""
+    if "=" not in text or "\n" not in text:
+        return text
+    out = list(text)
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += ch in "(["
+        depth -= ch in ")]"
+        if ch != "\n" or depth > 0:
+            continue
+        before = text[:i].rstrip()
+        after = text[i + 1:].lstrip()
+        if before and after and before[-1] not in _CONTINUES and after[0] not in _CONTINUED:
+            out[i] = ";"
+    return "".join(out)
 
 
 def _unclosed(text: str) -> int:
@@ -233,6 +265,13 @@ def _syntax_error(text: str, e: UnexpectedInput) -> ParseError:
         if _depth_before(text, col) <= 0:
             return ParseError("',' outside a function call", text, col)
         return ParseError("missing operand before ','", text, col)
+    statement = text[:col - 1].rsplit(";", 1)[-1]  # the statement the error is in, up to the error
+    if "=" in text and (tok.type == "_SEP" and "=" not in statement or not statement.strip() and ";" in text[:col - 1]):
+        return ParseError("only the last statement of a program can be an expression without a name; "
+                          "write 'name = expression'", text, col, len(shown))
+    if tok.type == "EQUAL":
+        return ParseError("'=' defines a name: write 'name = expression' as a statement of its own",
+                          text, col)
     if tok.type == "TRANSPOSE":
         return ParseError("a transpose needs an operand before it", text, col)
     if tok.type in _OPERATOR_NAMES or tok.type.startswith("__ANON") or len(shown) <= 2:

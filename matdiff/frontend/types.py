@@ -13,14 +13,16 @@ from fractions import Fraction
 
 from ..core import construct as A
 from ..errors import ParseError, ShapeError, UsageError
+from ..core.catalogue import lookup
 from ..core.declared import FUNCTION_KINDS, SCALAR_KIND, check_declaration, read_call
-from ..core.functions import CONSTRUCTORS, ELEMENTWISE, FUNCTIONS, NAME, RESERVED_NAMES, is_greek
+from ..core.names import NAME, RESERVED_NAMES, is_greek
 from .syntax import Raw
 
 DimT = tuple[int, ...]
 ShapeT = tuple[DimT, DimT]
 ONE: DimT = ()
-KINDS = ("scalar", "vector", "matrix", "symmetric", "probability") + FUNCTION_KINDS
+TYPE_NAMES = ("scalar", "vector", "matrix", "symmetric", "probability") + FUNCTION_KINDS
+"""The types a name may be declared as (API ``types=``, CLI flags); the last two declare functions (SPEC §7)."""
 LETTERS = "m n p q r s t u v w k l a b c d e f g h i j".split()
 
 
@@ -41,8 +43,8 @@ def check_types(types: dict[str, str] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, kind in (types or {}).items():
         k = str(kind).lower()
-        if k not in KINDS:
-            raise UsageError(f"unknown type {kind!r} for {name!r}; the types are {', '.join(KINDS)}")
+        if k not in TYPE_NAMES:
+            raise UsageError(f"unknown type {kind!r} for {name!r}; the types are {', '.join(TYPE_NAMES)}")
         if not NAME.match(str(name)):
             raise UsageError(f"{name!r} is not a name")
         try:
@@ -260,37 +262,39 @@ class Inference:
         raise AssertionError(op)
 
     def _infer_call(self, r: Raw) -> ShapeT:
+        """The shape of a call, by the shape rule of the function's catalogue record."""
         fn, *args = r.args
-        if fn not in FUNCTIONS:
+        rec = lookup(fn)
+        if rec is None:
             return self._infer_declared(r)
-        want = 2 if fn == "kron" else 1
-        if len(args) != want:
-            raise ParseError(f"{fn}() takes {want} argument{'s' * (want > 1)}, got {len(args)}",
+        if len(args) != rec.arity:
+            raise ParseError(f"{fn}() takes {rec.arity} argument{'s' * (rec.arity > 1)}, got {len(args)}",
                              self.text, r.start, max(1, r.end - r.start))
-        if fn == "kron":
+        rule = rec.shape
+        if rule == "kron":
             sa, sb = self.shape(args[0]), self.shape(args[1])
             return (sa[0] + sb[0], sa[1] + sb[1])
         a = args[0]
         s = self.shape(a)
-        if fn in CONSTRUCTORS:
+        if rule in ("constant-vector", "constant-matrix"):
             if not self.is_scalar(s):
                 raise self.fail(r, f"{fn}(c) takes a scalar c, but '{self.src(a)}' is {self.shape_text(s)}")
-            shape = (self.dims.fresh(), ONE) if fn == "vector" else (self.dims.fresh(), self.dims.fresh())
+            shape = (self.dims.fresh(), ONE) if rule == "constant-vector" else (self.dims.fresh(), self.dims.fresh())
             self.constants.append((r, shape))
             return shape
-        if fn in ELEMENTWISE:
+        if rule == "same":
             return s
-        if fn in ("sum", "norm1", "norm2"):
+        if rule == "scalar":
             return (ONE, ONE)
-        if fn == "vec":
+        if rule == "vec":
             return (s[1] + s[0], ONE)
-        if fn in ("tr", "det", "logdet", "inv"):
+        if rule in ("square->scalar", "square->same"):
             if self.is_scalar(s):
                 return s
             if self.is_vector(s) or not self.dims.unify(s[0], s[1]):
                 raise self.fail(r, f"{fn}() needs a square matrix, but '{self.src(a)}' is {self.shape_text(s)}")
-            return s if fn == "inv" else (ONE, ONE)
-        if fn == "diag":
+            return s if rule == "square->same" else (ONE, ONE)
+        if rule == "diag":
             if self.is_scalar(s):
                 return s
             if self.is_vector(s):
@@ -299,7 +303,7 @@ class Inference:
                 raise self.fail(r, f"diag() takes a vector or a square matrix, but '{self.src(a)}' "
                                    f"is {self.shape_text(s)}")
             return (s[0], ONE)
-        if fn in ("softmax", "logsumexp"):
+        if rule in ("vector->same", "vector->scalar"):
             spelled = _zero_literal(a)
             if spelled is not None and self.is_scalar(s):  # '0' is the zero of inferred shape (SPEC)
                 s = (self.dims.fresh(), ONE)
@@ -310,8 +314,8 @@ class Inference:
                 self.sized_zeros.add(id(zero))
             if not self.is_vector(s):
                 raise self.fail(r, f"{fn}() takes a vector, but '{self.src(a)}' is {self.shape_text(s)}")
-            return s if fn == "softmax" else (ONE, ONE)
-        raise AssertionError(fn)
+            return s if rule == "vector->same" else (ONE, ONE)
+        raise AssertionError(rule)
 
     def _infer_declared(self, r: Raw) -> ShapeT:
         """f(A), f'(A) have A's shape; g(A) is a scalar, grad_g(A) has A's shape (SPEC §7)."""

@@ -22,7 +22,7 @@ from itertools import count
 
 from ..core import construct as A
 from ..core.declared import SCALAR_KIND, Declared, spelling
-from ..core.functions import ELEMENTWISE
+from ..core.catalogue import ELEMENTWISE
 from ..core.nodes import Add, Expr, Func, Hadamard, Identity, Mul, Num, Ones, Power, Sym, Transpose, Zero
 from ..errors import UnsupportedError
 from .printing import SUPERSCRIPT, _number, to_latex, to_text

@@ -6,7 +6,7 @@ Here are the passes that choose between equal forms:
 
 * ``factor``: pull common factors out of sums, A x + Aᵀ x = (A + Aᵀ) x,
   β A + β B = β (A + B), kept only when the cost drops;
-* ``name_repeats``: name a repeated sub-expression (``… where s = softmax(z)``)
+* ``name_repeats``: name a repeated sub-expression (``… where u = exp(z)``)
   when that makes the printed answer shorter.
 
 ``cost`` is monotonic in the size of the tree: nodes, plus a little for each
@@ -23,7 +23,10 @@ from math import gcd
 
 from ..core import construct as A
 from ..core.nodes import Add, Expr, Func, Hadamard, Identity, MatPow, Mul, Num, Ones, Power, Sym, Transpose, Where  # noqa: F401
-from ..core.functions import ELEMENTWISE
+from ..core.catalogue import ELEMENTWISE, lookup
+from ..core.names import fresh_name
+from ..core.rewrites import diag_terms
+from ..core.rewriting import Fired, rewrite
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+|[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*"
                     r"|\.\*|\./|\.\^|\S")
@@ -168,17 +171,10 @@ def _logistic_sum(e: Add) -> Expr:
 
 
 def _diag_terms(e: Add) -> Expr:
-    """α diag(a) + β diag(b) = diag(α a + β b): diag is linear."""
-    inside, outside = [], []
-    for t in e.terms:
-        c, scal, chain = _parts(t)
-        if len(chain) == 1 and isinstance(chain[0], Func) and chain[0].name == "diagm":
-            inside.append(A.mul(A.num(c), *scal, chain[0].arg))
-        else:
-            outside.append(t)
-    if len(inside) < 2:
-        return e
-    return A.add(A.func("diagm", factor(A.add(*inside))), *outside)
+    """α diag(a) + β diag(b) = diag(α a + β b) (the rewrite table's "diag is linear"), the new
+    argument factored."""
+    merged = diag_terms(e, factor)
+    return e if merged is None else merged
 
 
 def _powers(t: Expr) -> tuple[Expr, dict[Expr, Fraction]]:
@@ -253,9 +249,10 @@ def _pull_common_coefficient(e: Expr) -> Expr:
     return Mul((A.num(c), inner), e.shape)
 
 
-def simplify(e: Expr) -> Expr:
-    """The textbook form: factored, with the cheapest of the equal forms."""
-    return factor(e)
+def simplify(e: Expr, log: list[Fired] | None = None) -> Expr:
+    """The textbook form: the rewrite table applied, factored, with the cheapest of the equal
+    forms (factoring may uncover a pattern of the table: it is applied again)."""
+    return rewrite(factor(rewrite(e, log)), log)
 
 
 # -- transposes pulled out, for display -------------------------------------------------
@@ -323,7 +320,7 @@ def name_repeats(e: Expr, taken: set[str], printer) -> Expr:
     stack = [e]
     while stack:
         x = stack.pop()
-        if isinstance(x, (Func, Hadamard, Mul, Add)) and not x.is_scalar or (isinstance(x, Func) and x.name == "softmax"):
+        if isinstance(x, (Func, Hadamard, Mul, Add)) and not x.is_scalar or (isinstance(x, Func) and _named_as(x)):
             counts[x] += 1
         stack.extend(x.children)
     best = e
@@ -342,20 +339,20 @@ def name_repeats(e: Expr, taken: set[str], printer) -> Expr:
     return best
 
 
+def _named_as(e: Func) -> tuple[str, ...]:
+    """The letters a function's catalogue record proposes for a repeated value of it."""
+    rec = lookup(e.name)
+    return rec.named_as if rec is not None else ()
+
+
 def _fresh_name(sub: Expr, taken: set[str]) -> str:
-    if isinstance(sub, Func) and sub.name == "softmax":
-        pool = ["s", "p", "q"]
+    if isinstance(sub, Func) and _named_as(sub):
+        pool: tuple[str, ...] = _named_as(sub)
     elif sub.is_vector:
-        pool = ["u", "v", "w", "r", "s"]
+        pool = ("u", "v", "w", "r", "s")
     else:
-        pool = ["M", "N", "P", "Q", "R", "W"]
-    for cand in pool:
-        if cand not in taken:
-            return cand
-    i = 1
-    while f"{pool[0]}{i}" in taken:
-        i += 1
-    return f"{pool[0]}{i}"
+        pool = ("M", "N", "P", "Q", "R", "W")
+    return fresh_name(taken, pool)
 
 
 __all__ = ["simplify", "factor", "cost", "tokens", "name_repeats", "pull_transposes"]
