@@ -149,3 +149,19 @@ def test_cli_declares_functions():
     out = io.StringIO()
     code = run(["g(A*x)", "x", "--scalar-function", "g"], out=out, err=err)
     assert code == 0 and out.getvalue().splitlines()[0] == "A'*grad_g(A*x)"
+
+
+def test_several_variables_and_programs_through_declared_functions():
+    rs = matdiff.diff("sum(f(W*x + b))", ["W", "b"], types=F)
+    rng = np.random.default_rng(5)
+    W, x, b = rng.standard_normal((3, 4)), rng.standard_normal(4), rng.standard_normal(3)
+    fp = TANH["f_prime"](W @ x + b)
+    assert np.allclose(rs["W"].lambdify()(W=W, x=x, b=b, **TANH), np.outer(fp, x))
+    ns: dict = {}
+    exec(rs.to_code(), ns)
+    out = ns["gradients"](W, x, b, TANH["f_prime"])
+    assert np.allclose(out["W"], np.outer(fp, x)) and np.allclose(out["b"], fp)
+    r = matdiff.diff("z = W*x; y = f(z); L = sum(y)", "W", types=F)
+    assert str(r) == "f'(z)*x'"
+    for e, fd in gradient_fd(lambda W: np.sum(np.tanh(W @ x)), {"W": W}, "W", rng):
+        assert np.sum(r.lambdify()(W=W, x=x, **TANH) * e) == pytest.approx(fd, rel=1e-6)

@@ -370,3 +370,13 @@ def test_check_catches_a_wrong_higher_derivative(expr, names, order):
     assert r.check().ok
     wrong = replace(r, value=C.scale(Fraction(11, 10), r.value), _display=None)
     assert not wrong.check().ok
+
+
+def test_higher_derivatives_of_programs():
+    r = matdiff.diff("z = A*x; L = sum(z .^ 4)", "x", order=3)
+    rng = rng_for(11)
+    A, x = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    hand = np.einsum("i,ia,ib,ic->abc", 24 * (A @ x), A, A, A)
+    assert np.allclose(r.lambdify()(A=A, x=x), hand)
+    m = matdiff.diff("z = A*x; L = z'*y", "x", "y")
+    assert str(m) == "A'"
