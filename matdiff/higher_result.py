@@ -102,6 +102,11 @@ class HigherResult(Result):
         return (f"<div class='matdiff-result'><p>$$ {body} $$</p>"
                 f"<p>{html.escape(self.label)}</p>{'<ul>' + notes + '</ul>' if notes else ''}</div>")
 
+    def _repr_markdown_(self) -> str:
+        names = ", ".join(f"`{v.name}`" for v in self.variables)
+        notes = "".join(f"\n- {n}" for n in self.notes)
+        return f"**{self.label}** of `{self.input}` by {names}\n\n$$ {self.latex()} $$\n{notes}"
+
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         out["variables"] = [v.name for v in self.variables]

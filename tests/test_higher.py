@@ -380,3 +380,11 @@ def test_higher_derivatives_of_programs():
     assert np.allclose(r.lambdify()(A=A, x=x), hand)
     m = matdiff.diff("z = A*x; L = z'*y", "x", "y")
     assert str(m) == "A'"
+
+
+@pytest.mark.parametrize("args, kw", [(("sum(x .^ 4)", "x"), {"order": 3}), (("x'*A*y", "x", "y"), {})])
+def test_higher_results_display_in_jupyter_and_json(args, kw):
+    r = matdiff.diff(*args, **kw)
+    assert r.latex() in r._repr_markdown_() and "$$" in r._repr_html_()
+    d = r.to_dict()
+    assert d["text"] == str(r) and d["variables"] == list(args[1:]) * (kw.get("order", 1) if len(args) == 2 else 1)
