@@ -388,3 +388,10 @@ def test_higher_results_display_in_jupyter_and_json(args, kw):
     assert r.latex() in r._repr_markdown_() and "$$" in r._repr_html_()
     d = r.to_dict()
     assert d["text"] == str(r) and d["variables"] == list(args[1:]) * (kw.get("order", 1) if len(args) == 2 else 1)
+
+
+def test_a_huge_intermediate_is_refused_before_it_is_built():
+    """logdet(X) to order 3 builds K-sized Kronecker products: at 12×12 they would hold 4·10⁸ entries."""
+    r = matdiff.diff("logdet(X)", "X", order=3)
+    with pytest.raises(matdiff.MatdiffError, match="would build"):
+        r.lambdify()(X=np.eye(12) * 2)

@@ -31,6 +31,19 @@ def tensor_shape(f: Expr, variables: tuple[Sym, ...], dims: dict[str, int]) -> t
     return tuple(([fsize] if fsize != 1 else []) + sizes)
 
 
+MAX_INTERMEDIATE = 20_000_000
+"""The largest array the closed form may build on the way (its Kronecker products grow as n^(2K−2))."""
+
+
+def _guard_intermediates(value: Expr, dims: dict[str, int]) -> None:
+    for x in value.walk():
+        r, c = (numeric.dim_value(d, dims) for d in x.shape)
+        if r * c > MAX_INTERMEDIATE:
+            raise UsageError(f"evaluating this derivative would build a {r}×{c} array ({r * c} entries, more "
+                             f"than {MAX_INTERMEDIATE}): take smaller arrays or a lower order, or products "
+                             "with directions (jvp, hvp)")
+
+
 def _guard(shape: tuple[int, ...]) -> None:
     total = int(np.prod(shape, dtype=np.int64))
     if total > MAX_ENTRIES:
@@ -50,6 +63,7 @@ def lambdify_higher(value: Expr, f: Expr, variables: tuple[Sym, ...],
         values, dims = numeric.bind(symbols, kwargs)
         shape = tensor_shape(f, variables, dims)
         _guard(shape)
+        _guard_intermediates(value, dims)
         with np.errstate(all="ignore"):
             return as_tensor(numeric.evaluate(value, values, dims), shape)
 
@@ -88,6 +102,7 @@ def check_higher(f: Expr, variables: tuple[Sym, ...], value: Expr, symbols: dict
                                        "no random point kept f finite and off its kinks")
         shape = tensor_shape(f, variables, dims)
         _guard(shape)
+        _guard_intermediates(value, dims)
         with np.errstate(all="ignore"):
             T = as_tensor(numeric.evaluate(value, values, dims), shape)
             f0 = np.asarray(numeric.evaluate(f, values, dims), dtype=float)
