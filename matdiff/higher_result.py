@@ -53,7 +53,7 @@ class HigherResult(Result):
         return self.index.text if self.index is not None else to_text(self.display)
 
     def unicode(self) -> str:
-        return self.text if self.index is not None else super().unicode()
+        return self.index.unicode() if self.index is not None else super().unicode()
 
     def latex(self) -> str:
         return self.index.latex() if self.index is not None else to_latex(self.display)

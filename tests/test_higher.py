@@ -395,3 +395,8 @@ def test_a_huge_intermediate_is_refused_before_it_is_built():
     r = matdiff.diff("logdet(X)", "X", order=3)
     with pytest.raises(matdiff.MatdiffError, match="would build"):
         r.lambdify()(X=np.eye(12) * 2)
+
+
+def test_unicode_index_form_uses_delta_and_sigma():
+    assert matdiff.diff("sum(x .^ 4)", "x", order=3).unicode() == "∂³f/∂x[a]∂x[b]∂x[c] = 24*x[a]*δ(a,b)*δ(b,c)"
+    assert "Σ_i(" in matdiff.diff("sum(exp(A*x))", "x", order=3).unicode()

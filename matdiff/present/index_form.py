@@ -318,12 +318,12 @@ def atom_text(e: Expr, idx: tuple[Idx, Idx], latex: bool = False) -> str:
     return f"{s if simple else '(' + s + ')'}[{','.join(subs)}]"
 
 
-def _mono_text(m: Mono, latex: bool) -> tuple[str, bool]:
-    """(text of |m|, negative?)."""
+def _mono_text(m: Mono, latex: bool, uni: bool = False) -> tuple[str, bool]:
+    """(text of |m|, negative?); ``uni``: δ and Σ for delta and sum_."""
     parts = []
     for f in m.factors:
         if isinstance(f, Delta):
-            parts.append(f"\\delta_{{{f.i}{f.j}}}" if latex else f"delta({f.i},{f.j})")
+            parts.append(f"\\delta_{{{f.i}{f.j}}}" if latex else f"{'δ' if uni else 'delta'}({f.i},{f.j})")
         else:
             t = atom_text(f.expr, f.idx, latex)
             parts.append(f"({t})" if " + " in t or " - " in t else t)
@@ -337,16 +337,16 @@ def _mono_text(m: Mono, latex: bool) -> tuple[str, bool]:
             body = f"\\sum_{{{','.join(m.bound)}}} {body}"
         else:
             b = m.bound[0] if len(m.bound) == 1 else "{" + ",".join(m.bound) + "}"
-            body = f"sum_{b}({body})"
+            body = f"{'Σ' if uni else 'sum'}_{b}({body})"
     return body, m.coef < 0
 
 
-def _sum_text(monos: list[Mono], latex: bool) -> str:
+def _sum_text(monos: list[Mono], latex: bool, uni: bool = False) -> str:
     if not monos:
         return "0"
     out = ""
     for k, m in enumerate(monos):
-        t, neg = _mono_text(m, latex)
+        t, neg = _mono_text(m, latex, uni)
         if k == 0:
             out = ("-" if neg else "") + t
         else:
@@ -379,6 +379,9 @@ class IndexForm:
     @property
     def text(self) -> str:
         return f"{self.lhs_text} = {_sum_text(list(self.terms), False)}"
+
+    def unicode(self) -> str:
+        return f"{self.lhs_text} = {_sum_text(list(self.terms), False, True)}"
 
     def latex(self) -> str:
         return f"{self.lhs_latex} = {_sum_text(list(self.terms), True)}"
