@@ -165,3 +165,19 @@ def test_several_variables_and_programs_through_declared_functions():
     assert str(r) == "f'(z)*x'"
     for e, fd in gradient_fd(lambda W: np.sum(np.tanh(W @ x)), {"W": W}, "W", rng):
         assert np.sum(r.lambdify()(W=W, x=x, **TANH) * e) == pytest.approx(fd, rel=1e-6)
+
+
+def test_check_tells_two_declared_functions_apart():
+    """The check's stand-ins differ by name: an answer with f and h swapped is a mismatch."""
+    from dataclasses import replace
+
+    from matdiff.core import construct as C
+    from matdiff.core.declared import Declared
+
+    types = {"f": "function", "h": "function"}
+    r = matdiff.diff("sum(f(x) .* h(A*x))", "x", types=types)
+    assert r.check().ok
+    swap = {e: Declared("h" if e.name == "f" else "f", e.arg, e.shape, e.kind, e.order)
+            for e in r.value.walk() if isinstance(e, Declared)}
+    wrong = replace(r, value=C.substitute(r.value, swap), _display=None)
+    assert not wrong.check().ok

@@ -54,26 +54,32 @@ def callables(exprs: tuple[Expr, ...], kwargs: dict[str, Any]) -> dict[str, Call
     return out
 
 
-# stand-ins for the numerical check: f = sin + u²/4 (derivatives cos + u/2, 1/2 − sin, −cos, sin),
-# g = Σ log(1 + exp(u)) (gradient sigmoid(u))
-_ELEMENTWISE = (lambda u: np.sin(u) + u * u / 4, lambda u: np.cos(u) + u / 2, lambda u: 0.5 - np.sin(u),
-                lambda u: -np.cos(u), lambda u: np.sin(u))
-_SCALAR = (lambda u: float(np.sum(np.logaddexp(0.0, u))), lambda u: np.exp(-np.logaddexp(0.0, -np.asarray(u))))
+# stand-ins for the numerical check, one per declared name (the k-th name in alphabetical order
+# gets c = 1 + k/4, so that two functions swapped in an answer show):
+#   f(u) = sin(c u) + u²/4, f′ = c cos(c u) + u/2, f″ = 1/2 − c² sin(c u), f‴ = −c³ cos(c u), f⁗ = c⁴ sin(c u)
+#   g(u) = Σ log(1 + exp(c u))/c, ∇g = sigmoid(c u)
+def _elementwise(c: float) -> tuple[Callable[..., Any], ...]:
+    return (lambda u: np.sin(c * u) + u * u / 4, lambda u: c * np.cos(c * u) + u / 2,
+            lambda u: 0.5 - c * c * np.sin(c * u), lambda u: -c ** 3 * np.cos(c * u),
+            lambda u: c ** 4 * np.sin(c * u))
+
+
+def _scalar_pair(c: float) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    return (lambda u: float(np.sum(np.logaddexp(0.0, c * np.asarray(u)))) / c,
+            lambda u: np.exp(-np.logaddexp(0.0, -c * np.asarray(u))))
 
 
 def stand_ins(*exprs: Expr) -> dict[str, Callable[..., Any]]:
-    """Smooth functions with exact derivatives for every declared call in the expressions."""
-    out = {}
-    for e in exprs:
-        for c in calls(e):
-            table = _SCALAR if c.kind == SCALAR_KIND else _ELEMENTWISE
-            out[callable_name(c)] = table[c.order]
-            if c.kind == SCALAR_KIND:  # both g and grad_g: one stand-in pair
-                out[c.name], out["grad_" + c.name] = _SCALAR
-            else:
-                out[c.name] = _ELEMENTWISE[0]
-                for k in range(1, len(_ELEMENTWISE)):
-                    out[f"{c.name}_prime" + (str(k) if k > 1 else "")] = _ELEMENTWISE[k]
+    """Smooth functions with exact derivatives for every declared function in the expressions."""
+    found = {c.name: c.kind for e in exprs for c in calls(e)}
+    out: dict[str, Callable[..., Any]] = {}
+    for k, name in enumerate(sorted(found)):
+        c = 1.0 + k / 4
+        if found[name] == SCALAR_KIND:
+            out[name], out["grad_" + name] = _scalar_pair(c)
+        else:
+            for order, fn in enumerate(_elementwise(c)):
+                out[name if order == 0 else f"{name}_prime" + (str(order) if order > 1 else "")] = fn
     return out
 
 
