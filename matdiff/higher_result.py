@@ -15,6 +15,7 @@ from typing import Any
 
 from .backends import higher_numeric
 from .backends.codegen import to_code
+from .calculus.directional import apply_right
 from .calculus.higher import check_order, derivative_chain, multilinear_form
 from .core import construct as A
 from .core.nodes import Sym
@@ -162,7 +163,7 @@ def _index_form(f, variables: tuple[Sym, ...]) -> IndexForm | None:
         return None
     directions = tuple(Sym(f"_dir{k}", v.shape) for k, v in enumerate(variables))
     try:
-        E = multilinear_form(f, variables, directions)
+        E = apply_right(multilinear_form(f, variables, directions))
         return index_form(E, "f" if f.is_scalar else "F", variables, directions)
     except UnsupportedError:
         return None

@@ -144,7 +144,14 @@ THIRD = [
     ("logdet(X)", "X", {"X": (3, 3)}, hess_logdet),
     ("sum(sigmoid(A*x))", "x", {"A": (4, 3), "x": (3,)},
      lambda x, A: A.T @ np.diag((lambda s: s * (1 - s) * (1 - 2 * s))(1 / (1 + np.exp(-A @ x)))) @ A),
+    ("logsumexp(A*x)", "x", {"A": (5, 3), "x": (3,)},
+     lambda x, A: A.T @ (np.diag(softmax(A @ x)) - np.outer(softmax(A @ x), softmax(A @ x))) @ A),
 ]
+
+
+def softmax(z):
+    e = np.exp(z - z.max())
+    return e / e.sum()
 
 
 @pytest.mark.parametrize("expr, var, shapes, hess", THIRD, ids=[c[0] for c in THIRD])
