@@ -22,11 +22,9 @@ from .core.nodes import Sym
 from .errors import UnsupportedError, UsageError
 from .pipeline import dimension_notes, parse
 from .present.index_form import IndexForm, index_form
-from .present.printing import to_latex, to_text
+from .present.printing import SUPERSCRIPT, to_latex, to_text
 from .result import Result
 from .simplify.passes import name_repeats, pull_transposes
-
-SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 @dataclass(frozen=True, repr=False)
@@ -44,7 +42,7 @@ class HigherResult(Result):
 
     @property
     def lhs(self) -> str:
-        """∂²f/∂x∂y' for a mixed derivative, on vec for matrices."""
+        """∂²f/∂x∂y' for a mixed derivative (∂vec(X) for a matrix): what the steps' last line names."""
         f = "f" if self.function.is_scalar else "vec F"
         names = "".join(f"∂{v.name}" if v.shape[1] == 1 else f"∂vec({v.name})" for v in self.variables)
         return f"∂{str(self.order).translate(SUPERSCRIPT)}{f}/{names}'"
@@ -70,7 +68,7 @@ class HigherResult(Result):
         for k, v in enumerate(self.variables, 1):
             what = f"∂/∂{v.name}" if k == 1 else f"∂ vec(D{k - 1})/∂(vec {v.name})'"
             lines.append(f"D{k} = {what}    [d vec D{k - 1} = D{k} d vec {v.name}]" if k > 1 else f"D1 = {what}")
-        lines.append(f"D{self.order} = {to_text(self.display)}")
+        lines.append(f"{self.lhs if self.index is None else 'D' + str(self.order)} = {to_text(self.display)}")
         if self.index is not None:
             lines.append(self.index.text)
         return lines

@@ -407,3 +407,8 @@ def test_a_huge_intermediate_is_refused_before_it_is_built():
 def test_unicode_index_form_uses_delta_and_sigma():
     assert matdiff.diff("sum(x .^ 4)", "x", order=3).unicode() == "∂³f/∂x[a]∂x[b]∂x[c] = 24*x[a]*δ(a,b)*δ(b,c)"
     assert "Σ_i(" in matdiff.diff("sum(exp(A*x))", "x", order=3).unicode()
+
+
+def test_steps_of_a_mixed_derivative_end_with_its_name():
+    steps = matdiff.diff("tr(X*Y)", "X", "Y").steps
+    assert steps[0] == "f = tr(X*Y)" and steps[-1] == "∂²f/∂vec(X)∂vec(Y)' = K(n,m)"
