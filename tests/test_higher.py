@@ -410,5 +410,10 @@ def test_unicode_index_form_uses_delta_and_sigma():
 
 
 def test_steps_of_a_mixed_derivative_end_with_its_name():
-    steps = matdiff.diff("tr(X*Y)", "X", "Y").steps
+    r = matdiff.diff("tr(X*Y)", "X", "Y")
+    steps = r.steps
     assert steps[0] == "f = tr(X*Y)" and steps[-1] == "∂²f/∂vec(X)∂vec(Y)' = K(n,m)"
+    rng = rng_for(12)
+    X, Y, dX, dY = (rng.standard_normal(s) for s in ((3, 4), (4, 3), (3, 4), (4, 3)))
+    M = r.lambdify()(X=X, Y=Y)
+    assert vec(dX) @ M @ vec(dY) == pytest.approx(np.trace(dX @ dY))  # d²f = tr(dX dY)
