@@ -15,6 +15,8 @@ import sys
 
 from . import __version__
 from .api import diff
+from .core.declared import calls
+from .core.nodes import Expr
 from .errors import MatdiffError, UsageError
 from .present.jupyter import latex_steps
 from .present.printing import to_unicode
@@ -23,6 +25,9 @@ from .result import Result
 from .results import ProgramResult
 
 FORMATS = ("text", "unicode", "latex", "numpy", "jax", "torch", "json")
+DECLARABLE = ("scalar", "vector", "matrix", "symmetric", "probability", "function", "scalar function")
+DECLARE_HELP = {"function": " (unspecified smooth functions, element-wise: f(u), f'(u))",
+                "scalar function": " (unspecified smooth functions of one array to a scalar: g(u), grad_g(u))"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,13 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
                 epilog="example: matdiff \"beta*sum(abs(X'X - I))\" X --steps --check")
     p.add_argument("expr", help="the expression, e.g. \"tr(A*X*B)\"")
     p.add_argument("wrt", help="the variable to differentiate by; several: W,b (one gradient each)")
-    p.add_argument("--order", type=int, default=1, help="1 (default) or 2 for the Hessian")
+    p.add_argument("--order", type=int, default=1, help="K-th derivative: 1 (default), 2 the Hessian, "
+                   "3 and higher a tensor in index notation")
+    p.add_argument("--then", action="append", default=[], metavar="NAME",
+                   help="mixed derivative: differentiate the result again by NAME (repeatable)")
     p.add_argument("--hessian", action="store_true", help="same as --order 2")
     p.add_argument("--gauss-newton", action="store_true",
                    help="for f = L(N(x)): the Gauss-Newton part J_N' H_L J_N of the Hessian")
-    for kind in ("scalar", "vector", "matrix", "symmetric", "probability"):
-        p.add_argument(f"--{kind}", action="append", default=[], metavar="NAMES",
-                       help=f"comma-separated names declared {kind}")
+    for kind in DECLARABLE:
+        p.add_argument(f"--{kind.replace(' ', '-')}", action="append", default=[], metavar="NAMES",
+                       help=f"comma-separated names declared {kind}" + DECLARE_HELP.get(kind, ""))
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--steps", action="store_true", help="show the derivation, one rewrite per line")
     p.add_argument("--check", action="store_true", help="verify numerically on random inputs")
@@ -51,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _types(args) -> dict[str, str]:
     out: dict[str, str] = {}
-    for kind in ("scalar", "vector", "matrix", "symmetric", "probability"):
-        for group in getattr(args, kind):
+    for kind in DECLARABLE:
+        for group in getattr(args, kind.replace(" ", "_")):
             for name in group.split(","):
                 name = name.strip()
                 if name and out.setdefault(name, kind) != kind:
@@ -60,7 +68,7 @@ def _types(args) -> dict[str, str]:
     return out
 
 
-VALUE_OPTIONS = {"--order", "--format", "--scalar", "--vector", "--matrix", "--symmetric", "--probability"}
+VALUE_OPTIONS = {"--order", "--then", "--format"} | {"--" + k.replace(" ", "-") for k in DECLARABLE}
 
 
 def _reorder(argv: list[str]) -> list[str]:
@@ -99,10 +107,14 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
         wrt = [w.strip() for w in args.wrt.split(",")] if "," in args.wrt else args.wrt
         if args.gauss_newton and isinstance(wrt, list):
             raise UsageError("--gauss-newton takes one variable")
-        r = diff(args.expr, wrt, types=types, order=order)
+        if args.then and order != 1:
+            raise UsageError("give either --then NAME (a mixed derivative) or --order K, not both")
+        if args.then and isinstance(wrt, list):
+            raise UsageError("--then takes one variable before it, not a list")
+        r = diff(args.expr, wrt, *args.then, types=types, order=order)
         if args.gauss_newton:
             r = r.gauss_newton
-        notes = list(r.notes) + unused_declarations(types, r.symbols)
+        notes = list(r.notes) + unused_declarations(types, r.symbols, _function_of(r))
         report = r.check() if args.check else None
         if args.format == "json":
             data = dict(r.to_dict(), notes=notes)
@@ -149,10 +161,17 @@ def steps_in(r, fmt: str) -> list[str]:
     return derivation_lines(r, printer=to_unicode) if fmt == "unicode" and single else list(r.steps)
 
 
-def unused_declarations(types: dict[str, str], symbols: dict) -> list[str]:
-    """A declared name the expression lacks is said, never silently ignored."""
+def _function_of(r) -> Expr:
+    """The typed function of a result, or of the first of several (they share it)."""
+    return r.function if isinstance(r, Result) else next(iter(r.values())).function
+
+
+def unused_declarations(types: dict[str, str], symbols: dict, function: Expr) -> list[str]:
+    """A declared name the expression lacks is said, never silently ignored (a declared
+    function occurs when it is called)."""
+    called = {c.name for c in calls(function)}
     return [f"'{name}' is declared {kind} but does not occur in the expression"
-            for name, kind in types.items() if name not in symbols]
+            for name, kind in types.items() if name not in symbols and name not in called]
 
 
 def _checked(report) -> bool:
