@@ -10,6 +10,7 @@ from .backends import evaluate as numeric
 from .backends.sympy_bridge import sympy_to_text
 from .core.functions import FUNCTIONS, NAME
 from .errors import UnsupportedError, UsageError
+from .indices.typing import parse_part
 from .pipeline import parse, run
 from .result import Parsed, Result
 
@@ -26,7 +27,9 @@ def diff(expr: str, wrt: str, *, types: dict[str, str] | None = None, order: int
 
 
 def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Result:
-    if not isinstance(wrt, str) or not NAME.match(wrt):
+    if isinstance(wrt, str) and "[" in wrt:  # an indexed part, Phi[:,a,b] (SPEC §6)
+        wrt = str(parse_part(wrt))
+    elif not isinstance(wrt, str) or not NAME.match(wrt):
         raise UsageError(f"the variable must be a name, got {wrt!r}")
     if wrt in FUNCTIONS:
         raise UsageError(f"'{wrt}' is a function, not a variable")

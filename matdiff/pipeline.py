@@ -14,6 +14,7 @@ from .calculus.derive import derive, kink_notes
 from .core import construct as A
 from .core.nodes import DimSize, Expr, Func, Sym
 from .frontend.lowering import Lowering
+from .indices import stage as index_stage
 from .frontend.syntax import parse_raw
 from .frontend.types import Inference, check_types, concatenation_notes, default_kind
 from .present.printing import to_text
@@ -55,7 +56,10 @@ def dimension_notes(value: Expr, symbols: dict[str, Sym]) -> list[str]:
 
 
 def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]) -> Result:
-    """Every stage for one variable; ``notes`` are the caller's, said first."""
+    """Every stage for one variable; ``notes`` are the caller's, said first.
+    Index notation (subscripts, index sums, δ) goes through the index stage."""
+    if index_stage.applies(expr, wrt):
+        return index_stage.run(expr, wrt, types, order, notes, run)
     parsed = parse(expr, types, extra=(wrt,))
     var = parsed.symbols[wrt]
     kind, value, first = derive(parsed.expr, var, order)

@@ -15,7 +15,7 @@ from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from ..errors import MatdiffError, ParseError, UnknownNameError
-from ..core.functions import is_greek, nearest_function
+from ..core.functions import NAME, is_greek, nearest_function
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,52 @@ class _ToRaw(Transformer_NonRecursive, Transformer):
     def call(self, meta, c):
         fn = str(c[0])
         return self._node("call", meta, fn, *c[1:])
+
+    # index notation (SPEC §6): the nodes are read by matdiff.indices
+    def sub_item(self, meta, c):
+        return c[0]
+
+    def subscript(self, meta, c):
+        return self._node("subscript", meta, c[0], index_subscripts(c[1:], self.text))
+
+    def index_sum(self, meta, c):
+        return self._node("index_sum", meta, sum_indices(c[0], self.text), c[1])
+
+    def delta(self, meta, c):
+        return self._node("delta", meta, (str(c[1]), c[1].column), (str(c[2]), c[2].column))
+
+
+def index_subscripts(tokens, text: str) -> tuple[tuple[str, int], ...]:
+    """The subscripts of ``A[i,:]`` as (index name or ':', column)."""
+    out = []
+    for t in tokens:
+        if t.type == "NUMBER":
+            raise ParseError(f"a subscript is an index name or ':', not the number '{t}' "
+                             "(indices are names; their values are passed to the function)",
+                             text, t.column, len(str(t)))
+        out.append((str(t), t.column))
+    return tuple(out)
+
+
+def sum_indices(tok, text: str) -> tuple[tuple[str, int], ...]:
+    """The indices bound by ``sum_i`` or ``sum_{i,j}``, as (name, column)."""
+    body = str(tok).split("_", 1)[1]
+    col = tok.column + len(str(tok)) - len(body)
+    if not body.startswith("{"):
+        return ((body, col),)
+    out: list[tuple[str, int]] = []
+    pos = 1
+    for part in body[1:-1].split(","):
+        name = part.strip()
+        where = col + pos + (len(part) - len(part.lstrip()))
+        if not NAME.fullmatch(name or "-"):
+            raise ParseError(f"'{tok}' must list index names separated by commas",
+                             text, where if name else col, max(1, len(name)))
+        if name in [n for n, _ in out]:
+            raise ParseError(f"index '{name}' is listed twice in '{tok}'", text, where, len(name))
+        out.append((name, where))
+        pos += len(part) + 1
+    return tuple(out)
 
 
 def parse_raw(text: str) -> Raw:

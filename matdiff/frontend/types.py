@@ -19,7 +19,7 @@ from .syntax import Raw
 DimT = tuple[int, ...]
 ShapeT = tuple[DimT, DimT]
 ONE: DimT = ()
-KINDS = ("scalar", "vector", "matrix", "symmetric", "probability")
+KINDS = ("scalar", "vector", "matrix", "symmetric", "probability", "tensor")
 LETTERS = "m n p q r s t u v w k l a b c d e f g h i j".split()
 
 
@@ -156,6 +156,9 @@ class Inference:
     def symbol_shape(self, name: str) -> ShapeT:
         if name not in self.sym_shapes:
             kind = self.types.get(name) or default_kind(name)
+            if kind == "tensor":
+                raise UsageError(f"'{name}' is declared a tensor: use it with subscripts, e.g. "
+                                 f"'{name}[:,i,:]' (SPEC §6)")
             if kind == "scalar":
                 s: ShapeT = (ONE, ONE)
             elif kind in ("vector", "probability"):

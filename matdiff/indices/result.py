@@ -1,0 +1,257 @@
+"""The derivative of an index expression: printed in matrix notation where one
+exists (slice by slice for a tensor) and always in indices (:meth:`index`);
+evaluated and checked by einsum."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable
+
+import numpy as np
+
+from ..backends import evaluate as numeric
+from ..core import construct as A
+from ..core.nodes import Expr, Mul
+from ..errors import UsageError
+from ..present.printing import to_latex, to_text, to_unicode
+from ..result import Result
+from . import ricci as R
+from .evaluate import Evaluator, index_sizes
+from .lower import Arrays
+from .printing import index_text
+from .typing import Part
+
+KINKED = ("abs", "sign", "relu", "step")
+LHS = {"text": ("∂L/∂", ""), "unicode": ("∂L/∂", ""), "latex": ("\\frac{\\partial L}{\\partial ", "}")}
+
+
+@dataclass(frozen=True)
+class MatrixForm:
+    """How the answer reads in matrix notation: ``lhs = expr`` with an optional
+    selection of entries (``(…)[:,b]``, pushed into the last factor of a product)."""
+
+    lhs: str | None = None  # e.g. "Phi[:,i,:]": the answer is ∂L/∂Phi[:,i,:] for every i
+    select: tuple[str, ...] | None = None  # e.g. (":", "b")
+
+
+def render(e: Expr, select, printer: Callable[[Expr], str]) -> str:
+    if not select:
+        return printer(e)
+    sel = "[" + ",".join(select) + "]"
+    if isinstance(e, Mul) and len(e.factors) > 1 and not e.factors[-1].is_scalar and len(select) == 2 \
+            and select[0] == ":":
+        head = A.mul(*e.factors[:-1])
+        last = printer(e.factors[-1])
+        last = last if _atomic(last) else f"({last})"
+        return f"{printer(head)}*{last}{sel}" if printer is to_text else f"{printer(head)} {last}{sel}"
+    s = printer(e)
+    return (s if _atomic(s) else f"({s})") + sel
+
+
+def _atomic(s: str) -> bool:
+    depth = 0
+    for n, ch in enumerate(s):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth == 0 and ch in " +-*/'^" and n > 0:
+            return False
+    return True
+
+
+@dataclass(frozen=True, repr=False)
+class IndexResult(Result):
+    """A derivative of an index expression (SPEC §6)."""
+
+    arrays: Arrays | None = field(default=None, compare=False)
+    part: Part | None = None
+    ricci_function: R.Ricci | None = field(default=None, compare=False)
+    gradient: R.Ricci | None = field(default=None, compare=False)  # the entry of ∂L/∂V at vkeys
+    vkeys: tuple[str, ...] = ()
+    matrix_numbers: bool = False  # evaluated by the matrix engine (a closed form by a whole variable)
+    form: MatrixForm = field(default_factory=MatrixForm)
+    index_only: bool = False  # no matrix form: printed in indices
+    derivation: tuple[str, ...] = ()
+
+    # -- printing ------------------------------------------------------------------
+    def _matrix(self, style: str) -> str:
+        if self.index_only:
+            return self.index(style)
+        printer = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[style]
+        body = render(self.display, self.form.select, printer)
+        if self.form.lhs is None:
+            return body
+        a, b = LHS[style]
+        lhs = self.form.lhs if style != "latex" else self.form.lhs.replace("_", "\\_")
+        return f"{a}{lhs}{b} = {body}"
+
+    @property
+    def text(self) -> str:
+        return self._matrix("text")
+
+    def unicode(self) -> str:
+        return self._matrix("unicode")
+
+    def latex(self) -> str:
+        return self._matrix("latex")
+
+    def index_names(self) -> dict[str, str]:
+        """Display names of the gradient's axes: the part's indices, then a, b, c, …"""
+        names = {}
+        subs = self.part.subs if self.part and self.part.subs else (":",) * len(self.vkeys)
+        taken = {s for s in subs if s != ":"}
+        letters = (x for x in "abcdefgh" if x not in taken)
+        for k, s in zip(self.vkeys, subs):
+            names[k] = s if s != ":" else next(letters)
+        return names
+
+    def index(self, style: str = "text") -> str:
+        """The answer entry by entry: ``∂L/∂Phi[a,b,c] = …`` (SPEC §6)."""
+        if self.gradient is None:
+            raise UsageError("this result has no index form (a Hessian: see its matrix form)")
+        names = self.index_names()
+        body = index_text(self.gradient, names, self.arrays.shown, style)
+        var = self.part.name if self.part else self.variable.name
+        if style == "latex":
+            sub = "_{" + "".join(names[k] for k in self.vkeys) + "}" if self.vkeys else ""
+            from ..core.nodes import Sym
+            return f"\\frac{{\\partial L}}{{\\partial {to_latex(Sym(var, (1, 1)))}{sub}}} = {body}"
+        if style == "unicode":
+            from ..core.nodes import Sym
+            var = to_unicode(Sym(var, (1, 1)))
+        sub = "[" + ",".join(names[k] for k in self.vkeys) + "]" if self.vkeys else ""
+        return f"∂L/∂{var}{sub} = {body}"
+
+    @cached_property
+    def steps(self) -> list[str]:
+        if self.derivation:
+            return list(self.derivation)
+        return super().steps
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict() if self.matrix_numbers else {
+            "input": self.input, "variable": str(self.part or self.variable.name), "kind": self.kind,
+            "order": self.order, "text": self.text, "unicode": self.unicode(), "latex": self.latex(),
+            "notes": list(self.notes), "steps": self.steps}
+        if self.gradient is not None:
+            d["index"] = self.index()
+        return d
+
+    # -- numbers -------------------------------------------------------------------
+    def _inputs(self) -> list[str]:
+        used = R.names(self.gradient) | R.names(self.ricci_function)
+        return [n for n in self.arrays.axes if n in used or n == self.part.name]
+
+    def lambdify(self) -> Callable[..., Any]:
+        if self.matrix_numbers and not (self.part and self.part.subs):
+            return super().lambdify()
+        grad, vkeys, part, arrays = self.gradient, self.vkeys, self.part, self.arrays
+        inputs = self._inputs()
+
+        def f(**kwargs):
+            values = {}
+            for n in inputs:
+                v = kwargs.get(n, kwargs.get(n + "_"))
+                if v is None:
+                    raise UsageError(f"missing a value for '{n}' (the function takes "
+                                     f"{', '.join(inputs + list(part.free))})")
+                values[n] = v
+            letters, sizes = index_sizes(arrays, values)
+            fixed = _fixed(part, vkeys, kwargs, sizes)
+            out = tuple(k for k in vkeys if k not in fixed)
+            with np.errstate(all="ignore"):
+                a = Evaluator(values, sizes, fixed)(grad, out)
+            return float(a) if a.ndim == 0 else a
+
+        f.__doc__ = f"NumPy (einsum) evaluation of {self.text}; arguments: {', '.join(inputs + list(part.free))}"
+        return f
+
+    def check(self, trials: int = 3, seed: int = 0) -> numeric.CheckReport:
+        if self.matrix_numbers and not (self.part and self.part.subs):
+            return super().check(trials, seed)
+        return check_index(self, trials, seed)
+
+    def to_code(self, target: str = "numpy", name: str = "derivative") -> str:
+        if self.matrix_numbers and not (self.part and self.part.subs):
+            return super().to_code(target, name)
+        from .codegen import index_code
+        return index_code(self, target, name)
+
+
+def _fixed(part: Part, vkeys, kwargs, sizes) -> dict[str, int]:
+    fixed = {}
+    for k, s in zip(vkeys, part.subs or ()):
+        if s == ":":
+            continue
+        if s not in kwargs:
+            raise UsageError(f"missing the index '{s}' of the variable {part} (an int, 0-based)")
+        v = kwargs[s]
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= int(v) < sizes[k]:
+            raise UsageError(f"the index '{s}' must be an int in 0…{sizes[k] - 1}, got {v!r}")
+        fixed[k] = int(v)
+    return fixed
+
+
+def check_index(r: IndexResult, trials: int, seed: int) -> numeric.CheckReport:
+    """Central differences of the index expression along random directions of the part."""
+    rng = np.random.default_rng(seed)
+    arrays = r.arrays
+    letters = sorted({str(d) for ax in arrays.axes.values() for d in ax if d != 1 and "*" not in str(d)})
+    sizes_by_letter = dict(zip(letters, [4, 3, 5, 2, 6, 7, 8, 9, 10, 11][:len(letters)] or [4]))
+    worst, done = 0.0, 0
+    f_free = tuple(sorted(r.ricci_function.free))
+    if f_free:
+        return numeric.CheckReport(False, float("nan"), 0, sizes_by_letter, "the function is not a scalar")
+    part = r.part
+    for _ in range(trials):
+        for attempt in range(50):
+            values = {n: rng.standard_normal(tuple(sizes_by_letter[str(d)] for d in ax)) * 0.7 if ax
+                      else float(rng.uniform(0.5, 1.5)) for n, ax in arrays.axes.items()}
+            _, sizes = index_sizes(arrays, values)
+            idx = {s: int(rng.integers(0, sizes[k])) for k, s in zip(r.vkeys, part.subs or ()) if s != ":"}
+            if _off_kinks(r, values, sizes, idx):
+                break
+        else:
+            return numeric.CheckReport(False, float("nan"), done, sizes_by_letter, "no random point off the kinks")
+        G = np.asarray(r.lambdify()(**values, **idx), dtype=float)
+        x = np.asarray(values[part.name], dtype=float)
+        key = tuple(idx[s] if s != ":" else slice(None) for s in (part.subs or (":",) * x.ndim))
+
+        def f(dx):
+            v = dict(values)
+            y = x.copy()
+            y[key] = y[key] + dx
+            v[part.name] = y
+            with np.errstate(all="ignore"):
+                return float(Evaluator(v, sizes)(r.ricci_function, ()))
+
+        for _k in range(3):
+            e = rng.standard_normal(np.shape(x[key]))
+            e = e / (np.linalg.norm(e) or 1.0)
+            h = 1e-6 * max(1.0, float(np.max(np.abs(x))))
+            fd = (f(h * e) - f(-h * e)) / (2 * h)
+            an = float(np.sum(G * e))
+            atol = 1e-8 * (1.0 + abs(f(0.0 * e)))
+            err = abs(fd - an) / (max(abs(fd), abs(an)) + atol / 1e-5)
+            worst = max(worst, err if np.isfinite(err) else np.inf)
+        done += 1
+    ok = worst <= 1e-5
+    return numeric.CheckReport(ok, worst, done, sizes_by_letter, "" if ok else "tolerance 1e-05")
+
+
+def _off_kinks(r: IndexResult, values, sizes, idx, gap: float = 1e-3) -> bool:
+    fixed = {k: idx[s] for k, s in zip(r.vkeys, r.part.subs or ()) if s != ":"}
+    ev = Evaluator(values, sizes, fixed)
+    try:
+        with np.errstate(all="ignore"):
+            ev.ev(r.ricci_function)
+            ev.ev(r.gradient)
+    except (ValueError, np.linalg.LinAlgError, ZeroDivisionError):
+        return False
+    for x, (v, _) in ev.memo.items():
+        if not np.all(np.isfinite(v)):
+            return False
+        if isinstance(x, R.Fn) and x.name in KINKED:
+            a, _ = ev.memo[x.arg]
+            if np.min(np.abs(a)) < gap:
+                return False
+    return True

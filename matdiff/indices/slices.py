@@ -1,0 +1,193 @@
+"""Slice by slice: a variable used through slices bound by index sums.
+
+In L = F(Σᵢ bᵢ(Φ[:,i,:]), …) each slice Sᵢ = Φ[:,i,:] is a matrix for the
+engine: ∂L/∂Sᵢ = ∂/∂S ⟨∂F/∂σ, b(S)⟩ (F linear in the sum σ), and ∂L/∂Φ is
+these stacked.  The variable may also be a matrix used by columns (Z[:,j])
+or a vector used by entries (x[i])."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from ..calculus.derive import derive, kink_notes
+from ..core import construct as A
+from ..core.nodes import Expr, Sym
+from ..present.printing import to_text
+from ..simplify.passes import simplify
+from . import ricci as R
+from .lower import Arrays
+from .recover import NoMatrixForm, Recovery, Slice, slice_name
+from .result import MatrixForm
+from .typing import Part
+
+
+@dataclass
+class SliceAnswer:
+    value: Expr
+    variable: Sym
+    function: Expr
+    slices: dict[str, Slice]
+    rename: dict[str, str]
+    want: list[str]
+    form: MatrixForm
+    notes: list[str] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+
+
+def _sums(f: R.Ricci, name: str) -> list[R.Sum] | None:
+    """The outermost sums whose bodies read ``name``; None if it is read outside any sum."""
+    out: list[R.Sum] = []
+    stack = [f]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, R.Sum) and name in R.names(x):
+            out.append(x)
+            continue
+        if isinstance(x, R.Entry) and x.name == name:
+            return None
+        stack.extend(R.children(x))
+    return out
+
+
+def _replace(f: R.Ricci, table: dict) -> R.Ricci:
+    if f in table:
+        return table[f]
+    if isinstance(f, R.Add):
+        return R.add(*[_replace(t, table) for t in f.terms])
+    if isinstance(f, R.Prod):
+        return R.prod(*[_replace(t, table) for t in f.factors])
+    if isinstance(f, R.Pow):
+        return R.power(_replace(f.base, table), _replace(f.exp, table))
+    if isinstance(f, R.Fn):
+        return R.Fn(f.name, _replace(f.arg, table))
+    if isinstance(f, R.VecFn):
+        return R.VecFn(f.name, _replace(f.arg, table), f.axis, f.at)
+    if isinstance(f, R.Sum):
+        return R.isum(f.idx, _replace(f.body, table))
+    return f
+
+
+def slice_gradient(f: R.Ricci, part: Part, arrays: Arrays, vkeys, notes) -> SliceAnswer | None:
+    name = part.name
+    sums = _sums(f, name)
+    if not sums:
+        return None
+    positions = None  # the fixed axes of the variable, shared by every sum
+    found = []
+    for n, s in enumerate(sums):
+        entries = [x for x in R.walk(s.body) if isinstance(x, R.Entry) and x.name == name]
+        keys = [k for k in s.idx if any(k in x.idx for x in entries)]
+        got = None
+        for size in range(1, len(keys) + 1):
+            for outer in combinations(keys, size):
+                pats = {tuple(p for p, k in enumerate(x.idx) if k in outer) for x in entries}
+                fixed = {x.idx[p] for x in entries for p in next(iter(pats))} if len(pats) == 1 else set()
+                if len(pats) != 1 or len({tuple(x.idx[p] for p in next(iter(pats))) for x in entries}) != 1:
+                    continue
+                pos = next(iter(pats))
+                if positions is not None and pos != positions:
+                    continue
+                key_at = dict(zip(pos, (entries[0].idx[p] for p in pos)))
+                shown = _show(part, arrays, key_at, found)
+                rc = Recovery(arrays, set(outer), shown)
+                try:
+                    rec = rc(R.isum([k for k in s.idx if k not in outer], s.body))
+                except NoMatrixForm:
+                    continue
+                mine = {k: v for k, v in rc.slices.items() if v.name == name}
+                if len(mine) != 1 or any(isinstance(x, Sym) and x.name == name for x in rec.expr.walk()):
+                    continue
+                got = (set(outer), pos, key_at, rec, rc, next(iter(mine)))
+                del fixed
+                break
+            if got:
+                break
+        if got is None:
+            return None
+        positions = got[1]
+        found.append(got)
+    # the function with each sum as a placeholder σₙ
+    table = {}
+    placeholders = []
+    for n, (s, got) in enumerate(zip(sums, found)):
+        rec = got[3]
+        pname = f"σ{n + 1}" if len(sums) > 1 else "σ"
+        arrays.axes[pname] = tuple(arrays.dims[k] for k in rec.idx)
+        arrays.kinds[pname] = "placeholder"
+        table[s] = R.Entry(pname, rec.idx)
+        placeholders.append(pname)
+    try:
+        F = Recovery(arrays)(_replace(f, table)).expr
+    except NoMatrixForm:
+        return None
+    finally:
+        for p in placeholders:
+            arrays.axes.pop(p, None)
+            arrays.kinds.pop(p, None)
+    if any(isinstance(x, Sym) and x.name == name for x in F.walk()):
+        return None
+    syms = {x.name: x for x in F.walk() if isinstance(x, Sym)}
+    total = []
+    var = None
+    steps = []
+    for pname, got in zip(placeholders, found):
+        rec, rc, sname = got[3], got[4], got[5]
+        sig = syms.get(pname)
+        if sig is None:
+            continue
+        _, g, _ = derive(F, sig, 1)
+        g = simplify(g)
+        if any(isinstance(x, Sym) and x.name in placeholders for x in g.walk()):
+            return None  # F is not linear in the sum
+        var = next(x for x in rec.expr.walk() if isinstance(x, Sym) and x.name == sname)
+        body = A.inner(g, rec.expr)
+        _, G, _ = derive(body, var, 1)
+        total.append(G)
+        steps.append(f"for each fixed {', '.join(rc.show(k) for k in sorted(got[0]))}: "
+                     f"{sname} is {'×'.join(map(str, var.shape))}; L = … {to_text(simplify(body))} …")
+        notes += [n for n in kink_notes(body, var) if n not in notes]
+    if var is None:
+        return None
+    value = simplify(A.add(*total))
+    pattern = next(iter(found))[4].slices[var.name].pattern
+    rename = {}
+    for got in found:
+        for p, k in got[2].items():
+            rename[k] = vkeys[p]
+    slices = {}
+    for got in found:
+        for k, v in got[4].slices.items():
+            slices.setdefault(k, v)
+    want = [vkeys[p] for p, s in enumerate(pattern) if s == ":"]
+    form = _form(part, pattern, var)
+    steps.append(f"∂L/∂{var.name} = {to_text(value)}, for every "
+                 f"{', '.join(sorted({found[0][4].show(k) for k in found[0][0]}))}")
+    return SliceAnswer(value, var, F, slices, rename, want, form, list(notes), steps)
+
+
+def _show(part: Part, arrays: Arrays, key_at: dict[int, str], found) -> callable:
+    """Names of the fixed indices: the variable's own (Phi[:,a,b]), else those of the first sum."""
+    first = found[0][2] if found else key_at
+    names = {}
+    for p, k in key_at.items():
+        if part.subs and part.subs[p] != ":":
+            names[k] = part.subs[p]
+        else:
+            names[k] = arrays.shown.get(first[p], first[p])
+
+    def show(k: str) -> str:
+        return names.get(k, arrays.shown.get(k, k))
+
+    return show
+
+
+def _form(part: Part, pattern, var: Sym) -> MatrixForm:
+    if not part.subs:
+        return MatrixForm(var.name)
+    if any(pattern[p] != ":" and part.subs[p] == ":" for p in range(len(pattern))):
+        return MatrixForm(var.name)  # the part cuts across the slices: shown as the slice gradient
+    select = tuple(part.subs[p] for p, s in enumerate(pattern) if s == ":")
+    return MatrixForm(None, select if any(s != ":" for s in select) else None)
+
+
+__all__ = ["slice_gradient", "SliceAnswer", "slice_name"]
