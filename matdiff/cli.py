@@ -11,7 +11,8 @@ import sys
 from .api import diff
 from .errors import MatdiffError, UsageError
 
-FORMATS = ("text", "unicode", "latex", "numpy", "jax", "torch", "json")
+FORMATS = ("text", "unicode", "latex", "index", "numpy", "jax", "torch", "json")
+KINDS = ("scalar", "vector", "matrix", "symmetric", "probability", "tensor")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hessian", action="store_true", help="same as --order 2")
     p.add_argument("--gauss-newton", action="store_true",
                    help="for f = L(N(x)): the Gauss-Newton part J_N' H_L J_N of the Hessian")
-    for kind in ("scalar", "vector", "matrix", "symmetric", "probability"):
+    for kind in KINDS:
         p.add_argument(f"--{kind}", action="append", default=[], metavar="NAMES",
                        help=f"comma-separated names declared {kind}")
     p.add_argument("--format", choices=FORMATS, default="text")
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _types(args) -> dict[str, str]:
     out: dict[str, str] = {}
-    for kind in ("scalar", "vector", "matrix", "symmetric", "probability"):
+    for kind in KINDS:
         for group in getattr(args, kind):
             for name in group.split(","):
                 name = name.strip()
@@ -48,7 +49,7 @@ def _types(args) -> dict[str, str]:
     return out
 
 
-VALUE_OPTIONS = {"--order", "--format", "--scalar", "--vector", "--matrix", "--symmetric", "--probability"}
+VALUE_OPTIONS = {"--order", "--format"} | {f"--{k}" for k in KINDS}
 
 
 def _reorder(argv: list[str]) -> list[str]:
@@ -71,6 +72,14 @@ def _reorder(argv: list[str]) -> list[str]:
     return options + ["--"] + positionals
 
 
+def index_form(r) -> str:
+    """The answer entry by entry (SPEC §6), for index expressions and matrix ones alike."""
+    if not hasattr(r, "index"):
+        from .indices.stage import as_index_result
+        r = as_index_result(r)
+    return r.index()
+
+
 def run(argv: list[str] | None = None, out=None, err=None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -86,7 +95,8 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
             if args.format in ("numpy", "jax", "torch"):
                 body = r.to_code(args.format)
             else:
-                body = {"text": r.text, "unicode": r.unicode(), "latex": r.latex()}[args.format]
+                body = index_form(r) if args.format == "index" else \
+                    {"text": r.text, "unicode": r.unicode(), "latex": r.latex()}[args.format]
             if args.steps:
                 for line in r.steps:
                     print(line, file=out)

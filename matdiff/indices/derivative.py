@@ -1,8 +1,145 @@
-"""The derivative in indices, for what has no matrix form (filled in below)."""
+"""The derivative in indices, for what has no matrix form.
+
+∂/∂V[a,b,…] of an index expression by the rules below (one line each), then
+Kronecker's δ contracted against the sums: Σₖ δₖₐ eₖ = eₐ.  The result is the
+identification dL = Σ G[a,b,…] dV[a,b,…] read off entry by entry."""
 from __future__ import annotations
 
+from fractions import Fraction
+
+from ..core.nodes import Sym
 from ..errors import UnsupportedError
+from . import ricci as R
+from .printing import index_text
+from .result import IndexResult
+from .typing import Part
+
+HALF, ONE, TWO = R.Const(Fraction(1, 2)), R.ONE, R.const(2)
 
 
-def index_gradient(expr, f, part, arrays, vkeys, notes):
-    raise UnsupportedError(f"no matrix form of the derivative by {part} was found")
+def _sq(a):
+    return R.power(a, TWO)
+
+
+def _inv(a):
+    return R.power(a, R.const(-1))
+
+
+DERIVATIVES = {  # f′(a), one line per element-wise function
+    "abs": lambda a: R.Fn("sign", a),
+    "sign": lambda a: R.ZERO,
+    "step": lambda a: R.ZERO,
+    "relu": lambda a: R.Fn("step", a),
+    "exp": lambda a: R.Fn("exp", a),
+    "log": lambda a: _inv(a),
+    "sqrt": lambda a: R.prod(HALF, _inv(R.Fn("sqrt", a))),
+    "sin": lambda a: R.Fn("cos", a),
+    "cos": lambda a: R.neg(R.Fn("sin", a)),
+    "tan": lambda a: R.add(ONE, _sq(R.Fn("tan", a))),
+    "arcsin": lambda a: R.power(R.add(ONE, R.neg(_sq(a))), R.Const(Fraction(-1, 2))),
+    "arccos": lambda a: R.neg(R.power(R.add(ONE, R.neg(_sq(a))), R.Const(Fraction(-1, 2)))),
+    "arctan": lambda a: _inv(R.add(ONE, _sq(a))),
+    "tanh": lambda a: R.add(ONE, R.neg(_sq(R.Fn("tanh", a)))),
+    "sigmoid": lambda a: R.prod(R.Fn("sigmoid", a), R.add(ONE, R.neg(R.Fn("sigmoid", a)))),
+}
+
+
+def d(e: R.Ricci, name: str, vkeys: tuple[str, ...]) -> R.Ricci:
+    """∂e/∂name[vkeys]."""
+    if isinstance(e, (R.Const, R.Delta)):
+        return R.ZERO
+    if isinstance(e, R.Entry):
+        if e.name != name:
+            return R.ZERO
+        return R.prod(*[R.delta(i, v) for i, v in zip(e.idx, vkeys)])
+    if isinstance(e, R.Add):
+        return R.add(*[d(t, name, vkeys) for t in e.terms])
+    if isinstance(e, R.Prod):
+        fs = e.factors
+        return R.add(*[R.prod(*fs[:n], d(f, name, vkeys), *fs[n + 1:]) for n, f in enumerate(fs)])
+    if isinstance(e, R.Sum):
+        return R.isum(e.idx, d(e.body, name, vkeys))
+    if isinstance(e, R.Pow):
+        if name in R.names(e.exp):  # b^p = exp(p log b)
+            return R.prod(e, d(R.prod(e.exp, R.Fn("log", e.base)), name, vkeys))
+        return R.prod(e.exp, R.power(e.base, R.add(e.exp, R.const(-1))), d(e.base, name, vkeys))
+    if isinstance(e, R.Fn):
+        if e.name not in DERIVATIVES:
+            raise UnsupportedError(f"no index rule for {e.name}()")
+        da = d(e.arg, name, vkeys)
+        return R.ZERO if da == R.ZERO else R.prod(DERIVATIVES[e.name](e.arg), da)
+    if isinstance(e, R.VecFn):
+        k = R.fresh()
+        da = d(e.arg, name, vkeys)
+        if da == R.ZERO:
+            return R.ZERO
+        s_k = R.VecFn("softmax", e.arg, e.axis, k)
+        dv_k = R.rename(da, {e.axis: k})
+        if e.name == "logsumexp":  # d lse(v) = Σₖ softmax(v)ₖ dvₖ
+            return R.isum([k], R.prod(s_k, dv_k))
+        # d softmax(v)ᵢ = softmax(v)ᵢ (dvᵢ − Σₖ softmax(v)ₖ dvₖ)
+        return R.prod(e, R.add(R.rename(da, {e.axis: e.at}), R.neg(R.isum([k], R.prod(s_k, dv_k)))))
+    raise TypeError(type(e).__name__)
+
+
+def _has_delta(e: R.Ricci) -> bool:
+    return any(isinstance(x, R.Delta) for x in R.walk(e))
+
+
+def normal(e: R.Ricci) -> R.Ricci:
+    """Distribute products and sums over the terms that hold a δ, then contract the δ's."""
+    if isinstance(e, R.Add):
+        return R.add(*[normal(t) for t in e.terms])
+    if isinstance(e, R.Prod):
+        fs = [normal(f) for f in e.factors]
+        for n, f in enumerate(fs):
+            if isinstance(f, R.Add) and _has_delta(f):
+                return R.add(*[normal(R.prod(*fs[:n], t, *fs[n + 1:])) for t in f.terms])
+        return R.prod(*fs)
+    if isinstance(e, R.Sum):
+        b = normal(e.body)
+        if isinstance(b, R.Add):
+            return R.add(*[contract(R.isum(e.idx, t)) for t in b.terms])
+        return contract(R.isum(e.idx, b))
+    return e
+
+
+def contract(e: R.Ricci) -> R.Ricci:
+    """Σₖ δₖⱼ eₖ = eⱼ, for every summed k that meets a δ."""
+    if not isinstance(e, R.Sum):
+        return e
+    idx, body = list(e.idx), e.body
+    changed = True
+    while changed:
+        changed = False
+        factors = list(body.factors) if isinstance(body, R.Prod) else [body]
+        for k in idx:
+            dl = next((f for f in factors if isinstance(f, R.Delta) and k in (f.i, f.j)), None)
+            if dl is None:
+                continue
+            other = dl.j if dl.i == k else dl.i
+            rest = list(factors)
+            rest.remove(dl)
+            body = R.rename(R.prod(*rest), {k: other})
+            idx.remove(k)
+            changed = True
+            break
+    return R.isum(idx, body) if idx else body
+
+
+def index_gradient(expr: str, f: R.Ricci, part: Part, arrays, vkeys, notes) -> IndexResult:
+    raw = d(f, part.name, vkeys)
+    G = normal(raw)
+    names = {k: s for k, s in zip(vkeys, part.subs or ())} if part.subs else {}
+    letters = iter(x for x in "abcdefgh" if x not in names.values())
+    for k in vkeys:
+        if names.get(k, ":") == ":":
+            names[k] = next(letters)
+    lhs = f"∂L/∂{part.name}[{','.join(names[k] for k in vkeys)}]"
+    steps = [f"L = {index_text(f, {}, arrays.shown)}",
+             f"{lhs} = {index_text(raw, names, arrays.shown)}",
+             f"{lhs} = {index_text(G, names, arrays.shown)}   (Σₖ δₖⱼ eₖ = eⱼ)"]
+    dummy = Sym(f"∂L/∂{part}", (1, 1))
+    return IndexResult(expr, Sym(part.name, (1, 1)), 1, "gradient", dummy, dummy, {}, tuple(notes), None, None,
+                       arrays=arrays, part=part, ricci_function=f, gradient=G, vkeys=tuple(vkeys),
+                       matrix_numbers=False, index_only=True, derivation=tuple(steps))

@@ -129,3 +129,21 @@ def _finish(sl, expr, arrays, part, f, vkeys) -> IndexResult:
 
 
 __all__ = ["applies", "run", "typed", "Sym"]
+
+
+def as_index_result(r: Result) -> IndexResult:
+    """A matrix result with its index form (``--format index`` on a matrix expression)."""
+    from .lower import Arrays
+    arrays = Arrays()
+    for name, s in r.symbols.items():
+        arrays.axes[name] = tuple(d for d in s.shape if d != 1)
+        arrays.kinds[name] = "matrix"
+    var = r.variable
+    vkeys = tuple(R.fresh() for d in var.shape if d != 1)
+    for k, d in zip(vkeys, [d for d in var.shape if d != 1]):
+        arrays.dims[k] = d
+    if r.kind != "gradient" or r.order != 1:
+        raise UnsupportedError("the index form is printed for gradients (first derivatives of a scalar)")
+    grad = Expansion(arrays)(r.value, list(vkeys))
+    f = Expansion(arrays)(r.function, [])
+    return _from(r, r.input, arrays, Part(var.name), f, grad, vkeys, matrix_numbers=True)
