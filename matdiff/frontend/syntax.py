@@ -238,6 +238,8 @@ def _syntax_error(text: str, e: UnexpectedInput) -> ParseError:
     if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
         if _depth_before(text, end) > 0:
             return ParseError("unclosed parenthesis: '(' is never closed", text, _unclosed(text) + 1)
+        if text.count("[") > text.count("]"):
+            return ParseError("unclosed bracket: '[' is never closed", text, text.rindex("[") + 1)
         return ParseError("missing operand at the end of the expression", text, end)
     assert isinstance(e, UnexpectedToken)
     tok = e.token
@@ -251,6 +253,10 @@ def _syntax_error(text: str, e: UnexpectedInput) -> ParseError:
         if _depth_before(text, col) <= 0:
             return ParseError("',' outside a function call", text, col)
         return ParseError("missing operand before ','", text, col)
+    if tok.type == "RSQB":
+        if text[:col - 1].count("[") <= text[:col - 1].count("]"):
+            return ParseError("unmatched ']'", text, col)
+        return ParseError("missing subscript before ']': write an index name or ':'", text, col)
     if tok.type == "TRANSPOSE":
         return ParseError("a transpose needs an operand before it", text, col)
     if tok.type in _OPERATOR_NAMES or tok.type.startswith("__ANON") or len(shown) <= 2:

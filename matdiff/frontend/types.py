@@ -158,7 +158,7 @@ class Inference:
             kind = self.types.get(name) or default_kind(name)
             if kind == "tensor":
                 raise UsageError(f"'{name}' is declared a tensor: use it with subscripts, e.g. "
-                                 f"'{name}[:,i,:]' (SPEC §6)")
+                                 f"'{name}[:,i,:]'")
             if kind == "scalar":
                 s: ShapeT = (ONE, ONE)
             elif kind in ("vector", "probability"):

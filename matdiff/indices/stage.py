@@ -65,7 +65,7 @@ def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]
     order_v = arrays.order(name)
     if part.subs is not None and len(part.subs) != order_v:
         raise UsageError(f"the variable {part} has {len(part.subs)} subscripts but '{name}' has "
-                         f"{order_v} axes")
+                         f"{order_v} ax{'i' if order_v == 1 else 'e'}s")
     vkeys = tuple(R.fresh() for _ in range(order_v))
     for k, d in zip(vkeys, arrays.axes[name]):
         arrays.dims[k] = d
