@@ -79,6 +79,18 @@ def d(e: R.Ricci, name: str, vkeys: tuple[str, ...]) -> R.Ricci:
             return R.isum([k], R.prod(s_k, dv_k))
         # d softmax(v)ᵢ = softmax(v)ᵢ (dvᵢ − Σₖ softmax(v)ₖ dvₖ)
         return R.prod(e, R.add(R.rename(da, {e.axis: e.at}), R.neg(R.isum([k], R.prod(s_k, dv_k)))))
+    if isinstance(e, R.MatFn):
+        da = d(e.arg, name, vkeys)
+        if da == R.ZERO:
+            return R.ZERO
+        k, l = R.fresh(), R.fresh()
+        dX = R.rename(da, dict(zip(e.axes, (k, l))))
+        if e.name == "inv":  # d inv(X)ᵢⱼ = −Σₖₗ inv(X)ᵢₖ dXₖₗ inv(X)ₗⱼ
+            i, j = e.at
+            return R.neg(R.isum([k, l], R.prod(R.MatFn("inv", e.arg, e.axes, (i, k)), dX,
+                                               R.MatFn("inv", e.arg, e.axes, (l, j)))))
+        trace = R.isum([k, l], R.prod(R.MatFn("inv", e.arg, e.axes, (l, k)), dX))  # tr(inv(X) dX)
+        return trace if e.name == "logdet" else R.prod(e, trace)  # d det X = det X tr(inv(X) dX)
     raise TypeError(type(e).__name__)
 
 

@@ -110,6 +110,18 @@ class Evaluator:
             if e.at in rest:  # softmax(v)[i] with i also outside: the diagonal
                 return self._diag(s, rest, e.at)
             return s, rest + (e.at,)
+        if isinstance(e, R.MatFn):
+            a, ls = self.ev(e.arg)
+            a = np.asarray(a, dtype=float)
+            r, c = e.axes
+            rest = tuple(k for k in ls if k not in (r, c))
+            a = np.transpose(a, [ls.index(k) for k in rest] + [ls.index(r), ls.index(c)])
+            if e.name == "det":
+                return np.linalg.det(a), rest
+            if e.name == "logdet":
+                return np.linalg.slogdet(a)[1], rest
+            m = np.linalg.inv(a)
+            return self.entry(R.Entry("#inv", rest + e.at), m) if rest else self.entry(R.Entry("#inv", e.at), m)
         raise TypeError(type(e).__name__)
 
     def _diag(self, s, rest, at):

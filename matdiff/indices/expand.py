@@ -104,6 +104,8 @@ class Expansion:
             return R.isum(keys[:1], self.x(a, [keys[0], keys[0]]))
         if name in ("softmax", "logsumexp"):
             return R.VecFn(name, self.x(a, keys), keys[0], want[0] if name == "softmax" else None)
+        if name in ("inv", "det", "logdet") and len(keys) == 2:
+            return R.MatFn(name, self.x(a, keys), (keys[0], keys[1]), tuple(want) if name == "inv" else ())
         if name == "diagm":
             return R.prod(self.x(a, [want[0]]), R.delta(want[0], want[1]))
         if name == "diagv":

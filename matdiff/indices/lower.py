@@ -163,6 +163,11 @@ class IndexLowering:
             return R.isum(keys[:1], self.lower(a, [keys[0], keys[0]]))
         if fn in ("softmax", "logsumexp"):
             return R.VecFn(fn, self.lower(a, keys), keys[0], want[0] if fn == "softmax" else None)
+        if fn in ("inv", "det", "logdet") and len(keys) == 2:
+            return R.MatFn(fn, self.lower(a, keys), (keys[0], keys[1]), tuple(want) if fn == "inv" else ())
+        if fn in ("inv", "det", "logdet"):
+            return R.power(self.lower(a, []), R.const(-1)) if fn == "inv" else \
+                (self.lower(a, []) if fn == "det" else R.Fn("log", R.Fn("abs", self.lower(a, []))))
         if fn == "diag" and len(keys) == 1:
             return R.prod(self.lower(a, [want[0]]), R.delta(want[0], want[1]))
         if fn == "diag" and len(keys) == 2:

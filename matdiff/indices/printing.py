@@ -42,6 +42,9 @@ class Namer:
                     self(k)
             if isinstance(x, R.VecFn):
                 self(x.axis)
+            if isinstance(x, R.MatFn):
+                self(x.axes[0])
+                self(x.axes[1])
             stack.extend(reversed(R.children(x)))
 
 
@@ -159,6 +162,16 @@ class IndexPrinter:
             else:
                 head = self.fn(e.name + "_" + self.n(e.axis), self.p(arg)[0])
             return head + (self.subs((e.at,)) if e.at else ""), 4
+        if isinstance(e, R.MatFn):
+            arg = e.arg
+            r, c = e.axes
+            if isinstance(arg, R.Entry) and arg.idx.count(r) == 1 and arg.idx.count(c) == 1 \
+                    and arg.idx.index(r) < arg.idx.index(c):
+                inner = self.name(arg.name) + "[" + ",".join(":" if k in e.axes else self.n(k) for k in arg.idx) + "]"
+                head = self.fn(e.name, inner)
+            else:
+                head = self.fn(e.name + "_{" + self.n(r) + "," + self.n(c) + "}", self.p(arg)[0])
+            return head + (self.subs(e.at) if e.at else ""), 4
         if isinstance(e, R.Sum):
             body, _ = self.p(e.body)
             if self.style == "latex":

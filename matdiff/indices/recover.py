@@ -91,6 +91,12 @@ class Recovery:
             if a.idx != (e.axis,) or (e.at is not None and e.at in self.outer):
                 raise NoMatrixForm("a vector function of a non-vector")
             return Rec(A.func(e.name, a.expr), e.at, None)
+        if isinstance(e, R.MatFn):
+            a = self.rec(e.arg)
+            if set(a.idx) != set(e.axes) or len(a.idx) != 2 or any(k in self.outer for k in e.at):
+                raise NoMatrixForm("a matrix function of a non-matrix")
+            m = a.expr if a.idx == e.axes else A.T(a.expr)
+            return Rec(A.func(e.name, m), *e.at)
         raise NoMatrixForm(type(e).__name__)
 
     def entry(self, e: R.Entry) -> Rec:

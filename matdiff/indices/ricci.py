@@ -82,6 +82,17 @@ class VecFn(Ricci):
 
 
 @dataclass(frozen=True)
+class MatFn(Ricci):
+    """A function of a whole square matrix M (Mᵣ꜀ = ``arg`` for the indices ``axes``,
+    bound here): ``inv(M)[at]``, or the scalars ``det(M)``, ``logdet(M)`` (``at`` empty)."""
+
+    name: str
+    arg: Ricci
+    axes: tuple[str, str]
+    at: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Sum(Ricci):
     """Σ over the indices ``idx`` (bound) of ``body``."""
 
@@ -89,7 +100,7 @@ class Sum(Ricci):
     body: Ricci
 
 
-Node = Union[Const, Entry, Delta, Add, Prod, Pow, Fn, VecFn, Sum]
+Node = Union[Const, Entry, Delta, Add, Prod, Pow, Fn, VecFn, MatFn, Sum]
 ZERO = Const(Fraction(0))
 ONE = Const(Fraction(1))
 
@@ -108,7 +119,7 @@ def children(e: Ricci) -> tuple[Ricci, ...]:
         return e.factors
     if isinstance(e, Pow):
         return (e.base, e.exp)
-    if isinstance(e, (Fn, VecFn)):
+    if isinstance(e, (Fn, VecFn, MatFn)):
         return (e.arg,)
     if isinstance(e, Sum):
         return (e.body,)
@@ -125,6 +136,8 @@ def free_indices(e: Ricci) -> frozenset[str]:
     if isinstance(e, VecFn):
         out = free_indices(e.arg) - {e.axis}
         return out | {e.at} if e.at else out
+    if isinstance(e, MatFn):
+        return (free_indices(e.arg) - set(e.axes)) | set(e.at)
     out: frozenset[str] = frozenset()
     for c in children(e):
         out |= free_indices(c)
@@ -165,6 +178,9 @@ def rename(e: Ricci, m: dict[str, str]) -> Ricci:
     if isinstance(e, VecFn):
         inner = {k: v for k, v in m.items() if k != e.axis}
         return VecFn(e.name, rename(e.arg, inner), e.axis, m.get(e.at, e.at) if e.at else None)
+    if isinstance(e, MatFn):
+        inner = {k: v for k, v in m.items() if k not in e.axes}
+        return MatFn(e.name, rename(e.arg, inner), e.axes, tuple(m.get(k, k) for k in e.at))
     if isinstance(e, Sum):
         inner = {k: v for k, v in m.items() if k not in e.idx}
         return isum(e.idx, rename(e.body, inner))

@@ -62,6 +62,8 @@ def _replace(f: R.Ricci, table: dict) -> R.Ricci:
         return R.Fn(f.name, _replace(f.arg, table))
     if isinstance(f, R.VecFn):
         return R.VecFn(f.name, _replace(f.arg, table), f.axis, f.at)
+    if isinstance(f, R.MatFn):
+        return R.MatFn(f.name, _replace(f.arg, table), f.axes, f.at)
     if isinstance(f, R.Sum):
         return R.isum(f.idx, _replace(f.body, table))
     return f
