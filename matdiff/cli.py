@@ -122,6 +122,9 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["serve"]:  # the local web page; its options are its own (matdiff/web/serve.py)
+        from .web.serve import main as serve_main
+        sys.exit(serve_main(sys.argv[2:]))
     sys.exit(run())
 
 

@@ -1,0 +1,209 @@
+"""The JSON round trip of the page: read a request, derive, answer.
+
+A request is what ``matdiff EXPR WRT --format json`` prints (``input``,
+``variable``, ``order``; other keys of that object are ignored), plus the
+optional ``types`` (name → type, as ``matdiff.diff(types=)``), ``code`` (a
+list of code targets besides NumPy, e.g. ``["jax", "torch"]``) and
+``symbols`` (true: add the table of names with their types and dimensions).
+The answer is ``Result.to_dict()``, the object ``--format json`` prints, with
+those additions. Nothing here evaluates text: the expression goes to
+``matdiff.diff`` and nowhere else.
+
+``read_request`` runs in the server and checks the request's form and limits;
+``run_job`` runs in a worker process (``pool.py``), so a derivation that runs
+away can be stopped."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_BODY = 64 * 1024  # bytes of one request
+MAX_INPUT = 2000  # characters of the expression
+MAX_NAME = 100  # characters of the variable and of a declared name
+MAX_TYPES = 100  # declared names
+MAX_ORDER = 8
+CODE_TARGETS = ("numpy", "jax", "torch")
+TYPES = ("scalar", "vector", "matrix", "symmetric", "probability", "tensor", "function")
+
+
+class RequestError(Exception):
+    """A request the server refuses before deriving: an HTTP status and one line."""
+
+    def __init__(self, status: int, message: str, kind: str = "bad request") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.kind = kind
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"kind": self.kind, "message": self.message}}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One derivation to run in a worker: ``op`` is ``diff`` or ``check``."""
+
+    op: str
+    input: str
+    variable: str
+    order: int = 1
+    types: dict[str, str] = field(default_factory=dict)
+    code: tuple[str, ...] = ()
+    symbols: bool = False
+
+
+def read_request(body: bytes, op: str) -> Job:
+    """The job a request body asks for, or a ``RequestError`` (400, 413) saying what is wrong."""
+    if len(body) > MAX_BODY:
+        raise RequestError(413, f"the request is {len(body)} bytes; the limit is {MAX_BODY}", "limit")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise RequestError(400, f"the request is not JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise RequestError(400, f"the request must be a JSON object, got {type(data).__name__}")
+    missing = [k for k in ("input", "variable") if k not in data]
+    if missing:
+        raise RequestError(400, f"missing field{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
+    text, variable = data["input"], data["variable"]
+    _expect(isinstance(text, str), "input", "a string", text)
+    _expect(isinstance(variable, str), "variable", "a string", variable)
+    if len(text) > MAX_INPUT:
+        raise RequestError(413, f"the expression is {len(text)} characters long; the limit is {MAX_INPUT}", "limit")
+    if not text.strip():
+        raise RequestError(400, "the expression is empty")
+    if len(variable) > MAX_NAME:
+        raise RequestError(413, f"the variable is {len(variable)} characters long; the limit is {MAX_NAME}", "limit")
+    order = data.get("order", 1)
+    _expect(isinstance(order, int) and not isinstance(order, bool), "order", "an integer", order)
+    if not 1 <= order <= MAX_ORDER:
+        raise RequestError(400, f"order must be between 1 and {MAX_ORDER}, got {order}")
+    return Job(op, text, variable, order, _types(data.get("types")), _code(data.get("code")),
+               _flag(data.get("symbols", False)))
+
+
+def _expect(ok: bool, name: str, what: str, value: Any) -> None:
+    if not ok:
+        raise RequestError(400, f"'{name}' must be {what}, got {_json_type(value)}")
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number",
+             float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _types(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    _expect(isinstance(value, dict), "types", "an object of name → type", value)
+    if len(value) > MAX_TYPES:
+        raise RequestError(413, f"{len(value)} declared names; the limit is {MAX_TYPES}", "limit")
+    for name, kind in value.items():
+        if len(name) > MAX_NAME:
+            raise RequestError(413, f"a declared name is {len(name)} characters long; the limit is {MAX_NAME}", "limit")
+        _expect(isinstance(kind, str) and len(kind) <= MAX_NAME, f"types.{name}", "a type name", kind)
+    return dict(value)
+
+
+def _code(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    _expect(isinstance(value, list) and all(isinstance(v, str) for v in value), "code",
+            "an array of code targets", value)
+    unknown = [v for v in value if v not in CODE_TARGETS]
+    if unknown:
+        raise RequestError(400, f"unknown code target {unknown[0]!r}; the targets are {', '.join(CODE_TARGETS)}")
+    return tuple(dict.fromkeys(value))
+
+
+def _flag(value: Any) -> bool:
+    _expect(isinstance(value, bool), "symbols", "true or false", value)
+    return value
+
+
+# -- in the worker process ---------------------------------------------------------
+def warm_up() -> None:
+    """Import matdiff and load its grammar, so the first request is as fast as the rest."""
+    import matdiff
+
+    matdiff.diff("x'*A*x", "x")
+
+
+def run_job(job: Job) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, JSON body) of one job; matdiff's errors become 422 with their column."""
+    import matdiff
+
+    symbols = symbol_table(job.input, job.types) if job.symbols else None
+    try:
+        r = matdiff.diff(job.input, job.variable, types=job.types or None, order=job.order)
+        if job.op == "check":
+            body: dict[str, Any] = check_body(r.check())
+        else:
+            body = r.to_dict()
+            if job.code:
+                body["code"] = {t: (body["numpy"] if t == "numpy" else r.to_code(t)) for t in job.code}
+    except matdiff.MatdiffError as e:
+        status, body = 422, error_body(e)
+    except RecursionError:
+        status, body = 422, {"error": {"kind": "error", "message": "the expression is nested too deeply"}}
+    except Exception as e:  # a bug in matdiff: one line, never a traceback
+        status, body = 500, {"error": {"kind": "internal error",
+                                       "message": f"{type(e).__name__}: {e} (please report this expression)"}}
+    else:
+        status = 200
+    if job.symbols:
+        body["symbols"] = symbols
+    return status, body
+
+
+def error_body(e: Exception) -> dict[str, Any]:
+    """A matdiff error as JSON: its kind, message and the columns it points at (1-based)."""
+    column = getattr(e, "column", None)
+    text = getattr(e, "text", None)
+    err: dict[str, Any] = {"kind": getattr(e, "kind", "error"), "type": type(e).__name__,
+                           "message": getattr(e, "message", str(e)), "report": str(e)}
+    if column is not None and text is not None:
+        err.update(column=column, width=getattr(e, "width", 1), text=text)
+    return {"error": err}
+
+
+def check_body(report: Any) -> dict[str, Any]:
+    """A numerical check report as JSON (``ok`` is null when it could not be made)."""
+    ok = getattr(report, "ok", None)
+    err = getattr(report, "max_rel_error", None)
+    return {"ok": ok if isinstance(ok, bool) or ok is None else bool(ok), "text": str(report),
+            "max_rel_error": err if isinstance(err, (int, float)) and err == err else None,
+            "trials": getattr(report, "trials", None), "dims": dict(getattr(report, "dims", {}) or {}),
+            "message": getattr(report, "message", "")}
+
+
+def symbol_table(text: str, types: dict[str, str]) -> list[dict[str, Any]] | None:
+    """The names of the expression, each with its type (declared or inferred) and dimensions;
+    None when the expression does not parse with these types."""
+    import matdiff
+
+    try:
+        parsed = matdiff.parse(text, types or None)
+    except Exception:
+        return None
+    return [{"name": name, "type": types.get(name) or inferred_type(sym), "declared": name in types,
+             "shape": [str(d) for d in getattr(sym, "shape", ())]}
+            for name, sym in parsed.symbols.items()]
+
+
+def inferred_type(sym: Any) -> str:
+    """The type a name was given from its spelling and its place, read off its symbol."""
+    if getattr(sym, "probability", False):
+        return "probability"
+    if getattr(sym, "symmetric", False):
+        return "symmetric"
+    shape = tuple(getattr(sym, "shape", ()))
+    if len(shape) > 2:
+        return "tensor"
+    if shape == (1, 1) or not shape:
+        return "scalar"
+    if shape[-1] == 1:
+        return "vector"
+    return "matrix"

@@ -1,0 +1,240 @@
+"""The page of ``matdiff serve`` in a real browser: headless Chromium driven by Playwright.
+
+The server runs as ``python -m matdiff serve --port 0`` in a subprocess; the
+browser is Debian's chromium (Playwright is pointed at it, it downloads
+nothing). Skipped only where no chromium binary exists; CI installs one.
+With MATDIFF_SCREENSHOT set (to a path, or 1 for benchmarks/serve.png) the
+first test saves a screenshot of the page for the README."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+sync_api = pytest.importorskip("playwright.sync_api")
+
+import matdiff  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None and Path("/usr/bin/chromium").exists():
+    CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (CI installs Debian's chromium)")
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SEED = "beta*sum(abs(X'X - I))"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The base URL of a `matdiff serve` started for these tests."""
+    proc = subprocess.Popen([sys.executable, "-m", "matdiff", "serve", "--port", "0"],
+                            cwd=tmp_path_factory.mktemp("serve"), stderr=subprocess.PIPE, text=True)
+    line = proc.stderr.readline()
+    if " on http://" not in line:
+        proc.kill()
+        pytest.fail(f"matdiff serve did not start: {line}{proc.stderr.read()}")
+    yield line.split(" on ")[1].split()[0]
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh page; at the end, no request left 127.0.0.1 and the console logged no error."""
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    pg = context.new_page()
+    requests: list[str] = []
+    errors: list[str] = []
+    pg.on("request", lambda r: requests.append(r.url))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.base = server
+    yield pg
+    context.close()
+    assert all(u.startswith(server) or u.startswith("data:") for u in requests), requests
+    assert not [e for e in errors if "status of 422" not in e], errors
+
+
+def answers(pg) -> int:
+    return int(pg.evaluate("document.body.dataset.answers || '0'"))
+
+
+def until_answered(pg, before: int) -> str:
+    """Wait for the page to show its next answer; its state: done or error."""
+    pg.wait_for_function("n => Number(document.body.dataset.answers || 0) > n", arg=before, timeout=20000)
+    return pg.evaluate("document.body.dataset.state")
+
+
+def open_page(pg, query: str = "") -> str:
+    pg.goto(pg.base + query)
+    return until_answered(pg, 0)
+
+
+def derive(pg, expr: str, wrt: str | None = None) -> str:
+    """Type the expression (and variable) as a person would, press Enter, wait for the answer."""
+    n = answers(pg)
+    pg.fill("#expr", "")
+    pg.type("#expr", expr)
+    if wrt is not None:
+        pg.fill("#wrt", wrt)
+    pg.press("#expr", "Enter")
+    state = until_answered(pg, n)
+    pg.wait_for_timeout(50)  # a debounced request from typing may still answer: let it land
+    pg.wait_for_function("() => document.body.dataset.state !== 'busy'")
+    return state
+
+
+def test_seed_typed_typeset_steps_and_code(page):
+    assert open_page(page, "?expr=x'*A*x&wrt=x") == "done"
+    assert derive(page, SEED, "X") == "done"
+    # typeset by KaTeX, from the shipped fonts
+    math = page.locator("#math .katex-display")
+    assert math.is_visible() and math.bounding_box()["width"] > 100
+    tex = page.locator("#math annotation").text_content()
+    assert r"\frac{\partial f}{\partial X}" in tex and r"2 \beta X \operatorname{sign}" in tex
+    page.evaluate("document.fonts.ready")
+    assert page.evaluate("document.fonts.check('20px KaTeX_Main')")
+    assert "Gradient of beta*sum(abs(X'X - I)) with respect to X, m×n" in page.text_content("#result-title")
+    assert "abs not differentiable at 0" in page.text_content("#notes")
+    assert "beta is a scalar" in page.text_content("#assumed")
+    # the symbols table
+    rows = {r.get_attribute("data-name"): r for r in page.locator("#symbols tbody tr").all()}
+    assert set(rows) == {"beta", "X"}
+    assert rows["X"].locator("select").input_value() == "matrix" and "m×n" in rows["X"].text_content()
+    # the steps: collapsed, then opened
+    steps = page.locator("#step-list li")
+    assert not steps.first.is_visible()
+    page.click("#steps summary")
+    assert steps.first.is_visible()
+    lines = [s.text_content() for s in steps.all()]
+    assert lines == [ln.replace("    [", " [") for ln in matdiff.diff(SEED, "X").steps]
+    # the code tabs
+    assert "np.sign(X.T @ X - np.eye(dim_n))" in page.text_content("#code")
+    page.click("[data-tab=jax]")
+    assert "import jax" in page.text_content("#code")
+    page.click("[data-tab=torch]")
+    assert "import torch" in page.text_content("#code")
+    assert page.get_attribute("[data-tab=torch]", "aria-selected") == "true"
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.click("#copy")
+    page.wait_for_function("() => document.getElementById('copy').textContent === 'Copied'")
+    assert page.evaluate("navigator.clipboard.readText()") == page.text_content("#code")
+    page.click("[data-tab=numpy]")
+    shot = os.environ.get("MATDIFF_SCREENSHOT")
+    if shot:
+        path = ROOT / "benchmarks" / "serve.png" if shot == "1" else Path(shot)
+        page.click("#check")
+        page.wait_for_selector("#check-result.good", timeout=20000)
+        page.wait_for_function("() => document.getElementById('copy').textContent === 'Copy'")
+        page.screenshot(path=str(path), full_page=True)
+
+
+def test_check_button(page):
+    open_page(page, "?expr=" + SEED.replace("'", "%27") + "&wrt=X")
+    page.click("#check")
+    page.wait_for_selector("#check-result.good", timeout=20000)
+    assert page.text_content("#check-result").startswith("check ok")
+
+
+@pytest.mark.parametrize("expr,wrt,marked,column", [
+    ("beta*sum(abs(X'X - I)", "X", "(", 9),
+    ("x + A", "x", "x + A", 1),
+    ("trace(X)", "X", "trace", 1),
+])
+def test_malformed_input_is_marked(page, expr, wrt, marked, column):
+    open_page(page)
+    assert derive(page, expr, wrt) == "error"
+    assert page.is_visible("#error") and not page.is_visible("#result")
+    assert page.locator("#error-mark mark.bad").text_content() == marked
+    assert page.text_content("#error-mark") == expr
+    assert f"at column {column}" in page.text_content("#error-message")
+    assert "invalid" in page.get_attribute("#expr", "class")
+    assert derive(page, SEED, "X") == "done" and not page.is_visible("#error")
+
+
+def test_url_round_trip(page):
+    open_page(page)
+    n = answers(page)
+    page.select_option("#examples", label="Gaussian likelihood, by the covariance")
+    assert until_answered(page, n) == "done"
+    q = parse_qs(urlparse(page.url).query)
+    assert q["expr"] == ["-logdet(S)/2 - (x-mu)'*inv(S)*(x-mu)/2"] and q["wrt"] == ["S"]
+    assert sorted(q["types"][0].split(",")) == ["S:symmetric", "mu:vector"]
+    latex = page.text_content("#math annotation")
+    url = page.url
+    other = page.context.new_page()
+    other.goto(url)
+    until_answered(other, 0)
+    assert other.input_value("#expr") == "-logdet(S)/2 - (x-mu)'*inv(S)*(x-mu)/2"
+    assert other.input_value("#wrt") == "S"
+    assert other.text_content("#math annotation") == latex
+    assert other.locator("#symbols tr[data-name=S] select").input_value() == "symmetric"
+    assert other.locator("#symbols tr[data-name=mu] .undeclare").is_visible()
+    # a Hessian's order is in the URL too
+    n = answers(other)
+    other.select_option("#order", "2")
+    assert until_answered(other, n) == "done" and "order=2" in other.url
+    other.reload()
+    until_answered(other, 0)
+    assert other.input_value("#order") == "2" and other.text_content("#result-title").startswith("Hessian")
+
+
+def test_changing_a_type_in_the_table(page):
+    open_page(page, "?expr=-y%27*log(softmax(z))&wrt=z")
+    assert page.text_content("#math annotation").count("y") >= 2  # sum(y) softmax(z) - y
+    n = answers(page)
+    page.locator("#symbols tr[data-name=y] select").select_option("probability")
+    assert until_answered(page, n) == "done"
+    assert matdiff.diff("-y'*log(softmax(z))", "z", types={"y": "probability"}).latex() in \
+        page.text_content("#math annotation")
+    assert "types=y%3Aprobability" in page.url or "types=y:probability" in page.url
+    # a type the API does not take (yet) shows the API's own message
+    n = answers(page)
+    page.locator("#symbols tr[data-name=z] select").select_option("tensor")
+    state = until_answered(page, n)
+    try:
+        matdiff.diff("-y'*log(softmax(z))", "z", types={"y": "probability", "z": "tensor"})
+    except matdiff.MatdiffError as e:
+        assert state == "error" and e.message in page.text_content("#error-message")
+        assert page.locator("#symbols tr[data-name=z] select").input_value() == "tensor"
+    else:
+        assert state == "done"
+    # undeclare: back to what the name says
+    n = answers(page)
+    page.click("#symbols tr[data-name=z] .undeclare")
+    assert until_answered(page, n) == "done"
+
+
+def test_every_example_in_the_menu(page, server):
+    open_page(page)
+    import urllib.request
+
+    with urllib.request.urlopen(server + "api/examples", timeout=10) as resp:
+        titles = [e["title"] for e in json.load(resp)["examples"]]
+    for title in titles:
+        n = answers(page)
+        page.select_option("#examples", label=title)
+        assert until_answered(page, n) == "done", (title, page.text_content("#error"))
+        assert page.locator("#math .katex").count() == 1
