@@ -15,6 +15,7 @@ from .core import construct as A
 from .core.nodes import DimSize, Expr, Func, Sym
 from .frontend.lowering import Lowering
 from .indices import stage as index_stage
+from .indices.typing import has_indices
 from .frontend.syntax import parse_raw
 from .frontend.types import Inference, check_types, concatenation_notes, default_kind
 from .present.printing import to_text
@@ -26,6 +27,8 @@ def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...]
     """Parse and type ``text``; ``extra`` names variables that must exist even if absent."""
     types = check_types(types)
     raw = parse_raw(text)
+    if has_indices(raw):  # index notation: its matrix form (SPEC §6)
+        return index_stage.as_parsed(text, types)
     inf = Inference(text, types)
     inf.infer(raw)
     for name in extra:

@@ -13,12 +13,29 @@ from ..calculus.derive import derive, kink_notes
 from ..core import construct as A
 from ..core.nodes import Expr, Sym
 from ..present.printing import to_text
+from ..present.steps import derivation_lines
 from ..simplify.passes import simplify
 from . import ricci as R
 from .lower import Arrays
 from .recover import NoMatrixForm, Recovery, Slice, slice_name
 from .result import MatrixForm
 from .typing import Part
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What the derivation printer reads: f, the variable and the gradient."""
+
+    function: Expr
+    variable: Sym
+    value: Expr
+    order: int = 1
+    first: Expr | None = None
+    kind: str = "gradient"
+
+    @property
+    def text(self) -> str:
+        return to_text(self.value)
 
 
 @dataclass
@@ -145,8 +162,10 @@ def slice_gradient(f: R.Ricci, part: Part, arrays: Arrays, vkeys, notes) -> Slic
         body = A.inner(g, rec.expr)
         _, G, _ = derive(body, var, 1)
         total.append(G)
-        steps.append(f"for each fixed {', '.join(rc.show(k) for k in sorted(got[0]))}: "
-                     f"{sname} is {'×'.join(map(str, var.shape))}; L = … {to_text(simplify(body))} …")
+        fixed = ", ".join(rc.show(k) for k in sorted(got[0]))
+        steps.append(f"L = sum_{fixed}(f), f = {to_text(simplify(body))}: for each {fixed}, {sname} is "
+                     f"{'×'.join(map(str, var.shape))}    [slice by slice]")
+        steps += derivation_lines(_Step(simplify(body), var, simplify(G)))[1:-1]
         notes += [n for n in kink_notes(body, var) if n not in notes]
     if var is None:
         return None
@@ -163,7 +182,7 @@ def slice_gradient(f: R.Ricci, part: Part, arrays: Arrays, vkeys, notes) -> Slic
     want = [vkeys[p] for p, s in enumerate(pattern) if s == ":"]
     form = _form(part, pattern, var)
     steps.append(f"∂L/∂{var.name} = {to_text(value)}, for every "
-                 f"{', '.join(sorted({found[0][4].show(k) for k in found[0][0]}))}")
+                 f"{', '.join(sorted({found[0][4].show(k) for k in found[0][0]}))}    [∂L/∂{name} stacks the slices]")
     return SliceAnswer(value, var, F, slices, rename, want, form, list(notes), steps)
 
 

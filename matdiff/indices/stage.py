@@ -10,6 +10,8 @@ index sums or δ:
 """
 from __future__ import annotations
 
+import dataclasses
+
 from ..core import construct as A
 from ..core.nodes import Sym
 from ..errors import UnsupportedError, UsageError
@@ -114,18 +116,27 @@ def _expand(G, arrays, vkeys):
 
 
 def _from(r: Result, expr, arrays, part, f, grad, vkeys, matrix_numbers, form=MatrixForm()) -> IndexResult:
-    return IndexResult(expr, r.variable, r.order, r.kind, r.value, r.function, r.symbols, r.notes, r.first,
-                       r._display, arrays=arrays, part=part, ricci_function=f, gradient=grad, vkeys=vkeys,
-                       matrix_numbers=matrix_numbers, form=form)
+    out = IndexResult(expr, r.variable, r.order, r.kind, r.value, r.function, r.symbols, r.notes, r.first,
+                      r._display, arrays=arrays, part=part, ricci_function=f, gradient=grad, vkeys=vkeys,
+                      matrix_numbers=matrix_numbers, form=form)
+    steps = [f"L = {expr} = {to_text(r.function)}    [sums over shared indices as matrix products]"]
+    steps += r.steps[1:]
+    if grad is not None:
+        steps.append(f"in indices: {out.index()}")
+    return dataclasses.replace(out, derivation=tuple(steps))
 
 
 def _finish(sl, expr, arrays, part, f, vkeys) -> IndexResult:
     G = simplify(sl.value)
     symbols = A.symbols(G)
     grad = Expansion(arrays, sl.slices, sl.rename)(G, sl.want)
-    return IndexResult(expr, sl.variable, 1, "gradient", G, sl.function, symbols, tuple(sl.notes), None, None,
-                       arrays=arrays, part=part, ricci_function=f, gradient=grad, vkeys=vkeys,
-                       matrix_numbers=False, form=sl.form, derivation=tuple(sl.steps))
+    out = IndexResult(expr, sl.variable, 1, "gradient", G, sl.function, symbols, tuple(sl.notes), None, None,
+                      arrays=arrays, part=part, ricci_function=f, gradient=grad, vkeys=vkeys,
+                      matrix_numbers=False, form=sl.form)
+    steps = [f"L = {expr}"] + list(sl.steps) + [f"in indices: {out.index()}"]
+    if sl.form.lhs is None:
+        steps.append(f"∂L/∂{part} = {out.text}")
+    return dataclasses.replace(out, derivation=tuple(steps))
 
 
 __all__ = ["applies", "run", "typed", "Sym"]
@@ -147,3 +158,20 @@ def as_index_result(r: Result) -> IndexResult:
     grad = Expansion(arrays)(r.value, list(vkeys))
     f = Expansion(arrays)(r.function, [])
     return _from(r, r.input, arrays, Part(var.name), f, grad, vkeys, matrix_numbers=True)
+
+
+def as_parsed(text: str, types: dict[str, str]):
+    """``matdiff.parse`` of an index expression: its matrix form, where it has one."""
+    from ..result import Parsed
+    f, want, arrays, _ = typed(text, types, Part("#"))
+    try:
+        rec = Recovery(arrays)(f)
+    except NoMatrixForm:
+        rec = None
+    if rec is None or any(k == "tensor" for k in arrays.kinds.values()):
+        raise UnsupportedError("this index expression has no matrix form: differentiate it with diff(), "
+                               "whose results evaluate it by einsum")
+    from ..pipeline import parse
+    p = parse(to_text(rec.expr if list(rec.idx) == want else A.T(rec.expr)),
+              {n: k for n, k in arrays.kinds.items()})
+    return Parsed(p.expr, p.symbols, p.notes + (f"in matrix notation: {to_text(p.expr)}",), text)
