@@ -28,7 +28,7 @@ def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...]
     types = check_types(types)
     raw = parse_raw(text)
     if has_indices(raw):  # index notation: its matrix form (SPEC §6)
-        return index_stage.as_parsed(text, types)
+        return index_stage.as_parsed(text, types, parse)
     inf = Inference(text, types)
     inf.infer(raw)
     for name in extra:

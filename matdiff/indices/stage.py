@@ -160,8 +160,9 @@ def as_index_result(r: Result) -> IndexResult:
     return _from(r, r.input, arrays, Part(var.name), f, grad, vkeys, matrix_numbers=True)
 
 
-def as_parsed(text: str, types: dict[str, str]):
-    """``matdiff.parse`` of an index expression: its matrix form, where it has one."""
+def as_parsed(text: str, types: dict[str, str], parse):
+    """``matdiff.parse`` of an index expression: its matrix form, where it has one
+    (``parse`` is the matrix pipeline's)."""
     from ..result import Parsed
     f, want, arrays, _ = typed(text, types, Part("#"))
     try:
@@ -171,7 +172,6 @@ def as_parsed(text: str, types: dict[str, str]):
     if rec is None or any(k == "tensor" for k in arrays.kinds.values()):
         raise UnsupportedError("this index expression has no matrix form: differentiate it with diff(), "
                                "whose results evaluate it by einsum")
-    from ..pipeline import parse
     p = parse(to_text(rec.expr if list(rec.idx) == want else A.T(rec.expr)),
               {n: k for n, k in arrays.kinds.items()})
     return Parsed(p.expr, p.symbols, p.notes + (f"in matrix notation: {to_text(p.expr)}",), text)
