@@ -316,3 +316,18 @@ def test_jax_and_torch_code(target):
     fibre = matdiff.diff(SEED, "Phi[:,a,b]")
     got = _generated(fibre, target)(beta=0.5, Phi=Phi, a=1, b=2)
     assert np.allclose(np.asarray(got), fibre.lambdify()(beta=0.5, Phi=Phi, a=1, b=2))
+
+
+def test_tensor_benchmark_quick(tmp_path):
+    import importlib.util
+    import sys
+    from pathlib import Path
+    bench = Path(__file__).resolve().parent.parent / "benchmarks"
+    sys.path.insert(0, str(bench))
+    spec = importlib.util.spec_from_file_location("matdiff_bench_tensor", bench / "bench_tensor.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    res = mod.main(["--quick", "--repeats", "1", "--no-frameworks", "--out", str(tmp_path / "README.md")])
+    assert all(r["err"] < 1e-12 for r in res["rows"])
+    assert "## The seed's gradient by a tensor" in (tmp_path / "README.md").read_text()

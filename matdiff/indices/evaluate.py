@@ -168,7 +168,7 @@ class Evaluator:
         if not arrays:
             return scalar, ()
         spec = ",".join(specs) + "->" + "".join(letters[k] for k in keep)
-        out = np.einsum(spec, *arrays, optimize=len(arrays) > 2)
+        out = np.einsum(spec, *arrays, optimize=True)
         return (scalar * out if np.ndim(out) else scalar * float(out)), tuple(keep)
 
 
