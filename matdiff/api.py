@@ -8,18 +8,23 @@ from typing import Any, Callable
 
 from .backends import evaluate as numeric
 from .backends.sympy_bridge import sympy_to_text
-from .core.functions import FUNCTIONS, NAME
+from .core.catalogue import FUNCTIONS
+from .core.names import NAME
 from .errors import UnsupportedError, UsageError
 from .indices.typing import parse_part
-from .pipeline import parse, run
+from .pipeline import parse, run, run_many
 from .result import Parsed, Result
+from .results import Results
 
-__all__ = ["parse", "diff", "lambdify", "from_sympy", "diff_sympy", "Parsed", "Result"]
+__all__ = ["parse", "diff", "lambdify", "from_sympy", "diff_sympy", "Parsed", "Result", "Results"]
 
 
-def diff(expr: str, wrt: str, *, types: dict[str, str] | None = None, order: int = 1) -> Result:
-    """The derivative of ``expr`` with respect to ``wrt``, simplified (SPEC §3, §5)."""
+def diff(expr: str, wrt: str | list[str], *, types: dict[str, str] | None = None, order: int = 1) -> Result | Results:
+    """The derivative of ``expr`` with respect to ``wrt``, simplified (SPEC §3, §5); for a
+    list of variables, a mapping variable → derivative found in one pass (SPEC §7)."""
     try:
+        if isinstance(wrt, (list, tuple)):
+            return _diff_many(expr, list(wrt), types, order)
         return _diff(expr, wrt, types, order)
     except RecursionError:
         raise UnsupportedError("the expression is nested too deeply for this Python's recursion limit",
@@ -42,6 +47,33 @@ def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Resu
         types = dict(types or {}, **{wrt: "vector"})
         notes.append(f"'{wrt}' is differentiated as an unconstrained vector: sum({wrt}) = 1 is not used")
     return run(expr, wrt, types or {}, order, notes)
+
+
+def _diff_many(expr: str, wrts: list[str], types: dict[str, str] | None, order: int) -> Results:
+    if not wrts:
+        raise UsageError("the list of variables is empty")
+    if len(set(wrts)) != len(wrts):
+        dup = next(w for w in wrts if wrts.count(w) > 1)
+        raise UsageError(f"'{dup}' is listed twice among the variables")
+    if isinstance(order, bool) or order != 1:
+        raise UsageError(f"several variables take first derivatives only (order=1), got order={order!r}")
+    notes: list[str] = []
+    types = dict(types or {})
+    for w in wrts:
+        _check_variable(w, types)
+        if str(types.get(w, "")).lower() == "probability":
+            types[w] = "vector"
+            notes.append(f"'{w}' is differentiated as an unconstrained vector: sum({w}) = 1 is not used")
+    return run_many(expr, wrts, types, notes)
+
+
+def _check_variable(wrt: Any, types: dict[str, str]) -> None:
+    if not isinstance(wrt, str) or not NAME.match(wrt):
+        raise UsageError(f"the variable must be a name, got {wrt!r}")
+    if wrt in FUNCTIONS:
+        raise UsageError(f"'{wrt}' is a function, not a variable")
+    if wrt in ("I", "eye") and wrt not in types:
+        raise UsageError(f"'{wrt}' is the identity matrix, not a variable")
 
 
 def lambdify(expr: str, types: dict[str, str] | None = None) -> Callable[..., Any]:

@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="matdiff", description="Closed-form derivatives of matrix expressions.",
                 epilog="example: matdiff \"beta*sum(abs(X'X - I))\" X --steps --check")
     p.add_argument("expr", help="the expression, e.g. \"tr(A*X*B)\"")
-    p.add_argument("wrt", help="the variable to differentiate by")
+    p.add_argument("wrt", help="the variable to differentiate by; several: W,b (one gradient each)")
     p.add_argument("--order", type=int, default=1, help="1 (default) or 2 for the Hessian")
     p.add_argument("--hessian", action="store_true", help="same as --order 2")
     p.add_argument("--gauss-newton", action="store_true",
@@ -54,7 +54,7 @@ VALUE_OPTIONS = {"--order", "--format"} | {f"--{k}" for k in KINDS}
 
 def _reorder(argv: list[str]) -> list[str]:
     """Options first, then ``--`` and the positionals: an expression may start
-    with a minus (``-y'*log(softmax(z))``) without being taken for a flag."""
+    with a minus (``-y'*log(sigmoid(z))``) without being taken for a flag."""
     options: list[str] = []
     positionals: list[str] = []
     it = iter(argv)
@@ -72,6 +72,20 @@ def _reorder(argv: list[str]) -> list[str]:
     return options + ["--"] + positionals
 
 
+def _variables(text: str):
+    """W,b → ['W', 'b']; commas inside brackets belong to an indexed part (Phi[:,a,b])."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "[") - (ch == "]")
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur.strip())
+    return parts if len(parts) > 1 else text
+
+
 def index_form(r) -> str:
     """The answer entry by entry (SPEC §6), for index expressions and matrix ones alike."""
     if not hasattr(r, "index"):
@@ -86,7 +100,10 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
     try:
         args = build_parser().parse_args(_reorder(sys.argv[1:] if argv is None else list(argv)))
         order = 2 if (args.hessian or args.gauss_newton) else args.order
-        r = diff(args.expr, args.wrt, types=_types(args), order=order)
+        wrt = _variables(args.wrt)
+        if args.gauss_newton and isinstance(wrt, list):
+            raise UsageError("--gauss-newton takes one variable")
+        r = diff(args.expr, wrt, types=_types(args), order=order)
         if args.gauss_newton:
             r = r.gauss_newton
         if args.format == "json":

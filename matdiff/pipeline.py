@@ -10,27 +10,34 @@
 """
 from __future__ import annotations
 
+from .calculus.backward import derive_many
 from .calculus.derive import derive, kink_notes
 from .core import construct as A
 from .core.nodes import DimSize, Expr, Func, Sym
 from .frontend.lowering import Lowering
+from .frontend.program import infer_program, lower_program, program_notes
 from .indices import stage as index_stage
 from .indices.typing import has_indices
 from .frontend.syntax import parse_raw
 from .frontend.types import Inference, check_types, concatenation_notes, default_kind
 from .present.printing import to_text
 from .result import Parsed, Result
+from .results import ProgramResult, Results, fold_into, needed
 from .simplify.passes import name_repeats, pull_transposes, simplify
+from .simplify.shared_names import name_shared
 
 
 def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...] = ()) -> Parsed:
     """Parse and type ``text``; ``extra`` names variables that must exist even if absent."""
     types = check_types(types)
     raw = parse_raw(text)
-    if has_indices(raw):  # index notation: its matrix form (SPEC §6)
+    if raw.op != "program" and has_indices(raw):  # index notation: its matrix form (SPEC §6)
         return index_stage.as_parsed(text, types, parse)
-    inf = Inference(text, types)
-    inf.infer(raw)
+    if raw.op == "program":
+        inf, stmts = infer_program(raw, text, types, extra)
+    else:
+        inf = Inference(text, types)
+        inf.infer(raw)
     for name in extra:
         inf.symbol_shape(name)
     inf.check_constants()
@@ -38,17 +45,18 @@ def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...]
         for t in shape:
             for v in inf.dims.resolve(t):
                 inf.letter(v)
-    expr = Lowering(inf).build(raw)
+    program = lower_program(inf, stmts) if raw.op == "program" else None
+    expr = program.inlined if program else Lowering(inf).build(raw)
     symbols: dict[str, Sym] = {}
     for name, shape in inf.sym_shapes.items():
         kind = types.get(name) or default_kind(name)
         symbols[name] = Sym(name, inf.final_shape(shape), kind == "symmetric", kind == "probability")
-    notes = tuple(concatenation_notes(list(symbols)))
-    return Parsed(expr, symbols, notes, text)
+    notes = tuple(concatenation_notes(list(symbols)) + (program_notes(program) if program else []))
+    return Parsed(expr, symbols, notes, text, program)
 
 
 def dimension_notes(value: Expr, symbols: dict[str, Sym]) -> list[str]:
-    """Say what a dimension letter in the answer (m*p*softmax(b)) stands for."""
+    """Say what a dimension letter in the answer (m*p*sigmoid(b)) stands for."""
     letters = sorted({d for e in value.walk() if isinstance(e, DimSize) for d in str(e.dim).split("*")})
     if not letters:
         return []
@@ -66,7 +74,13 @@ def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]
     parsed = parse(expr, types, extra=(wrt,))
     var = parsed.symbols[wrt]
     kind, value, first = derive(parsed.expr, var, order)
-    value = simplify(value)
+    return finish(expr, parsed, var, order, kind, simplify(value), first, notes)
+
+
+def finish(expr: str, parsed: Parsed, var: Sym, order: int, kind: str, value: Expr, first: Expr | None,
+           notes: list[str]) -> Result:
+    """The result of a simplified derivative: its notes and display form."""
+    wrt = var.name
     notes = list(parsed.notes) + notes + kink_notes(parsed.expr, var)
     sums = sorted({x.arg.name for x in value.walk() if isinstance(x, Func) and x.name == "sum"
                    and isinstance(x.arg, Sym) and x.arg.is_vector})
@@ -76,6 +90,29 @@ def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]
     notes += dimension_notes(value, parsed.symbols)
     if wrt not in A.free_names(parsed.expr):
         notes.append(f"'{wrt}' does not occur in the expression: the derivative is zero")
+    if parsed.program is not None:  # written in the program's names (SPEC §7)
+        named = pull_transposes(fold_into(parsed.program, value), to_text)
+        return ProgramResult(expr, var, order, kind, value, parsed.expr, parsed.symbols, tuple(notes), first,
+                             named, program=parsed.program)
     display = name_repeats(pull_transposes(value, to_text), set(parsed.symbols), to_text)
     return Result(expr, var, order, kind, value, parsed.expr, parsed.symbols, tuple(notes), first,
                   display if display is not value else None)
+
+
+def run_many(expr: str, wrts: list[str], types: dict[str, str], notes: list[str]) -> Results:
+    """First derivatives by several variables: one differential, each read off it (SPEC §7)."""
+    parsed = parse(expr, types, extra=tuple(wrts))
+    variables = [parsed.symbols[w] for w in wrts]
+    derived = derive_many(parsed.expr, variables)
+    results = {v.name: finish(expr, parsed, v, 1, derived[v.name][0], simplify(derived[v.name][1]), None, notes)
+               for v in variables}
+    all_notes = tuple(dict.fromkeys(n for r in results.values() for n in r.notes))
+    program = parsed.program
+    if program is not None:
+        bodies = {w: r.display for w, r in results.items()}
+        shared = tuple(needed(list(bodies.values()), [(d.name, d.expr) for d in program.definitions]))
+        return Results(expr, results, program.function_name, bodies, shared, (), program, all_notes)
+    plain = [pull_transposes(r.value, to_text) for r in results.values()]
+    named, defs = name_shared(plain, set(parsed.symbols), to_text)
+    bodies = dict(zip(results, named))
+    return Results(expr, results, "f", bodies, tuple(defs), tuple(defs), None, all_notes)

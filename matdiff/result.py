@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .backends import check as numcheck
 from .backends import evaluate as numeric
 from .backends.codegen import to_code
 from .backends.products import hvp
@@ -16,6 +17,7 @@ from .backends.sympy_bridge import to_sympy
 from .calculus.secondorder import gauss_newton_parts
 from .core import construct as A
 from .core.nodes import Expr, Sym
+from .frontend.program import Program
 from .present.jupyter import result_html
 from .present.plotting import plot_structure
 from .present.printing import shape_text, to_latex, to_text, to_unicode
@@ -30,6 +32,7 @@ class Parsed:
     symbols: dict[str, Sym]
     notes: tuple[str, ...] = ()
     text: str = ""
+    program: Program | None = None  # the definitions, when the input is a program (SPEC §7)
 
     def __str__(self) -> str:
         return to_text(self.expr)
@@ -60,7 +63,7 @@ class Result:
     # -- printing ------------------------------------------------------------
     @property
     def display(self) -> Expr:
-        """The value with repeated sub-expressions named (``… where s = softmax(z)``)."""
+        """The value with repeated sub-expressions named (``… where u = exp(z)``)."""
         return self._display if self._display is not None else self.value
 
     @property
@@ -108,10 +111,10 @@ class Result:
         """NumPy function of every free name and the variable, by keyword (SPEC §5)."""
         return numeric.lambdify(self.value, self.symbols)
 
-    def check(self, trials: int = 3, seed: int = 0) -> numeric.CheckReport:
+    def check(self, trials: int = 3, seed: int = 0) -> numcheck.CheckReport:
         """Compare with central finite differences of the input at random points."""
-        return numeric.check(self.function, self.variable, self.value, self.order, self.symbols,
-                             trials=trials, seed=seed)
+        return numcheck.check(self.function, self.variable, self.value, self.order, self.symbols,
+                              trials=trials, seed=seed)
 
     def to_code(self, target: str = "numpy", name: str = "derivative") -> str:
         """A self-contained function computing the result: ``numpy``, ``jax`` or ``torch``."""
@@ -186,11 +189,11 @@ class GaussNewtonResult(Result):
         """GN + curvature: the full Hessian, as a sum."""
         return A.add(self.value, self.curvature)
 
-    def check(self, trials: int = 3, seed: int = 0) -> numeric.CheckReport:
+    def check(self, trials: int = 3, seed: int = 0) -> numcheck.CheckReport:
         """GN + curvature against finite second differences of f: both parts are
         built independently, so an error in either one shows."""
-        return numeric.check(self.function, self.variable, self.hessian, 2, self.symbols,
-                             trials=trials, seed=seed)
+        return numcheck.check(self.function, self.variable, self.hessian, 2, self.symbols,
+                              trials=trials, seed=seed)
 
     def curvature_function(self) -> Callable[..., Any]:
         """NumPy function of the curvature term."""

@@ -642,11 +642,133 @@ assert np.abs(sum_mu).max() < 1e-9 and np.abs(sum_S).max() < 1e-9
 print("S_hat =\n", S_hat)"""),
 ]
 
+# ----------------------------------------------------------------------------------------------
+BACKPROP = [
+    ("md", r"""# Backpropagation, derived: a two-layer network
+
+A network is usually written as its **forward pass**, a few named steps. matdiff takes that
+program as it is written — definitions `name = expression`, separated by `;` or new lines, the
+last one the loss — and differentiates it by every parameter at once:
+
+$$
+h = \tanh(W_1 x + b_1), \qquad o = W_2 h + b_2, \qquad L = \tfrac12 \lVert o - y\rVert^2 .
+$$
+
+The answers come back in the names of the forward pass, as backpropagation writes them, and the
+derivation is the backward pass: the adjoint $\partial L/\partial v$ of each intermediate, last
+to first."""),
+    ("py", SETUP),
+    ("py", r"""net = "h = tanh(W1*x + b1); o = W2*h + b2; L = 0.5*norm2(o - y)^2"
+grads = matdiff.diff(net, ["W1", "b1", "W2", "b2"])
+grads"""),
+    ("md", r"""As text, one line per parameter; `grads["W1"]` is a full result of its own (LaTeX, code,
+check). A defined name takes the shape of its definition: `h` and `o` are vectors."""),
+    ("py", r"""print(grads)
+print()
+print(grads["W1"].latex())"""),
+    ("md", r"""## The backward pass
+
+`steps` shows the forward pass, then each adjoint with the differential it came through:
+$\mathrm{d}o = W_2\,\mathrm{d}h$ gives $\partial L/\partial h = W_2^\top\,\partial L/\partial o$, and
+$\mathrm{d}h = (1 - h^2) \odot \mathrm{d}(W_1 x)$ gives the familiar
+$\partial L/\partial W_1 = \bigl(\partial L/\partial h \odot (1 - h^2)\bigr)\,x^\top$."""),
+    ("py", r"""print("\n".join(grads.steps))"""),
+    ("md", r"""## Checked against finite differences of NumPy written by hand
+
+The forward pass in NumPy, written independently of matdiff, and central differences along
+random directions. The layer sizes are all different (4 inputs, 5 hidden units, 3 outputs), so
+a missing transpose could not hide."""),
+    ("py", r"""def loss(W1, b1, W2, b2, x, y):
+    h = np.tanh(W1 @ x + b1)
+    return 0.5 * np.sum((W2 @ h + b2 - y) ** 2)
+
+rng = np.random.default_rng(0)
+params = {"W1": 0.5 * rng.standard_normal((5, 4)), "b1": 0.1 * rng.standard_normal(5),
+          "W2": 0.5 * rng.standard_normal((3, 5)), "b2": 0.1 * rng.standard_normal(3)}
+sample = {"x": rng.standard_normal(4), "y": rng.standard_normal(3)}
+
+g = grads.lambdify()(**params, **sample)          # one call: every gradient, shared parts once
+for name, G in g.items():
+    E = rng.standard_normal(params[name].shape)
+    h = 1e-6
+    plus = dict(params, **{name: params[name] + h * E})
+    minus = dict(params, **{name: params[name] - h * E})
+    fd = (loss(**plus, **sample) - loss(**minus, **sample)) / (2 * h)
+    rel = abs(fd - np.sum(G * E)) / abs(fd)
+    print(f"dL/d{name:<3} shape {str(G.shape):<7} directional derivative {fd:+.6f}, relative error {rel:.1e}")
+    assert rel < 1e-6
+print(grads.check())"""),
+    ("md", r"""## … and against automatic differentiation, where it is installed
+
+JAX and PyTorch are not dependencies of matdiff; this cell compares with whichever is importable
+and says so when neither is."""),
+    ("py", r"""try:
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    def jloss(p, x, y):
+        h = jnp.tanh(p["W1"] @ x + p["b1"])
+        return 0.5 * jnp.sum((p["W2"] @ h + p["b2"] - y) ** 2)
+
+    auto = jax.grad(jloss)({k: jnp.asarray(v) for k, v in params.items()}, sample["x"], sample["y"])
+    for name in g:
+        assert np.allclose(np.asarray(auto[name]), g[name], rtol=1e-9, atol=1e-12)
+    print("JAX's grad agrees on every parameter")
+except ImportError:
+    try:
+        import torch
+
+        tp = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+        tx, ty = torch.tensor(sample["x"]), torch.tensor(sample["y"])
+        h = torch.tanh(tp["W1"] @ tx + tp["b1"])
+        (0.5 * torch.sum((tp["W2"] @ h + tp["b2"] - ty) ** 2)).backward()
+        for name in g:
+            assert np.allclose(tp[name].grad.numpy(), g[name], rtol=1e-9, atol=1e-12)
+        print("PyTorch's autograd agrees on every parameter")
+    except ImportError:
+        print("neither JAX nor PyTorch is installed: the autodiff comparison is skipped")"""),
+    ("md", r"""## Training with the generated code
+
+`to_code()` writes one self-contained NumPy function returning every gradient; the forward
+values `h` and `o` are computed once and shared by all four. We fit a small regression problem
+with plain gradient descent."""),
+    ("py", r"""src = grads.to_code("numpy", name="gradients")
+print(src[src.index("    h = "):])
+namespace = {}
+exec(src, namespace)
+gradients = namespace["gradients"]"""),
+    ("py", r"""X = rng.uniform(-2, 2, (64, 4))
+A_true = rng.standard_normal((3, 4))
+Y = np.sin(X @ A_true.T)
+
+p = {k: v.copy() for k, v in params.items()}
+losses = []
+for step in range(150):
+    total = {k: np.zeros_like(v) for k, v in p.items()}
+    losses.append(np.mean([loss(**p, x=xi, y=yi) for xi, yi in zip(X, Y)]))
+    for xi, yi in zip(X, Y):
+        for k, G in gradients(**p, x=xi, y=yi).items():
+            total[k] += G
+    for k in p:
+        p[k] -= 0.05 * total[k] / len(X)
+print(f"mean loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+assert losses[-1] < 0.5 * losses[0]"""),
+    ("py", r"""fig, ax = plt.subplots(figsize=(6, 3.5))
+ax.plot(losses)
+ax.set_xlabel("gradient step")
+ax.set_ylabel("mean loss")
+ax.set_title("two-layer network trained with matdiff's gradients")
+ax.set_yscale("log")
+plt.show()"""),
+]
+
 NOTEBOOKS = {
     "01_tour.ipynb": TOUR,
     "02_differentials.ipynb": DIFFERENTIALS,
     "03_machine_learning.ipynb": ML,
     "04_symmetric_and_gaussian.ipynb": SYMMETRIC,
+    "05_backprop.ipynb": BACKPROP,
     "06_tensors.ipynb": TENSORS,
 }
 CELL_SUBSTITUTIONS = {"HVP_CELL": HVP_CELL, "PLOT_CELL": PLOT_CELL, "GN_CELL": GN_CELL}

@@ -34,7 +34,7 @@ def _kernel_available() -> bool:
 def test_notebooks_exist():
     names = {p.name for p in NOTEBOOKS}
     assert {"01_tour.ipynb", "02_differentials.ipynb", "03_machine_learning.ipynb",
-            "04_symmetric_and_gaussian.ipynb"} <= names
+            "04_symmetric_and_gaussian.ipynb", "05_backprop.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

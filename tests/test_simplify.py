@@ -5,7 +5,8 @@ import pytest
 
 import matdiff
 from matdiff.core import construct as A
-from matdiff.backends.evaluate import dimension_sizes, evaluate, random_point
+from matdiff.backends.check import dimension_sizes, random_point
+from matdiff.backends.evaluate import evaluate
 from matdiff.simplify.passes import cost, factor, pull_transposes, simplify, tokens
 from matdiff.present.printing import to_text
 

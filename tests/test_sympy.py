@@ -16,6 +16,7 @@ sp = pytest.importorskip("sympy")
 
 import matdiff  # noqa: E402
 from matdiff.backends import evaluate as numeric  # noqa: E402
+from matdiff.backends import check as numcheck  # noqa: E402
 from matdiff.api import diff_sympy, from_sympy  # noqa: E402
 from matdiff.backends.sympy_bridge import (CommutationMatrix, Unvec, Vec, evaluate_sympy,  # noqa: E402
                                    sympy_assumptions, sympy_dim, sympy_to_text,
@@ -27,8 +28,8 @@ from sympy import (Determinant, HadamardProduct, Identity, KroneckerProduct, Mat
 
 def _point(r: matdiff.Result, seed: int = 0):
     """Random inputs (distinct sizes 2–4) where r and its input are finite, in SPEC §5 layouts."""
-    dims = numeric.dimension_sizes(r.symbols)
-    vals = numeric.random_point(r.function, r.value, r.symbols, np.random.default_rng(seed), dims)
+    dims = numcheck.dimension_sizes(r.symbols)
+    vals = numcheck.random_point(r.function, r.value, r.symbols, np.random.default_rng(seed), dims)
     assert vals is not None
     return {k: (v.reshape(-1) if r.symbols[k].is_vector else v) for k, v in vals.items()}, dims
 

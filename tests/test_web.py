@@ -40,6 +40,12 @@ def slow_job(job: derive.Job):
         time.sleep(120)
     if job.input.startswith("crash"):
         os._exit(3)
+    if job.input.startswith("hungry"):
+        raise MemoryError
+    if job.input.startswith("limits"):
+        import resource
+
+        return 200, {"address_space": resource.getrlimit(resource.RLIMIT_AS)[0]}
     return derive.run_job(job)
 
 
@@ -256,6 +262,16 @@ def test_a_worker_that_dies_is_replaced(slow_client):
     assert slow_client.app.state.pool.killed == before + 1
 
 
+def test_worker_memory_is_limited(slow_client):
+    from matdiff.web.pool import MEMORY_LIMIT
+
+    r = post(slow_client, {"input": "limits(x)", "variable": "x"})
+    assert r.json()["address_space"] == MEMORY_LIMIT
+    r = post(slow_client, {"input": "hungry(x)", "variable": "x"})
+    assert r.status_code == 413 and "more memory" in r.json()["error"]["message"]
+    assert post(slow_client, SEED).status_code == 200
+
+
 def test_busy_when_every_worker_is_taken():
     pool = WorkerPool(size=1, timeout=1.5, wait=0.3, runner=f"{HERE}:slow_job")
     with client_for(pool) as c:
@@ -375,3 +391,14 @@ def test_web_benchmark_quick(tmp_path):
     assert res["errors"] == 0 and len(res["rows"]) == 3
     assert "## Web round trip" in out.read_text()
     assert all(isinstance(v, bool) for v in res["targets"].values())
+
+
+def test_serve_on_a_taken_port(capsys):
+    import socket
+
+    from matdiff.web.serve import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        assert main(["--port", str(s.getsockname()[1])]) == 2

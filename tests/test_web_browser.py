@@ -73,7 +73,7 @@ def page(browser, server):
     pg.base = server
     yield pg
     context.close()
-    assert all(u.startswith(server) or u.startswith("data:") for u in requests), requests
+    assert all(u.startswith((server, "data:")) for u in requests), requests
     assert not [e for e in errors if "status of 422" not in e], errors
 
 
@@ -100,10 +100,11 @@ def derive(pg, expr: str, wrt: str | None = None) -> str:
     if wrt is not None:
         pg.fill("#wrt", wrt)
     pg.press("#expr", "Enter")
-    state = until_answered(pg, n)
-    pg.wait_for_timeout(50)  # a debounced request from typing may still answer: let it land
-    pg.wait_for_function("() => document.body.dataset.state !== 'busy'")
-    return state
+    # a request sent while typing may answer first: wait for the answer to the whole expression
+    pg.wait_for_function("([n, e]) => Number(document.body.dataset.answers || 0) > n && "
+                         "document.body.dataset.input === e && document.body.dataset.state !== 'busy'",
+                         arg=[n, expr], timeout=20000)
+    return pg.evaluate("document.body.dataset.state")
 
 
 def test_seed_typed_typeset_steps_and_code(page):

@@ -32,6 +32,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalMatrix, Diag
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from ..core import construct as A
+from ..core.catalogue import CATALOGUE, ELEMENTWISE_GROUP, lookup
 from ..core.nodes import (Add, Commutation, D, Differential, Dim, DimSize, Expr, Func, Hadamard, Identity, Kron,
                   MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec as UnvecNode, Where, Zero)
 from ..errors import UnsupportedError
@@ -96,13 +97,8 @@ class Unvec(MatrixExpr):
 # -- matdiff → SymPy -------------------------------------------------------------------
 _T = sp.Dummy("t")
 _ELEMENTWISE: dict[str, Any] = {
-    "abs": sp.Abs, "sign": sp.sign, "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "sin": sp.sin,
-    "cos": sp.cos, "tan": sp.tan, "arcsin": sp.asin, "arccos": sp.acos, "arctan": sp.atan,
-    "tanh": sp.tanh,
-    "sigmoid": sp.Lambda(_T, 1 / (1 + sp.exp(-_T))),
-    "relu": sp.Lambda(_T, sp.Max(_T, 0)),
-    "step": sp.Lambda(_T, sp.Heaviside(_T, 0)),
-}
+    f.name: getattr(sp, f.sympy) if isinstance(f.sympy, str) else sp.Lambda(_T, f.sympy(sp, _T))
+    for f in CATALOGUE if f.group == ELEMENTWISE_GROUP}
 """Element-wise functions: a SymPy function of one scalar (σ(t) = 1/(1+e⁻ᵗ),
 relu(t) = max(t, 0), step(t) = H(t) with H(0) = 0)."""
 
@@ -147,37 +143,26 @@ def _sum(v: Any) -> sp.Expr:
     return _scalar(sp.MatMul(sp.OneMatrix(1, m), v, sp.OneMatrix(n, 1)))
 
 
+class _Forms:
+    """What a catalogue record's SymPy builder (S, a, e) uses: sp, the matrix classes here, 𝟙ᵀA𝟙."""
+
+    sp = sp
+    DiagMatrix = DiagMatrix
+    DiagonalOf = DiagonalOf
+    Vec = Vec
+    sum = staticmethod(lambda v: _sum(v))
+    scalar = staticmethod(lambda v: _scalar(v))
+    apply = staticmethod(lambda name, v, scalar: _apply(name, v, scalar))
+
+
 def _func(e: Func, a: Any) -> Any:
-    """The SymPy form of ``name(arg)`` for the functions of the language."""
+    """The SymPy form of ``name(arg)`` for the functions of the language (their catalogue records)."""
     n = e.name
     if n in _ELEMENTWISE:
         return _apply(n, a, e.is_scalar)
-    if n == "tr":
-        return sp.Trace(a)
-    if n == "det":
-        return sp.Determinant(a)
-    if n == "logdet":
-        return sp.log(sp.Abs(sp.Determinant(a)))
-    if n == "inv":
-        return sp.Inverse(a)
-    if n == "diagm":
-        return DiagMatrix(a)
-    if n == "diagv":
-        return DiagonalOf(a)
-    if n == "vec":
-        return Vec(a)
-    if n == "sum":
-        return _sum(a)
-    if n == "norm2":  # ‖A‖ = √tr(AᵀA)
-        return sp.sqrt(_scalar(sp.MatMul(sp.Transpose(a), a)) if e.arg.shape[0] != 1
-                       else _scalar(sp.MatMul(a, sp.Transpose(a))))
-    if n == "norm1":  # Σ |Aᵢⱼ|
-        return _sum(_apply("abs", a, False))
-    if n == "softmax":  # exp(z) / 𝟙ᵀexp(z)
-        ez = _apply("exp", a, False)
-        return sp.MatMul(1 / _sum(ez), ez)
-    if n == "logsumexp":  # log 𝟙ᵀexp(z)
-        return sp.log(_sum(_apply("exp", a, False)))
+    rec = lookup(n)
+    if rec is not None and callable(rec.sympy):
+        return rec.sympy(_Forms, a, e)
     raise UnsupportedError(f"no SymPy form for the function '{n}'")
 
 
@@ -324,9 +309,8 @@ def evaluate_sympy(sympy_expr: Any, values: dict[str, Any], dims: dict[str, int]
 # -- SymPy → matdiff ---------------------------------------------------------------
 _NAME = re.compile(r"^[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*$")
 _SCALAR_FUNCS: dict[Any, str] = {
-    sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan", sp.asin: "arcsin",
-    sp.acos: "arccos", sp.atan: "arctan", sp.tanh: "tanh", sp.Abs: "abs", sp.sign: "sign",
-}
+    getattr(sp, f.sympy): f.name for f in CATALOGUE
+    if f.group == ELEMENTWISE_GROUP and isinstance(f.sympy, str) and isinstance(getattr(sp, f.sympy), type)}
 
 
 class _Printer:

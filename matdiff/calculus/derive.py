@@ -10,7 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..core import construct as A
-from ..core.functions import KINKED
+from ..core.catalogue import KINKED
 from ..core.nodes import Differential, Expr, Func, Sym, shape_text
 from ..errors import UsageError
 from ..simplify.passes import cost, simplify

@@ -21,11 +21,11 @@ from ..core.nodes import (Add, Differential, Expr, Func, Hadamard, Identity, Kro
 from ..errors import UnsupportedError
 
 
-def _diff_index(parts: tuple[Expr, ...], var: str) -> int:
+def _diff_index(parts: tuple[Expr, ...], var: Sym) -> int:
     """The position of the one factor that holds dX (df is linear in dX)."""
-    hits = [i for i, p in enumerate(parts) if A.depends(p, "d" + var)]
+    hits = [i for i, p in enumerate(parts) if A.has_differential(p, var)]
     if len(hits) != 1:
-        raise UnsupportedError("the differential is not linear in d" + var)
+        raise UnsupportedError("the differential is not linear in d" + var.name)
     return hits[0]
 
 
@@ -37,7 +37,7 @@ def _product(parts: list[Expr], n) -> Expr:
 # -- gradients: df = ⟨G, dX⟩ ---------------------------------------------------
 def gradient(df: Expr, var: Sym) -> Expr:
     """G with df = ⟨G, dX⟩, for a scalar df linear in dX."""
-    if not A.depends(df, "d" + var.name):
+    if not A.has_differential(df, var):
         return A.zero(var.shape)
     contributions: list[Expr] = []
     stack: list[tuple[Expr, Expr]] = [(df, A.ONE)]
@@ -51,14 +51,13 @@ def gradient(df: Expr, var: Sym) -> Expr:
 
 def _adjoint(e: Expr, g: Expr, var: Sym, out: list[Expr]) -> list[tuple[Expr, Expr]]:
     """One step of ⟨g, e⟩ → Σ ⟨gᵢ, eᵢ⟩ with eᵢ closer to dX; dX itself emits g."""
-    name = var.name
     if isinstance(e, Differential):
         out.append(g)
         return []
     if isinstance(e, Add):
-        return [(t, g) for t in e.terms if A.depends(t, "d" + name)]
+        return [(t, g) for t in e.terms if A.has_differential(t, var)]
     if isinstance(e, Mul):
-        i = _diff_index(e.factors, name)
+        i = _diff_index(e.factors, var)
         f = e.factors[i]
         rest = e.factors[:i] + e.factors[i + 1:]
         if f.is_scalar:  # ⟨G, s R⟩ = s ⟨G, R⟩
@@ -71,7 +70,7 @@ def _adjoint(e: Expr, g: Expr, var: Sym, out: list[Expr]) -> list[tuple[Expr, Ex
         return [(f, A.mul(*scalars, *[A.T(x) for x in reversed(left)], g,
                           *[A.T(x) for x in reversed(right)]))]
     if isinstance(e, Hadamard):
-        i = _diff_index(e.factors, name)
+        i = _diff_index(e.factors, var)
         return [(e.factors[i], A.had(g, *e.factors[:i], *e.factors[i + 1:]))]
     if isinstance(e, Transpose):
         return [(e.arg, A.T(g))]
@@ -90,14 +89,14 @@ def _adjoint(e: Expr, g: Expr, var: Sym, out: list[Expr]) -> list[tuple[Expr, Ex
     if isinstance(e, Unvec):
         return [(e.arg, A.func("vec", g))]
     if isinstance(e, Kron):
-        return [_kron_adjoint(e, g, name)]
+        return [_kron_adjoint(e, g, var)]
     raise UnsupportedError(f"cannot identify a gradient through {type(e).__name__} "
                            f"{getattr(e, 'name', '')}".strip())
 
 
-def _kron_adjoint(e: Kron, g: Expr, name: str) -> tuple[Expr, Expr]:
+def _kron_adjoint(e: Kron, g: Expr, var: Sym) -> tuple[Expr, Expr]:
     """⟨G, A ⊗ dB⟩ for the cases with a closed form: G = c·I (tr) and G = c·𝟙 (sum)."""
-    i = _diff_index(e.factors, name)
+    i = _diff_index(e.factors, var)
     c, core = A.split_coef(g)
     scal = [x for x in (core.factors if isinstance(core, Mul) else (core,)) if x.is_scalar]
     body = [x for x in (core.factors if isinstance(core, Mul) else (core,)) if not x.is_scalar]
@@ -108,7 +107,7 @@ def _kron_adjoint(e: Kron, g: Expr, name: str) -> tuple[Expr, Expr]:
     if len(body) == 1 and isinstance(body[0], Ones):
         return (f, A.mul(A.num(c), *scal, *[A.func("sum", o) for o in others], Ones(f.shape)))
     if len(e.factors) != 2:
-        return _kron_adjoint(Kron((e.factors[0], A.kron(*e.factors[1:])), e.shape), g, name)
+        return _kron_adjoint(Kron((e.factors[0], A.kron(*e.factors[1:])), e.shape), g, var)
     # in general, through vec(A ⊗ B) = P (vec A ⊗ vec B), P = I_n ⊗ K(q,m) ⊗ I_p, A m×n, B p×q
     a, b = e.factors
     (m, n), (p, q) = a.shape, b.shape
@@ -127,21 +126,20 @@ def size(e: Expr):
 def jacobian(dF: Expr, var: Sym) -> Expr:
     """J with vec dF = J vec dX, for dF linear in dX."""
     n = size(var)
-    if not A.depends(dF, "d" + var.name):
+    if not A.has_differential(dF, var):
         return A.zero((size(dF), n))
     return _jac(dF, var)
 
 
 def _jac(e: Expr, var: Sym) -> Expr:
-    name = var.name
     if isinstance(e, Differential):
         return A.identity(size(var))
     if e.is_scalar and not var.is_scalar:  # a scalar ds = ⟨G, dX⟩ has the row vec(G)ᵀ
         return A.T(A.func("vec", gradient(e, var)))
     if isinstance(e, Add):
-        return A.add(*[_jac(t, var) for t in e.terms if A.depends(t, "d" + name)])
+        return A.add(*[_jac(t, var) for t in e.terms if A.has_differential(t, var)])
     if isinstance(e, Mul):
-        i = _diff_index(e.factors, name)
+        i = _diff_index(e.factors, var)
         f = e.factors[i]
         rest = e.factors[:i] + e.factors[i + 1:]
         if f.is_scalar:  # vec(s R) = vec(R) s
@@ -155,7 +153,7 @@ def _jac(e: Expr, var: Sym) -> Expr:
         Rt = A.T(_product(right, f.shape[1]))
         return A.mul(*scalars, A.kron(Rt, L), _jac(f, var))
     if isinstance(e, Hadamard):  # vec(B ⊙ dF) = diag(vec B) vec dF
-        i = _diff_index(e.factors, name)
+        i = _diff_index(e.factors, var)
         other = A.had(*e.factors[:i], *e.factors[i + 1:])
         return A.mul(A.func("diagm", A.func("vec", other)), _jac(e.factors[i], var))
     if isinstance(e, Transpose):  # vec(dFᵀ) = K vec dF
@@ -191,7 +189,7 @@ def _kron_jac(e: Kron, var: Sym) -> Expr:
     a, b = e.factors
     (m, n), (p, q) = a.shape, b.shape
     perm = A.kron(A.identity(n), A.commutation(q, m), A.identity(p))
-    if A.depends(b, "d" + var.name):
+    if A.has_differential(b, var):
         return A.mul(perm, A.kron(A.func("vec", a), A.identity(size(b))), _jac(b, var))
     return A.mul(perm, A.kron(A.identity(size(a)), A.func("vec", b)), _jac(a, var))
 

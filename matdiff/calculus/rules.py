@@ -2,25 +2,24 @@
 
 A rule maps a node to its differential, written with ``d(child)`` for the
 children; the driver in :mod:`matdiff.differential` either expands those at
-once (the fast path) or one rule at a time (for ``--steps``).  Every rule is
+once (the fast path) or one rule at a time (for ``--steps``).  The rules of
+the functions are read from their records in :mod:`matdiff.core.catalogue`
+(f′ of an element-wise function, d f of the others).  Every rule is
 checked against finite differences by ``tests/test_rules.py``, which walks
 this table.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Callable
 
 from ..core import construct as A
+from ..core.catalogue import CATALOGUE
 from ..core.nodes import Add, Expr, Func, Hadamard, Kron, MatPow, Mul, Power, Transpose, Unvec
 from ..errors import UnsupportedError
 
 Dfn = Callable[[Expr], Expr]
 """d: the differential of a child (Zero when it does not depend on the variable)."""
-
-H = Fraction(1, 2)
-
 
 @dataclass(frozen=True)
 class Rule:
@@ -59,26 +58,10 @@ def _d_power(e: Power, d: Dfn) -> Expr:
     return out
 
 
-# -- element-wise functions: f′ as an expression of the argument ------------------
+# -- functions: the catalogue's records --------------------------------------------
 ELEMENTWISE_DERIVATIVE: dict[str, tuple[str, Callable[[Expr], Expr]]] = {
-    "abs": ("abs′ = sign (a subgradient at 0)", lambda a: A.func("sign", a)),
-    "sign": ("sign′ = 0 (a subgradient at 0)", lambda a: A.zero(a.shape)),
-    "step": ("step′ = 0 (a subgradient at 0)", lambda a: A.zero(a.shape)),
-    "relu": ("relu′ = step, step(0) = 0", lambda a: A.func("step", a)),
-    "exp": ("exp′ = exp", lambda a: A.func("exp", a)),
-    "log": ("log′ = 1/x", lambda a: A.power(a, A.MINUS_ONE)),
-    "sqrt": ("sqrt′(x) = x^(−1/2)/2", lambda a: A.scale(H, A.power(a, A.num(-H)))),
-    "sin": ("sin′ = cos", lambda a: A.func("cos", a)),
-    "cos": ("cos′ = −sin", lambda a: A.neg(A.func("sin", a))),
-    "tan": ("tan′ = 1 + tan²", lambda a: A.add(A.ONE, A.power(A.func("tan", a), A.num(2)))),
-    "arcsin": ("arcsin′ = (1 − x²)^(−1/2)",
-               lambda a: A.power(A.sub(A.ONE, A.power(a, A.num(2))), A.num(-H))),
-    "arccos": ("arccos′ = −(1 − x²)^(−1/2)",
-               lambda a: A.neg(A.power(A.sub(A.ONE, A.power(a, A.num(2))), A.num(-H)))),
-    "arctan": ("arctan′ = 1/(1 + x²)", lambda a: A.power(A.add(A.ONE, A.power(a, A.num(2))), A.MINUS_ONE)),
-    "tanh": ("tanh′ = 1 − tanh²", lambda a: A.sub(A.ONE, A.power(A.func("tanh", a), A.num(2)))),
-    "sigmoid": ("σ′(x) = σ(x) σ(−x)", lambda a: A.had(A.func("sigmoid", a), A.func("sigmoid", A.neg(a)))),
-}
+    f.name: (f.derivative, lambda a, f=f: f.fprime(A, a)) for f in CATALOGUE if f.fprime is not None}
+"""f′ as an expression of the argument, for each element-wise function: d f(A) = f′(A) ⊙ dA."""
 
 
 def _d_func(e: Func, d: Dfn) -> Expr:
@@ -88,27 +71,10 @@ def _d_func(e: Func, d: Dfn) -> Expr:
     return FUNCTION_RULES[e.name].apply(e, d)
 
 
-FUNCTION_RULES: dict[str, Rule] = {r.name: r for r in [
-    Rule("tr", "d tr(A) = tr(dA)", lambda e, d: A.func("tr", d(e.arg)), "tr(A*X*B)"),
-    Rule("sum", "d sum(A) = sum(dA)", lambda e, d: A.func("sum", d(e.arg)), "sum(A*X)"),
-    Rule("vec", "d vec(A) = vec(dA)", lambda e, d: A.func("vec", d(e.arg)), "a'*vec(A*X*B)"),
-    Rule("diagm", "d diag(v) = diag(dv)", lambda e, d: A.func("diagm", d(e.arg)), "tr(A*diag(x))", "x"),
-    Rule("diagv", "d diag(A) = diag(dA)", lambda e, d: A.func("diagv", d(e.arg)), "a'*diag(X*B)"),
-    Rule("det", "d det(A) = det(A) tr(A⁻¹ dA)",
-         lambda e, d: A.mul(e, A.func("tr", A.mul(A.func("inv", e.arg), d(e.arg)))), "det(X)"),
-    Rule("logdet", "d log|det A| = tr(A⁻¹ dA)",
-         lambda e, d: A.func("tr", A.mul(A.func("inv", e.arg), d(e.arg))), "logdet(X)"),
-    Rule("inv", "d A⁻¹ = −A⁻¹ dA A⁻¹",
-         lambda e, d: A.neg(A.mul(e, d(e.arg), e)), "tr(A*inv(X))"),
-    Rule("norm2", "d ‖A‖ = ⟨A, dA⟩ / ‖A‖",
-         lambda e, d: A.div(A.inner(e.arg, d(e.arg)), e), "norm2(X)"),
-    Rule("norm1", "d ‖A‖₁ = ⟨sign(A), dA⟩ (a subgradient at 0)",
-         lambda e, d: A.inner(A.func("sign", e.arg), d(e.arg)), "norm1(A*X)"),
-    Rule("softmax", "d softmax(z) = (diag(s) − s sᵀ) dz, s = softmax(z)",
-         lambda e, d: A.mul(A.sub(A.func("diagm", e), A.mul(e, A.T(e))), d(e.arg)), "a'*softmax(x)", "x"),
-    Rule("logsumexp", "d logsumexp(z) = softmax(z)ᵀ dz",
-         lambda e, d: A.mul(A.T(A.func("softmax", e.arg)), d(e.arg)), "logsumexp(A*x)", "x"),
-]}
+FUNCTION_RULES: dict[str, Rule] = {
+    f.name: Rule(f.name, f.derivative, lambda e, d, f=f: f.differential(A, e, d), f.example, f.wrt)
+    for f in CATALOGUE if f.differential is not None}
+"""The differential of every other function, as its catalogue record writes it."""
 
 
 OPERATOR_RULES: dict[type, Rule] = {

@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..core import construct as A
-from ..core.functions import ELEMENTWISE
+from ..core.catalogue import lookup
+from ..core.names import fresh_name
 from ..core.nodes import Add, Differential, Expr, Func, Hadamard, Mul, Power, Sym, Transpose, Unvec
 from ..errors import UnsupportedError, UsageError
 from ..present.printing import to_text
@@ -27,17 +28,6 @@ from ..simplify.passes import name_repeats, simplify
 from .derive import derive, sym
 from .differential import differential
 from .identify import jacobian, symmetric_projection
-
-
-def _fresh(taken: set[str], pool: tuple[str, ...]) -> str:
-    """The first name of ``pool`` (then pool[0] with a number) not in ``taken``."""
-    for cand in pool:
-        if cand not in taken and "d" + cand not in taken:
-            return cand
-    i = 1
-    while f"{pool[0]}{i}" in taken:
-        i += 1
-    return f"{pool[0]}{i}"
 
 
 def _taken(*exprs: Expr, extra: set[str] = frozenset()) -> set[str]:
@@ -69,7 +59,7 @@ def hvp_expr(result: Any) -> tuple[Expr, Sym]:
         pool: tuple[str, ...] = ("nu", "eta", "tau", "omega")
     else:
         pool = ("v", "u", "w", "z") if var.is_vector else ("V", "U", "W", "Z")
-    V = Sym(_fresh(_taken(result.function, G, extra=set(result.symbols)), pool), var.shape, var.symmetric)
+    V = Sym(fresh_name(_taken(result.function, G, extra=set(result.symbols)), pool), var.shape, var.symmetric)
     dG = differential(G, var)
     HV = A.substitute(dG, {Differential(var, var.shape): V})
     if not A.is_diff_free(HV):
@@ -86,11 +76,13 @@ def _dependent(e: Expr, name: str) -> list[Expr]:
 
 def _is_output_map(e: Expr, name: str) -> bool:
     """True for the maps that belong to the loss L rather than to the model N:
-    element-wise functions, softmax, powers A.^p, Hadamard products, sums,
+    element-wise functions, the functions whose catalogue record says so (``loss_side``:
+    vec and the normalizing vector functions), powers A.^p, Hadamard products, sums,
     transposes, vec/unvec, and scalings c·A — none of them mixes entries
     through a matrix product."""
     if isinstance(e, Func):
-        return e.name in ELEMENTWISE or e.name in ("vec", "softmax")
+        rec = lookup(e.name)
+        return rec is not None and rec.loss_side
     if isinstance(e, Power):
         return not A.depends(e.exp, name)
     if isinstance(e, (Hadamard, Add, Transpose, Unvec)):
@@ -153,7 +145,7 @@ def gauss_newton_parts(result: Any) -> dict[str, Any]:
     N = _inner_map(f, var)
     taken = _taken(f, extra=set(result.symbols))
     pool = ("u", "r", "z", "q") if N.is_vector else ("U", "R", "Z", "Q")
-    u = Sym(_fresh(taken, pool), N.shape, False)
+    u = Sym(fresh_name(taken, pool), N.shape, False)
     L = A.substitute(f, {N: u, A.T(N): A.T(u)})
     if A.depends(L, var.name):
         raise UnsupportedError(f"{var.name} occurs outside the inner map {to_text(N)}: "
@@ -168,7 +160,7 @@ def gauss_newton_parts(result: Any) -> dict[str, Any]:
         J = A.mul(J, symmetric_projection(var.shape[0]))
     GN = simplify(A.mul(A.T(J), H_L, J))
     # the curvature term: the Hessian of ⟨g, N(x)⟩ with g = ∇L(N) held fixed
-    g = Sym(_fresh(taken | {u.name}, ("g", "gL") if N.is_vector else ("G", "GL")), N.shape, False)
+    g = Sym(fresh_name(taken | {u.name}, ("g", "gL") if N.is_vector else ("G", "GL")), N.shape, False)
     _, C, _ = derive(A.inner(g, N), var, 2)
     C = simplify(A.substitute(C, {g: G_L}))
     first = result.first if result.kind == "hessian" and result.first is not None else derive(f, var, 2)[2]

@@ -15,7 +15,7 @@ from functools import lru_cache
 from .nodes import (SCALAR, Add, Commutation, D, Differential, Dim, DimSize, Expr, Func, Hadamard,
                   Identity, Kron, MatPow, Mul, Num, Ones, Power, Shape, Sym, Transpose, Unvec,
                   Where, Zero)
-from .functions import ELEMENTWISE
+from .catalogue import BY_NAME, ELEMENTWISE, VECTOR
 
 ONE = Num(Fraction(1))
 MINUS_ONE = Num(Fraction(-1))
@@ -810,10 +810,8 @@ def func(name: str, a: Expr) -> Expr:
         if isinstance(a, Transpose):
             return func(name, a.arg)
         return Func(name, a, SCALAR)
-    if name == "softmax":
-        return Func(name, a, a.shape)
-    if name == "logsumexp":
-        return Func(name, a, SCALAR)
+    if name in VECTOR:  # the shape rule of the catalogue's record
+        return Func(name, a, a.shape if BY_NAME[name].shape == "vector->same" else SCALAR)
     raise KeyError(name)
 
 
@@ -981,8 +979,6 @@ def free_names(e: Expr) -> frozenset[str]:
     """The names of the variables e depends on."""
     if isinstance(e, Sym):
         return frozenset((e.name,))
-    if isinstance(e, Differential):
-        return frozenset(("d" + e.var.name,))
     out: set[str] = set()
     for c in e.children:
         out |= free_names(c)
@@ -995,8 +991,22 @@ def depends(e: Expr, name: str) -> bool:
     return name in free_names(e)
 
 
+@lru_cache(maxsize=1 << 16)
+def has_differential(e: Expr, var: Sym | None = None) -> bool:
+    """True when e holds the differential node dX of ``var`` (of any variable when var is None),
+    whatever the variables are called."""
+    return _holds_differential(e, var)
+
+
+@lru_cache(maxsize=1 << 16)
+def _holds_differential(e: Expr, var: Sym | None) -> bool:
+    if isinstance(e, Differential):
+        return var is None or e.var == var
+    return any(_holds_differential(c, var) for c in e.children)
+
+
 def is_diff_free(e: Expr) -> bool:
-    return not any(isinstance(x, Differential) for x in e.walk())
+    return not has_differential(e)
 
 
 def inner(a: Expr, b: Expr) -> Expr:
@@ -1021,5 +1031,5 @@ def symbols(e: Expr) -> dict[str, Sym]:
 
 
 __all__ = ["add", "sub", "mul", "div", "had", "kron", "T", "func", "power", "matpow", "num",
-           "neg", "scale", "split_coef", "is_symmetric", "depends", "inner", "zero", "ones",
+           "neg", "scale", "split_coef", "is_symmetric", "depends", "has_differential", "inner", "zero", "ones",
            "identity", "commutation", "unvec", "dim_mul", "ONE", "MINUS_ONE", "DimSize"]

@@ -268,7 +268,7 @@ class Transpose(Expr):
 
 @node
 class Func(Expr):
-    """A function of the language applied to one argument (see functions.py)."""
+    """A function of the language applied to one argument (see catalogue.py)."""
 
     name: str
     arg: Expr

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 
 from ..core import construct as A
-from ..core.functions import CONSTRUCTORS, RESERVED_NAMES
+from ..core.catalogue import CONSTRUCTORS
+from ..core.names import RESERVED_NAMES
 from ..core.nodes import Expr, Ones, Sym, Zero
 from ..errors import UnsupportedError
 from .syntax import Raw

@@ -15,7 +15,8 @@ from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from ..errors import MatdiffError, ParseError, UnknownNameError
-from ..core.functions import NAME, is_greek, nearest_function
+from ..core.catalogue import nearest_function
+from ..core.names import NAME, is_greek
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,13 @@ class _ToRaw(Transformer_NonRecursive, Transformer):
         fn = str(c[0])
         return self._node("call", meta, fn, *c[1:])
 
+    def define(self, meta, c):  # name = expr: args (name, expr, the name as a raw node)
+        tok, expr = c
+        return self._node("define", meta, str(tok), expr, Raw("name", (str(tok),), tok.column, tok.end_column))
+
+    def program(self, meta, c):  # definitions, the last statement the function (SPEC §7)
+        return self._node("program", meta, *c)
+
     # index notation (SPEC §6): the nodes are read by matdiff.indices
     def sub_item(self, meta, c):
         return c[0]
@@ -190,7 +198,7 @@ def parse_raw(text: str) -> Raw:
         raise ParseError(f"expected the expression as a string, got {type(text).__name__}")
     if not text.strip():
         raise ParseError("empty expression", text, 1)
-    text = text.translate(_SAME_WIDTH)  # − and · as - and *, column for column
+    text = statement_breaks(text.translate(_SAME_WIDTH))  # − and · as - and *, column for column
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as e:
@@ -204,6 +212,30 @@ def parse_raw(text: str) -> Raw:
     if isinstance(raw, Token):  # a bare token cannot happen with this grammar
         raise ParseError("not an expression", text, 1)
     return raw
+
+
+_CONTINUES = "+-*/^.,(=⊙∘⊗"
+_CONTINUED = "+*/^.)'ᵀ,⊙∘⊗"
+
+
+def statement_breaks(text: str) -> str:
+    """In a program (a text with '='), a new line at parenthesis depth 0 ends a
+    statement: it becomes ';', column for column, unless the line ends with an
+    operator or the next one starts with one (a statement continued)."""
+    if "=" not in text or "\n" not in text:
+        return text
+    out = list(text)
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += ch in "(["
+        depth -= ch in ")]"
+        if ch != "\n" or depth > 0:
+            continue
+        before = text[:i].rstrip()
+        after = text[i + 1:].lstrip()
+        if before and after and before[-1] not in _CONTINUES and after[0] not in _CONTINUED:
+            out[i] = ";"
+    return "".join(out)
 
 
 def _unclosed(text: str) -> int:
@@ -257,6 +289,9 @@ def _syntax_error(text: str, e: UnexpectedInput) -> ParseError:
         if text[:col - 1].count("[") <= text[:col - 1].count("]"):
             return ParseError("unmatched ']'", text, col)
         return ParseError("missing subscript before ']': write an index name or ':'", text, col)
+    if tok.type == "EQUAL":
+        return ParseError("'=' defines a name: write 'name = expression' as a statement of its own",
+                          text, col)
     if tok.type == "TRANSPOSE":
         return ParseError("a transpose needs an operand before it", text, col)
     if tok.type in _OPERATOR_NAMES or tok.type.startswith("__ANON") or len(shown) <= 2:

@@ -13,7 +13,8 @@ from fractions import Fraction
 
 from ..core import construct as A
 from ..errors import ParseError, ShapeError, UsageError
-from ..core.functions import CONSTRUCTORS, ELEMENTWISE, NAME, RESERVED_NAMES, is_greek
+from ..core.catalogue import lookup
+from ..core.names import NAME, RESERVED_NAMES, is_greek
 from .syntax import Raw
 
 DimT = tuple[int, ...]
@@ -256,35 +257,39 @@ class Inference:
         raise AssertionError(op)
 
     def _infer_call(self, r: Raw) -> ShapeT:
+        """The shape of a call, by the shape rule of the function's catalogue record."""
         fn, *args = r.args
-        want = 2 if fn == "kron" else 1
-        if len(args) != want:
-            raise ParseError(f"{fn}() takes {want} argument{'s' * (want > 1)}, got {len(args)}",
+        rec = lookup(fn)
+        if rec is None:
+            raise AssertionError(fn)
+        if len(args) != rec.arity:
+            raise ParseError(f"{fn}() takes {rec.arity} argument{'s' * (rec.arity > 1)}, got {len(args)}",
                              self.text, r.start, max(1, r.end - r.start))
-        if fn == "kron":
+        rule = rec.shape
+        if rule == "kron":
             sa, sb = self.shape(args[0]), self.shape(args[1])
             return (sa[0] + sb[0], sa[1] + sb[1])
         a = args[0]
         s = self.shape(a)
-        if fn in CONSTRUCTORS:
+        if rule in ("constant-vector", "constant-matrix"):
             if not self.is_scalar(s):
                 raise self.fail(r, f"{fn}(c) takes a scalar c, but '{self.src(a)}' is {self.shape_text(s)}")
-            shape = (self.dims.fresh(), ONE) if fn == "vector" else (self.dims.fresh(), self.dims.fresh())
+            shape = (self.dims.fresh(), ONE) if rule == "constant-vector" else (self.dims.fresh(), self.dims.fresh())
             self.constants.append((r, shape))
             return shape
-        if fn in ELEMENTWISE:
+        if rule == "same":
             return s
-        if fn in ("sum", "norm1", "norm2"):
+        if rule == "scalar":
             return (ONE, ONE)
-        if fn == "vec":
+        if rule == "vec":
             return (s[1] + s[0], ONE)
-        if fn in ("tr", "det", "logdet", "inv"):
+        if rule in ("square->scalar", "square->same"):
             if self.is_scalar(s):
                 return s
             if self.is_vector(s) or not self.dims.unify(s[0], s[1]):
                 raise self.fail(r, f"{fn}() needs a square matrix, but '{self.src(a)}' is {self.shape_text(s)}")
-            return s if fn == "inv" else (ONE, ONE)
-        if fn == "diag":
+            return s if rule == "square->same" else (ONE, ONE)
+        if rule == "diag":
             if self.is_scalar(s):
                 return s
             if self.is_vector(s):
@@ -293,7 +298,7 @@ class Inference:
                 raise self.fail(r, f"diag() takes a vector or a square matrix, but '{self.src(a)}' "
                                    f"is {self.shape_text(s)}")
             return (s[0], ONE)
-        if fn in ("softmax", "logsumexp"):
+        if rule in ("vector->same", "vector->scalar"):
             spelled = _zero_literal(a)
             if spelled is not None and self.is_scalar(s):  # '0' is the zero of inferred shape (SPEC)
                 s = (self.dims.fresh(), ONE)
@@ -304,8 +309,8 @@ class Inference:
                 self.sized_zeros.add(id(zero))
             if not self.is_vector(s):
                 raise self.fail(r, f"{fn}() takes a vector, but '{self.src(a)}' is {self.shape_text(s)}")
-            return s if fn == "softmax" else (ONE, ONE)
-        raise AssertionError(fn)
+            return s if rule == "vector->same" else (ONE, ONE)
+        raise AssertionError(rule)
 
     def check_constants(self) -> None:
         """Every I, vector(c), matrix(c) must get its size from a variable."""

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from ..core.functions import CONSTRUCTORS, ELEMENTWISE, RESERVED_NAMES
+from ..core.catalogue import CONSTRUCTORS, ELEMENTWISE
+from ..core.names import RESERVED_NAMES
 from ..errors import UnsupportedError
 from ..frontend.syntax import Raw
 from ..frontend.types import integer_exponent

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..backends import evaluate as numeric
+from ..backends import check as numeric
 from ..core import construct as A
 from ..core.nodes import Expr, Mul
 from ..errors import UsageError

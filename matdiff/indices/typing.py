@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.functions import RESERVED_NAMES
+from ..core.names import RESERVED_NAMES
 from ..errors import ShapeError, UsageError
 from ..frontend.syntax import Raw
 from ..frontend.types import ONE, DimT, Inference, ShapeT, default_kind

@@ -31,8 +31,9 @@ def variable_kind(r: Any) -> str:
 def lhs_latex(r: Any) -> str:
     """The name of the result: ∂f/∂X, ∂vec F/∂(vec X)ᵀ, dF/dt or H."""
     x = _NAME(r.variable.name)
+    fn = _NAME(getattr(getattr(r, "program", None), "function_name", "f"))  # a program's function: L
     if r.kind == "gradient":
-        return rf"\frac{{\partial f}}{{\partial {x}}}"
+        return rf"\frac{{\partial {fn}}}{{\partial {x}}}"
     if r.kind == "derivative":
         return rf"\frac{{\mathrm{{d}}F}}{{\mathrm{{d}}{x}}}"
     if r.kind == "hessian":

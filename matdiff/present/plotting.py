@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backends import check as numcheck
 from ..backends import evaluate as numeric
 from ..errors import UsageError
 
@@ -32,10 +33,10 @@ def structure_values(r: Any, seed: int = 0, **values: Any) -> tuple[dict[str, An
     unknown = set(values) - set(r.symbols)
     if unknown:
         raise UsageError(f"unknown name(s) {', '.join(sorted(unknown))}; the result takes {', '.join(sorted(r.symbols))}")
-    dims = _dims_from_values(r, values, numeric.dimension_sizes(r.symbols))
+    dims = _dims_from_values(r, values, numcheck.dimension_sizes(r.symbols))
     rng = np.random.default_rng(seed)
-    point = numeric.random_point(r.function, r.value, r.symbols, rng, dims) or {
-        n: numeric.draw(s, dims, rng, "normal") for n, s in r.symbols.items()}
+    point = numcheck.random_point(r.function, r.value, r.symbols, rng, dims) or {
+        n: numcheck.draw(s, dims, rng, "normal") for n, s in r.symbols.items()}
     for name, v in values.items():
         sym = r.symbols[name]
         a = np.asarray(v, dtype=float)

@@ -2,11 +2,12 @@
 unicode (ᵀ ⊙ ⊗ ⁻¹) and LaTeX.  One walker, three small glyph tables."""
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 from ..core.nodes import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
                           MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, shape_text, PRINTERS)
-from ..core.functions import INTERNAL
+from ..core.catalogue import INTERNAL, lookup
 
 # precedence levels, lowest first
 SUM, KRON, PRODUCT, UNARY, POWER, POSTFIX, ATOM = range(7)
@@ -294,16 +295,9 @@ class UnicodePrinter(TextPrinter):
         return f"K₍{e.m},{e.n}₎", ATOM
 
     def _Func(self, e: Func):
-        if e.name == "inv":
-            return self.wrap(e.arg, POSTFIX) + "⁻¹", POSTFIX
-        if e.name == "norm2":
-            return f"‖{self(e.arg)}‖", ATOM
-        if e.name == "norm1":
-            return f"‖{self(e.arg)}‖₁", ATOM
-        if e.name == "abs":
-            return f"|{self(e.arg)}|", ATOM
-        if e.name == "sigmoid":
-            return f"σ({self(e.arg)})", ATOM
+        rec = lookup(e.name)
+        if rec is not None and rec.unicode:
+            return _spelled(self, rec.unicode, e.arg)
         return super()._Func(e)
 
     def _Power(self, e: Power):
@@ -321,9 +315,14 @@ class UnicodePrinter(TextPrinter):
         return f"{self(e.body)},  {self(e.name)} = {self(e.value)}", SUM
 
 
-LATEX_FUNCS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
-               "arcsin": r"\arcsin", "arccos": r"\arccos", "arctan": r"\arctan", "tanh": r"\tanh",
-               "det": r"\det", "sigmoid": r"\sigma"}
+_TEMPLATE_SLOT = re.compile(r"\{([0pa])\}")
+
+
+def _spelled(printer: TextPrinter, template: str, arg: Expr) -> tuple[str, int]:
+    """A catalogue spelling: {0} the argument, {p} it as the operand of a postfix mark, {a} it as an atom."""
+    parts = {"0": lambda: printer(arg), "p": lambda: printer.wrap(arg, POSTFIX), "a": lambda: printer.wrap(arg, ATOM)}
+    text = _TEMPLATE_SLOT.sub(lambda m: parts[m.group(1)](), template)
+    return text, (POSTFIX if "{p}" in template else ATOM)
 
 
 class LatexPrinter(TextPrinter):
@@ -393,23 +392,10 @@ class LatexPrinter(TextPrinter):
         return rf"\left({s}\right)" if prec < level or (strict and prec == level) else s
 
     def _Func(self, e: Func):
-        a = self(e.arg)
-        n = e.name
-        if n == "inv":
-            return self.wrap(e.arg, POSTFIX) + "^{-1}", POSTFIX
-        if n == "norm2":
-            return rf"\left\lVert {a} \right\rVert", ATOM
-        if n == "norm1":
-            return rf"\left\lVert {a} \right\rVert_1", ATOM
-        if n == "abs":
-            return rf"\left|{a}\right|", ATOM
-        if n == "sqrt":
-            return rf"\sqrt{{{a}}}", ATOM
-        if n == "logdet":
-            return rf"\log\left|\det {self.wrap(e.arg, ATOM)}\right|", ATOM
-        if n in LATEX_FUNCS:
-            return rf"{LATEX_FUNCS[n]}\left({a}\right)", ATOM
-        return rf"\operatorname{{{self.func_name(n)}}}\left({a}\right)", ATOM
+        rec = lookup(e.name)
+        if rec is not None and rec.latex:
+            return _spelled(self, rec.latex, e.arg)
+        return rf"\operatorname{{{self.func_name(e.name)}}}\left({self(e.arg)}\right)", ATOM
 
     def _Power(self, e: Power):
         base = self.wrap(e.base, POSTFIX, strict=True)  # no double superscripts

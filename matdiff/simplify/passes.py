@@ -6,7 +6,7 @@ Here are the passes that choose between equal forms:
 
 * ``factor``: pull common factors out of sums, A x + Aᵀ x = (A + Aᵀ) x,
   β A + β B = β (A + B), kept only when the cost drops;
-* ``name_repeats``: name a repeated sub-expression (``… where s = softmax(z)``)
+* ``name_repeats``: name a repeated sub-expression (``… where u = exp(z)``)
   when that makes the printed answer shorter.
 
 ``cost`` is monotonic in the size of the tree: nodes, plus a little for each
@@ -23,7 +23,8 @@ from math import gcd
 
 from ..core import construct as A
 from ..core.nodes import Add, Expr, Func, Hadamard, Identity, MatPow, Mul, Num, Ones, Power, Sym, Transpose, Where  # noqa: F401
-from ..core.functions import ELEMENTWISE
+from ..core.catalogue import ELEMENTWISE, lookup
+from ..core.names import fresh_name
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+|[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*"
                     r"|\.\*|\./|\.\^|\S")
@@ -323,7 +324,7 @@ def name_repeats(e: Expr, taken: set[str], printer) -> Expr:
     stack = [e]
     while stack:
         x = stack.pop()
-        if isinstance(x, (Func, Hadamard, Mul, Add)) and not x.is_scalar or (isinstance(x, Func) and x.name == "softmax"):
+        if isinstance(x, (Func, Hadamard, Mul, Add)) and not x.is_scalar or (isinstance(x, Func) and _named_as(x)):
             counts[x] += 1
         stack.extend(x.children)
     best = e
@@ -342,20 +343,20 @@ def name_repeats(e: Expr, taken: set[str], printer) -> Expr:
     return best
 
 
+def _named_as(e: Func) -> tuple[str, ...]:
+    """The letters a function's catalogue record proposes for a repeated value of it."""
+    rec = lookup(e.name)
+    return rec.named_as if rec is not None else ()
+
+
 def _fresh_name(sub: Expr, taken: set[str]) -> str:
-    if isinstance(sub, Func) and sub.name == "softmax":
-        pool = ["s", "p", "q"]
+    if isinstance(sub, Func) and _named_as(sub):
+        pool: tuple[str, ...] = _named_as(sub)
     elif sub.is_vector:
-        pool = ["u", "v", "w", "r", "s"]
+        pool = ("u", "v", "w", "r", "s")
     else:
-        pool = ["M", "N", "P", "Q", "R", "W"]
-    for cand in pool:
-        if cand not in taken:
-            return cand
-    i = 1
-    while f"{pool[0]}{i}" in taken:
-        i += 1
-    return f"{pool[0]}{i}"
+        pool = ("M", "N", "P", "Q", "R", "W")
+    return fresh_name(taken, pool)
 
 
 __all__ = ["simplify", "factor", "cost", "tokens", "name_repeats", "pull_transposes"]

@@ -7,8 +7,9 @@ numerical check of a derivation; ``GET /api/health``."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any, AsyncIterator, Sequence
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool

@@ -15,6 +15,7 @@ away can be stopped."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,6 +149,9 @@ def run_job(job: Job) -> tuple[int, dict[str, Any]]:
         status, body = 422, error_body(e)
     except RecursionError:
         status, body = 422, {"error": {"kind": "error", "message": "the expression is nested too deeply"}}
+    except MemoryError:
+        status, body = 413, {"error": {"kind": "limit", "message": "the derivation needed more memory than a "
+                                                                   "worker may use, and was stopped"}}
     except Exception as e:  # a bug in matdiff: one line, never a traceback
         status, body = 500, {"error": {"kind": "internal error",
                                        "message": f"{type(e).__name__}: {e} (please report this expression)"}}
@@ -174,7 +178,7 @@ def check_body(report: Any) -> dict[str, Any]:
     ok = getattr(report, "ok", None)
     err = getattr(report, "max_rel_error", None)
     return {"ok": ok if isinstance(ok, bool) or ok is None else bool(ok), "text": str(report),
-            "max_rel_error": err if isinstance(err, (int, float)) and err == err else None,
+            "max_rel_error": err if isinstance(err, (int, float)) and math.isfinite(err) else None,
             "trials": getattr(report, "trials", None), "dims": dict(getattr(report, "dims", {}) or {}),
             "message": getattr(report, "message", "")}
 

@@ -13,10 +13,12 @@ import queue
 import signal
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any, Callable
+from typing import Any
 
 DEFAULT_RUNNER = "matdiff.web.derive:run_job"
+MEMORY_LIMIT = 4 << 30  # bytes of address space a worker may use
 
 
 class PoolError(Exception):
@@ -35,9 +37,23 @@ def _resolve(path: str) -> Callable[[Any], Any]:
     return getattr(importlib.import_module(module), name)
 
 
+def _limit_memory(limit: int) -> None:
+    """Cap this process's address space, so a derivation that grows without bound fails with
+    MemoryError instead of taking the machine's memory (where the system allows it)."""
+    try:
+        import resource
+
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        if hard == resource.RLIM_INFINITY or hard > limit:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
 def _worker(conn: Connection, runner_path: str) -> None:
     """The loop of one worker process: a job in, (status, body) out, until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C stops the server, which stops us
+    _limit_memory(MEMORY_LIMIT)
     from .derive import warm_up
 
     runner = _resolve(runner_path)
@@ -52,6 +68,9 @@ def _worker(conn: Connection, runner_path: str) -> None:
             return
         try:
             conn.send(runner(job))
+        except MemoryError:
+            conn.send((413, {"error": {"kind": "limit", "message": "the derivation needed more memory than a "
+                                                                   "worker may use, and was stopped"}}))
         except Exception as e:  # never leave the server waiting for a reply
             conn.send((500, {"error": {"kind": "internal error", "message": f"{type(e).__name__}: {e}"}}))
 
@@ -96,7 +115,7 @@ class WorkerPool:
         self._closed = False
         self.killed = 0  # workers stopped for taking too long or dying
 
-    def start(self) -> "WorkerPool":
+    def start(self) -> WorkerPool:
         """Start every worker and wait until each has loaded matdiff."""
         workers = [self._spawn() for _ in range(self.size)]
         for w in workers:

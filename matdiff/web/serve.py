@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         print(MISSING.format(e), file=sys.stderr)
         return 2
     local = args.host in ("127.0.0.1", "localhost", "::1")
+    if not local:
+        print(f"matdiff serve: warning: listening on {args.host}: other machines can reach the page", file=sys.stderr)
     app = create_app(WorkerPool(size=args.workers, timeout=args.timeout), hosts=LOCAL_HOSTS if local else None)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
     server = uvicorn.Server(config)
@@ -69,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         server.run()
     except KeyboardInterrupt:
         pass
-    except OSError as e:  # the port is taken, the host is not ours
+    except SystemExit:  # uvicorn could not listen (the port is taken) and has said why
+        return 2
+    except OSError as e:  # the host is not one of this machine's
         print(f"matdiff serve: error: {e}", file=sys.stderr)
         return 2
     return 0 if server.started else 2

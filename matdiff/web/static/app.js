@@ -71,12 +71,14 @@ async function derive() {
   state.order = parseInt($("order").value, 10) || 1;
   writeUrl();
   if (!state.input.trim() || !state.variable) {
+    seq++;  // an answer still on its way is for an older input
     showError(null);
     $("result").hidden = true;
     document.body.dataset.state = "idle";
     return;
   }
   const mine = ++seq;
+  const asked = state.input;
   $("busy").hidden = false;
   document.body.dataset.state = "busy";
   const t0 = performance.now();
@@ -93,6 +95,7 @@ async function derive() {
   }
   document.body.dataset.ms = String(Math.round(performance.now() - t0));
   document.body.dataset.state = ok ? "done" : "error";
+  document.body.dataset.input = asked;  // the expression the shown answer is for
   document.body.dataset.answers = String(++answers);  // how many answers the page has shown
 }
 

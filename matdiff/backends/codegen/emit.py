@@ -1,0 +1,420 @@
+"""Emitting: the text of one generated function from an operation graph.
+
+Every non-trivial node used more than once, and every ``where`` part,
+becomes a temporary, and a target printer writes the function.  Inside the
+function vectors are 2-D columns; the result comes back in the layouts of
+SPEC §5 (a float for a scalar, 1-D for a vector or a row, 2-D otherwise), as
+``Result.lambdify()`` gives them.  Nothing here evaluates user text.
+"""
+from __future__ import annotations
+
+import keyword
+from fractions import Fraction
+from typing import Callable
+
+from ...core.catalogue import WITH_HELPER
+from ...core.nodes import SCALAR, Expr, Shape, Sym
+from ...errors import UsageError
+from .lowering import Op, _lower, _postorder, _uses, is_trivial
+from .targets import _BY_NAME, TARGETS, Target, _needs_helper
+
+
+def py_name(name: str) -> str:
+    """A Python identifier for a matdiff name (``lambda`` → ``lambda_``)."""
+    return name + "_" if keyword.iskeyword(name) else name
+
+
+# ---------------------------------------------------------------------------------------------
+# names
+# ---------------------------------------------------------------------------------------------
+class Namer:
+    """Hands out Python identifiers that clash with nothing taken so far."""
+
+    def __init__(self, taken: set[str] | None = None) -> None:
+        self.taken: set[str] = set(taken or ())
+
+    def fresh(self, base: str) -> str:
+        name = "".join(ch if (ch.isalnum() or ch == "_") else "_" for ch in base) or "t"
+        if not name.isidentifier():
+            name = "_" + name
+        if keyword.iskeyword(name):
+            name += "_"
+        while name in self.taken or keyword.iskeyword(name):
+            name += "_"
+        self.taken.add(name)
+        return name
+
+
+# ---------------------------------------------------------------------------------------------
+# printing
+# ---------------------------------------------------------------------------------------------
+ATOM, POW, UNARY, MUL, ADD, LOWEST = 100, 90, 80, 70, 60, 0
+class Printer:
+    """Op graph → source text of one target, with temporaries printed as their names."""
+
+    def __init__(self, target: Target, mod: str, temps: dict[int, str], dims: Callable[[object], str],
+                 helper: Callable[[str], str]) -> None:
+        self.t = target
+        self.m = mod
+        self.temps = temps
+        self.dim = dims
+        self.helper = helper
+
+    def text(self, op: Op, prec: int = LOWEST) -> str:
+        s, p = self.render(op)
+        return f"({s})" if p < prec else s
+
+    def render(self, op: Op, defining: bool = False) -> tuple[str, int]:
+        name = self.temps.get(id(op))
+        if name is not None and not defining:
+            return name, ATOM
+        return getattr(self, "_" + op.kind)(op)
+
+    # -- leaves -----------------------------------------------------------------------------------
+    def _arg(self, op: Op) -> tuple[str, int]:
+        return self.temps[id(op)], ATOM  # arguments are always named
+
+    def _num(self, op: Op) -> tuple[str, int]:
+        return _number(op.attr[0])
+
+    def _dim(self, op: Op) -> tuple[str, int]:
+        s = self.dim(op.attr[0])
+        return s, (MUL if "*" in s else ATOM)
+
+    def _eye(self, op: Op) -> tuple[str, int]:
+        return self.t.eye.format(m=self.m, n=self.dim(op.shape[0])), ATOM
+
+    def _zeros(self, op: Op) -> tuple[str, int]:
+        return self.t.zeros.format(m=self.m, r=self.dim(op.shape[0]), c=self.dim(op.shape[1])), ATOM
+
+    def _ones(self, op: Op) -> tuple[str, int]:
+        return self.t.ones.format(m=self.m, r=self.dim(op.shape[0]), c=self.dim(op.shape[1])), ATOM
+
+    # -- operators --------------------------------------------------------------------------------
+    def _add(self, op: Op) -> tuple[str, int]:
+        parts: list[str] = []
+        for k, (sign, term) in enumerate(zip(op.attr, op.args)):
+            if k == 0:
+                parts.append(("-" + self.text(term, POW)) if sign < 0 else self.text(term, ADD))
+            else:
+                parts.append((" - " if sign < 0 else " + ") + self.text(term, ADD + 1))
+        return "".join(parts), ADD
+
+    def _factors(self, op: Op) -> list[Op]:
+        """The numerators of a product, with nested plain products (not temporaries) spliced in."""
+        out: list[Op] = []
+        for f in op.args[:op.attr[1]]:
+            if (f.kind == "prod" and id(f) not in self.temps and f.attr[0] == 1
+                    and f.attr[1] == len(f.args)):
+                out.extend(self._factors(f))
+            else:
+                out.append(f)
+        return out
+
+    def _prod(self, op: Op) -> tuple[str, int]:
+        coef, k = op.attr
+        nums = [f for f in self._factors(op) if not (f.kind == "num" and f.attr[0] == 1)]
+        dens = [self.text(d, MUL + 1) for d in op.args[k:]]
+        if coef.denominator != 1 and len(repr(float(coef))) > 6:  # (2/3)·x → 2 * x / 3
+            dens.insert(0, str(coef.denominator))
+            coef = Fraction(coef.numerator)
+        if not nums and not dens:
+            return _number(coef)
+        lead = "-" if coef == -1 and nums else ""
+        texts = [] if lead or (coef == 1 and nums) else [_number(coef)[0]]
+        for f in nums:  # `a @ b * c` is legal Python but reads badly: parenthesise matrix products
+            first = POW if lead else (MUL + 1 if f.kind == "matmul" else MUL)
+            texts.append(self.text(f, first if not texts else MUL + 1))
+        s = lead + " * ".join(texts) + "".join(" / " + d for d in dens)
+        return s, (UNARY if lead and len(texts) == 1 and not dens else MUL)
+
+    def _matmul(self, op: Op) -> tuple[str, int]:
+        a, b = op.args
+        return f"{self.text(a, MUL + 1 if a.kind == 'prod' else MUL)} @ {self.text(b, MUL + 1)}", MUL
+
+    def _multidot(self, op: Op) -> tuple[str, int]:
+        return self.t.multidot.format(m=self.m, args=", ".join(self.text(a) for a in op.args)), ATOM
+
+    def _item(self, op: Op) -> tuple[str, int]:
+        return f"{self.text(op.args[0], ATOM)}[0, 0]", ATOM
+
+    def _T(self, op: Op) -> tuple[str, int]:
+        return f"{self.text(op.args[0], ATOM)}.T", ATOM
+
+    def _pow(self, op: Op) -> tuple[str, int]:
+        base, p = op.args
+        if p.kind == "num" and p.attr[0] == Fraction(1, 2):
+            return self._call_text("sqrt", [base]), ATOM
+        exp = self.text(p, ATOM) if p.kind != "num" else _number(p.attr[0], in_power=True)[0]
+        return f"{self.text(base, ATOM)} ** {exp}", POW
+
+    def _call(self, op: Op) -> tuple[str, int]:
+        fname = op.attr[0]
+        extra = op.attr[1:]
+        if fname == "vec":
+            return self.t.vec.format(self.text(op.args[0], ATOM)), ATOM
+        if fname == "unvec":
+            return self.t.unvec.format(self.text(op.args[0], ATOM), r=self.dim(extra[0]), c=self.dim(extra[1])), ATOM
+        return self._call_text(fname, list(op.args), extra), ATOM
+
+    def _call_text(self, fname: str, args: list[Op], extra: tuple = ()) -> str:
+        tpl = self.t.calls.get(fname)
+        if tpl is None:
+            raise UsageError(f"no {self.t.name} code for the function '{fname}'")
+        texts = []
+        for i, a in enumerate(args):
+            postfix = tpl.startswith("{%d}." % i) or tpl.startswith("{%d}[" % i) or "({%d} >" % i in tpl
+            s = self.text(a, ATOM if postfix else LOWEST)
+            if _is_python_number(a) and not postfix:
+                s = self.t.number_arg.format(m=self.m, x=s)
+            elif _is_python_number(a):
+                s = "(" + self.t.number_arg.format(m=self.m, x=s) + ")"
+            texts.append(s)
+        fmt: dict[str, str] = {"m": self.m}
+        helper = _needs_helper(fname, self.t)
+        if helper is not None:
+            fmt["h"] = self.helper(helper)
+        if fname in ("commutation", "rows_perm", "cols_perm"):
+            fmt["r"], fmt["c"] = self.dim(extra[0]), self.dim(extra[1])
+        if fname == "matrix_power":
+            fmt["k"] = str(extra[0])
+        return tpl.format(*texts, **fmt)
+
+
+def _is_python_number(op: Op) -> bool:
+    """True when op is a plain Python number at run time (literals and dimension sizes)."""
+    if op.kind in ("num", "dim"):
+        return True
+    return op.kind in ("prod", "add", "pow") and all(_is_python_number(a) for a in op.args)
+
+
+def _number(v: Fraction, in_power: bool = False) -> tuple[str, int]:
+    """A rational as a Python literal: 2, 0.5, or (1 / 3)."""
+    if v.denominator == 1:
+        s = str(v.numerator)
+    elif len(repr(float(v))) <= 6:
+        s = repr(float(v))
+    else:
+        s = f"({v.numerator} / {v.denominator})"
+        return s, ATOM
+    if v < 0:
+        return (s, ATOM) if in_power else (s, UNARY)
+    return s, ATOM
+
+
+# ---------------------------------------------------------------------------------------------
+# the function
+# ---------------------------------------------------------------------------------------------
+def _kind_text(s: Sym) -> str:
+    shape = ", ".join(str(d) for d in s.shape)
+    if s.is_scalar:
+        return "scalar"
+    if s.is_vector:
+        return f"vector of length {s.shape[0]} (1-D array, or an ({s.shape[0]}, 1) column)"
+    return f"{'symmetric matrix' if s.symmetric else 'matrix'} of shape ({shape})"
+
+
+def _result_text(shape: Shape, target: Target) -> str:
+    if shape == SCALAR:
+        return {"numpy": "float", "jax": "0-d array", "torch": "0-d tensor"}[target.name]
+    if shape[1] == 1 or shape[0] == 1:
+        return f"1-D array of length {shape[0] if shape[1] == 1 else shape[1]}"
+    return f"array of shape ({shape[0]}, {shape[1]})"
+
+
+def _docstring(doc: str, symbols: dict[str, Sym], argnames: dict[str, str], shape: Shape,
+               target: Target) -> list[str]:
+    lines = [doc.strip() or "Generated by matdiff.", "", "Args:"]
+    for n, s in symbols.items():
+        line = f"    {argnames[n]}: {_kind_text(s)}."
+        if argnames[n] != n:
+            line += f" The variable `{n}`, renamed: `{n}` is a Python keyword." if keyword.iskeyword(n) \
+                else f" The variable `{n}`, renamed to avoid a clash."
+        lines.append(line)
+    lines += ["", "Returns:", f"    {_result_text(shape, target)}."]
+    text = "\n".join(lines).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    out = text.split("\n")
+    out[0] = '    """' + out[0]
+    out = [out[0]] + [("    " + x) if x else "" for x in out[1:]] + ['    """']
+    return out
+
+
+def to_code(e: Expr, symbols: dict[str, Sym], target: str = "numpy", name: str = "f", doc: str = "") -> str:
+    """Source of a self-contained function computing e: ``numpy``, ``jax`` or ``torch``.
+
+    The function takes every name of ``symbols`` (a Python keyword gets a trailing ``_``),
+    checks ranks and that dimensions agree, and returns the layout of SPEC §5."""
+    if target not in _BY_NAME:
+        raise UsageError(f"unknown code target {target!r}; the targets are {', '.join(TARGETS)}")
+    if not isinstance(name, str) or not name.isidentifier():
+        raise UsageError(f"the function name must be a Python identifier, got {name!r}")
+    return _Emitter(_BY_NAME[target], symbols, name).function(e, doc)
+
+
+class _Emitter:
+    """Names, argument checks, temporaries and the text of one generated function."""
+
+    def __init__(self, target: Target, symbols: dict[str, Sym], name: str) -> None:
+        self.t = target
+        self.symbols = symbols
+        plain = {n for n in symbols if not keyword.iskeyword(n)}
+        # the user's names and the function's first, so that nothing generated can clash with them
+        self.name = py_name(name)
+        self.float_shadowed = "float" in plain or self.name == "float"
+        self.namer = Namer(plain | {"float", self.name})
+        self.argnames = {n: (n if n in plain else self.namer.fresh(n)) for n in symbols}
+        self.mod = self.namer.fresh(target.alias)
+        self.helper_names: dict[str, str] = {}
+        self.dim_vars: dict[str, str] = {}
+        self.dim_origin: dict[str, str] = {}
+
+    # -- names ----------------------------------------------------------------------------------
+    def helper(self, h: str) -> str:
+        if h == "commutation":
+            self.helper("commutation_perm")
+        if h not in self.helper_names:
+            self.helper_names[h] = self.namer.fresh(h)
+        return self.helper_names[h]
+
+    def dim(self, d: object) -> str:
+        """The run-time size of a symbolic dimension, from the variables read off the arrays."""
+        if d == 1:
+            return "1"
+        key = str(d)
+        if key in self.dim_vars:
+            return self.dim_vars[key]
+        parts = key.split("*")
+        missing = [p for p in parts if p not in self.dim_vars]
+        if missing:
+            raise UsageError(f"cannot generate code: dimension {missing[0]} cannot be read off any argument")
+        return " * ".join(self.dim_vars[p] for p in parts)
+
+    # -- argument checks ----------------------------------------------------------------------------
+    def arguments(self) -> list[str]:
+        """Conversion, rank and dimension checks for every argument; defines the dimension variables."""
+        tg, mod = self.t, self.mod
+        lines: list[str] = []
+        products: list[tuple[str, int, str, str]] = []
+        for n, s in self.symbols.items():
+            a = self.argnames[n]
+            lines.append(f"    {a} = {tg.asarray.format(m=mod, x=a)}")
+            if s.is_scalar:
+                lines += [f"    assert {a}.ndim == 0 or {a}.shape in ((1,), (1, 1)), "
+                          f'f"{a} must be a scalar, got shape {{{a}.shape}}"',
+                          f"    {a} = {a}.reshape(())"]
+                continue
+            if s.is_vector:
+                lines += [f"    assert {a}.ndim == 1 or ({a}.ndim == 2 and {a}.shape[1] == 1), "
+                          f'f"{a} must be a vector of length {s.shape[0]} (a 1-D array), got shape {{{a}.shape}}"',
+                          f"    {a} = {a}.reshape(-1, 1)"]
+                positions = [(0, s.shape[0], "entries")]
+            else:
+                lines.append(f'    assert {a}.ndim == 2, f"{a} must be a 2-D array of shape '
+                             f'({s.shape[0]}, {s.shape[1]}), got shape {{{a}.shape}}"')
+                positions = [(0, s.shape[0], "rows"), (1, s.shape[1], "columns")]
+                if s.shape[0] == s.shape[1] and s.shape[0] != 1:
+                    lines.append(f"    assert {a}.shape[0] == {a}.shape[1], "
+                                 f'f"{a} must be square, got shape {{{a}.shape}}"')
+                    positions = positions[:1]
+            for i, d, word in positions:
+                if d == 1:
+                    if word != "entries":
+                        lines.append(f"    assert {a}.shape[{i}] == 1, "
+                                     f'f"{a} must have one {word[:-1]}, got shape {{{a}.shape}}"')
+                    continue
+                key = str(d)
+                if "*" in key:
+                    products.append((a, i, key, word))
+                elif key in self.dim_vars:
+                    var = self.dim_vars[key]
+                    lines.append(f"    assert {a}.shape[{i}] == {var}, f\"{a} has {{{a}.shape[{i}]}} {word}; "
+                                 f'expected {{{var}}}, the size of dimension {key} ({self.dim_origin[key]})"')
+                else:
+                    var = self.dim_vars[key] = self.namer.fresh("dim_" + key)
+                    self.dim_origin[key] = f"the {word} of {a}"
+                    lines.append(f"    {var} = {a}.shape[{i}]")
+        for a, i, key, word in products:  # dimensions like m*n: checked once their factors are known
+            if key not in self.dim_vars and any(p not in self.dim_vars for p in key.split("*")):
+                var = self.dim_vars[key] = self.namer.fresh("dim_" + key.replace("*", "_"))
+                self.dim_origin[key] = f"the {word} of {a}"
+                lines.append(f"    {var} = {a}.shape[{i}]")
+                continue
+            size = self.dim(key)
+            lines.append(f"    assert {a}.shape[{i}] == {size}, f\"{a} has {{{a}.shape[{i}]}} {word}; expected "
+                         f'{{{size}}}, the size of dimension {key}"')
+        return lines
+
+    # -- the whole function -------------------------------------------------------------------------
+    def function(self, e: Expr, doc: str) -> str:
+        tg, mod = self.t, self.mod
+        root, low = _lower(e)
+        head = self.arguments()
+        temps: dict[int, str] = {}
+        for op in _postorder(root):
+            if op.kind == "arg":
+                temps[id(op)] = self.argnames[op.attr[0]]
+        uses = _uses(root)
+        for op in _postorder(root):  # a transpose is a view: share its operand instead
+            if op.kind == "T" and uses.get(id(op), 0) >= 2:
+                uses[id(op.args[0])] = uses.get(id(op.args[0]), 0) + 1
+        order = [op for op in _postorder(root)
+                 if op is not root and not is_trivial(op) and op.kind != "T"
+                 and (uses.get(id(op), 0) >= 2 or id(op) in low.where_names)]
+        counter = 0
+        for op in order:
+            base = low.where_names.get(id(op))
+            if base is None:
+                base = _temp_base(op, self.argnames)
+            if base is None:
+                counter += 1
+                base = f"t{counter}"
+                while base in self.namer.taken:
+                    counter += 1
+                    base = f"t{counter}"
+            temps[id(op)] = self.namer.fresh(base)
+        pr = Printer(tg, mod, temps, self.dim, self.helper)
+        body = [f"    {temps[id(op)]} = {pr.render(op, defining=True)[0]}" for op in order]
+        result, prec = pr.render(root)
+        if e.shape == SCALAR:
+            if tg.name == "numpy" and self.float_shadowed:
+                ret = f"{mod}.float64({result}).item()"
+            else:
+                ret = tg.scalar_return.format(m=mod, x=result)
+        elif root.fname == "vec" and id(root) not in temps:  # vec(Y), flat: Y's columns stacked
+            ret = tg.flat.format(pr.text(root.args[0], ATOM))
+        elif e.shape[0] == 1 or e.shape[1] == 1:
+            ret = f"{result if prec >= ATOM else '(' + result + ')'}.reshape(-1)"
+        else:
+            ret = result
+        lines: list[str] = []
+        if tg.name == "jax":
+            lines.append("# float64 needs jax.config.update(\"jax_enable_x64\", True); jit-compatible")
+        imp = tg.module.format(m=mod, as_m="" if mod == "torch" else f" as {mod}")
+        lines += [imp, "", ""]
+        for h in ("kron", "commutation_perm", "commutation") + WITH_HELPER:
+            if h in self.helper_names:
+                src = tg.helpers[h].format(m=mod, name=self.helper_names[h],
+                                           perm=self.helper_names.get("commutation_perm", ""))
+                lines += [src, "", ""]
+        args = ", ".join(self.argnames[n] for n in self.symbols)
+        lines.append(f"def {self.name}({args}):")
+        lines += _docstring(doc, self.symbols, self.argnames, e.shape, tg)
+        lines += head
+        lines += body
+        lines.append(f"    return {ret}")
+        return "\n".join(lines) + "\n"
+
+
+def _temp_base(op: Op, argnames: dict[str, str]) -> str | None:
+    """A readable name for a temporary, like inv_X or exp_x; None for a numbered one."""
+    if op.kind == "call" and op.args and op.args[0].kind == "arg":
+        return f"{op.attr[0]}_{argnames[op.args[0].attr[0]]}"
+    return None
+
+
+def to_numpy(e: Expr, symbols: dict[str, Sym], name: str = "f", doc: str = "") -> str:
+    """The NumPy source of e: ``to_code(e, symbols, "numpy", name, doc)``."""
+    return to_code(e, symbols, "numpy", name, doc)
+
+
+__all__ = ["to_code", "to_numpy", "py_name"]
