@@ -331,3 +331,55 @@ def test_tensor_benchmark_quick(tmp_path):
     res = mod.main(["--quick", "--repeats", "1", "--no-frameworks", "--out", str(tmp_path / "README.md")])
     assert all(r["err"] < 1e-12 for r in res["rows"])
     assert "## The seed's gradient by a tensor" in (tmp_path / "README.md").read_text()
+
+
+# -- Jacobians and Hessians in indices, on vec (column-major, first subscript fastest) --------
+from fdutil import first_order_error, second_order_error  # noqa: E402
+
+SECOND = [
+    ("sum_j(logsumexp(Z[:,j]))", "Z", {"Z": (4, 3)}, lambda Z: float(np.sum(lse_axis0(Z)))),
+    ("sum_{i,j,k}(T[i,j,k]*T[j,k,i])", "T", {"T": (3, 3, 3)}, lambda T: float(np.einsum("ijk,jki->", T, T))),
+    ("sum_{i,j,k}(sin(T[i,j,k])*x[i])", "T", {"T": (2, 3, 4), "x": (2,)},
+     lambda T, x: float(np.einsum("ijk,i->", np.sin(T), x))),
+    ("sum_{i,j,k}(T[i,j,k]*x[i]*x[j]*x[k])", "x", {"T": (3, 3, 3), "x": (3,)},
+     lambda T, x: float(np.einsum("ijk,i,j,k->", T, x, x, x))),
+]
+
+
+@pytest.mark.parametrize("expr,wrt,dims,f", SECOND, ids=[e for e, *_ in SECOND])
+def test_hessian_in_indices_on_vec(expr, wrt, dims, f):
+    r = matdiff.diff(expr, wrt, order=2)
+    rng = np.random.default_rng(2)
+    values = _draw(dims, rng)
+    H = r.lambdify()(**values)
+    n = int(np.prod(dims[wrt]))
+    assert H.shape == (n, n) and np.allclose(H, H.T)
+    assert second_order_error(f, values, wrt, H, rng=rng) < 1e-4
+    assert r.check().ok
+
+
+JACOBIANS = [
+    ("sum_i(Phi[:,i,:]*x)", "Phi", {"Phi": (3, 4, 5), "x": (5,)}, lambda Phi, x: np.einsum("aib,b->a", Phi, x)),
+    ("sum_j(tanh(T[:,j,:])*y)", "y", {"T": (3, 4, 5), "y": (5,)}, lambda T, y: np.einsum("ajb,b->a", np.tanh(T), y)),
+    ("sum_k(A[:,k]*x[k]^2)", "x", {"A": (4, 3), "x": (3,)}, lambda A, x: A @ x ** 2),
+]
+
+
+@pytest.mark.parametrize("expr,wrt,dims,f", JACOBIANS, ids=[e for e, *_ in JACOBIANS])
+def test_jacobian_in_indices_on_vec(expr, wrt, dims, f):
+    r = matdiff.diff(expr, wrt)
+    assert r.kind == "jacobian"
+    rng = np.random.default_rng(4)
+    values = _draw(dims, rng)
+    J = r.lambdify()(**values)
+    assert J.shape == (np.size(f(**values)), int(np.prod(dims[wrt])))
+    assert first_order_error(f, values, wrt, J, rng=rng) < 1e-6
+    assert r.check().ok
+
+
+@pytest.mark.parametrize("expr,wrt,dims,f,order", [c + (2,) for c in SECOND] + [c + (1,) for c in JACOBIANS],
+                         ids=[c[0] for c in SECOND + JACOBIANS])
+def test_code_of_jacobians_and_hessians(expr, wrt, dims, f, order):
+    r = matdiff.diff(expr, wrt, order=order)
+    values = _draw(dims, np.random.default_rng(6))
+    assert np.allclose(_generated(r, "numpy")(**values), r.lambdify()(**values))

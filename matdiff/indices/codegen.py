@@ -174,10 +174,15 @@ def index_code(r, target: str = "numpy", name: str = "derivative") -> str:
         raise UsageError(f"the function name must be a Python identifier, got {name!r}")
     arrays, part = r.arrays, r.part
     fixed = {k: py(s) for k, s in zip(r.vkeys, part.subs or ()) if s != ":"}
+    for k1, k2 in zip(r.vkeys, r.second_keys):
+        if k1 in fixed:
+            fixed[k2] = fixed[k1]
     em = Emitter(target, arrays, fixed)
     inputs = r._inputs()
     t = em.t
-    out = tuple(k for k in r.vkeys if k not in fixed)
+    rows = tuple(r.out_keys) if r.out_keys else tuple(k for k in r.vkeys if k not in fixed)
+    cols = tuple(k for k in (r.second_keys or r.vkeys) if k not in fixed) if (r.out_keys or r.second_keys) else ()
+    out = rows + cols
     head = [f"def {name}({', '.join([py(n) for n in inputs] + [py(s) for s in part.free])}):",
             f'    """{r.label} of {r.input} with respect to {part}.',
             "",
@@ -205,5 +210,12 @@ def index_code(r, target: str = "numpy", name: str = "derivative") -> str:
         if len(ls) < len(out):
             v = f"{v}[{', '.join(':' if k in ls else 'None' for k in out)}]" if ls else v
             v = t["bcast"].format(x=v, shape=", ".join(em.size(k) for k in out) + ",")
+        if cols:  # on vec, column-major (SPEC §3)
+            if target == "torch":  # torch reshapes row-major: reverse the axes first
+                v = em.tmp(f"{v}.permute(*reversed(range({v}.dim())))")
+                v = f"{v}.reshape({' * '.join(em.size(k) for k in cols) or '1'}, " \
+                    f"{' * '.join(em.size(k) for k in rows) or '1'}).T"
+            else:
+                v = f"{em.t['xp']}.reshape({v}, ({' * '.join(em.size(k) for k in rows) or '1'}, -1), order='F')"
         em.lines.append(f"    return {v}")
     return t["head"] + "\n\n\n" + "\n".join(head + em.lines) + "\n"

@@ -155,3 +155,42 @@ def index_gradient(expr: str, f: R.Ricci, part: Part, arrays, vkeys, notes) -> I
     return IndexResult(expr, Sym(part.name, (1, 1)), 1, "gradient", dummy, dummy, {}, tuple(notes), None, None,
                        arrays=arrays, part=part, ricci_function=f, gradient=G, vkeys=tuple(vkeys),
                        matrix_numbers=False, index_only=True, derivation=tuple(steps))
+
+
+def index_derivative(expr: str, f: R.Ricci, out: tuple[str, ...], part: Part, arrays, vkeys, order: int,
+                     notes) -> IndexResult:
+    """The Jacobian ∂F[out]/∂V[vkeys] of an array-valued F, or the Hessian
+    ∂²L/∂V[vkeys]∂V[vkeys2] of a scalar L, in indices; evaluated on vec (column-major)."""
+    if order == 2 and out:
+        raise UnsupportedError("a Hessian needs a scalar function; differentiate its Jacobian instead")
+    first = normal(d(f, part.name, vkeys))
+    second = ()
+    if order == 2:
+        second = tuple(R.fresh() for _ in vkeys)
+        for k, k2 in zip(vkeys, second):
+            arrays.dims[k2] = arrays.dims[k]
+        value = normal(d(first, part.name, second))
+    else:
+        value = first
+    names = {}
+    free = iter(x for x in "abcdefghpqrstuvw" if x not in set(part.free))
+    for k in out:
+        names[k] = next(free)
+    for keys in (vkeys, second):
+        for k, s in zip(keys, part.subs or (":",) * len(keys)):
+            names[k] = s if s != ":" and keys is vkeys else next(free)
+    var = part.name
+    at = lambda keys: "[" + ",".join(names[k] for k in keys) + "]" if keys else ""  # noqa: E731
+    if order == 2:
+        lhs = f"∂²L/∂{var}{at(vkeys)}∂{var}{at(second)}"
+    else:
+        lhs = f"∂F{at(out)}/∂{var}{at(vkeys)}"
+    text = f"{lhs} = {index_text(value, names, arrays.shown)}"
+    steps = [f"{'L' if not out else 'F' + at(out)} = {index_text(f, names, arrays.shown)}",
+             f"∂/∂{var}{at(vkeys)}: {index_text(first, names, arrays.shown)}", text]
+    dummy = Sym(lhs, (1, 1))
+    kind = "hessian" if order == 2 else "jacobian"
+    return IndexResult(expr, Sym(part.name, (1, 1)), order, kind, dummy, dummy, {}, tuple(notes), None, None,
+                       arrays=arrays, part=part, ricci_function=f, gradient=value, vkeys=tuple(vkeys),
+                       matrix_numbers=False, index_only=True, derivation=tuple(steps),
+                       out_keys=tuple(out), second_keys=second, index_lhs=lhs, index_names=names)

@@ -71,6 +71,10 @@ class IndexResult(Result):
     form: MatrixForm = field(default_factory=MatrixForm)
     index_only: bool = False  # no matrix form: printed in indices
     derivation: tuple[str, ...] = ()
+    out_keys: tuple[str, ...] = ()  # the function's own free indices (a Jacobian)
+    second_keys: tuple[str, ...] = ()  # the second variable's indices (a Hessian)
+    index_lhs: str | None = None
+    index_names: dict | None = field(default=None, compare=False)
 
     # -- printing ------------------------------------------------------------------
     def _matrix(self, style: str) -> str:
@@ -94,7 +98,7 @@ class IndexResult(Result):
     def latex(self) -> str:
         return self._matrix("latex")
 
-    def index_names(self) -> dict[str, str]:
+    def axis_names(self) -> dict[str, str]:
         """Display names of the gradient's axes: the part's indices, then a, b, c, …"""
         names = {}
         subs = self.part.subs if self.part and self.part.subs else (":",) * len(self.vkeys)
@@ -108,7 +112,10 @@ class IndexResult(Result):
         """The answer entry by entry: ``∂L/∂Phi[a,b,c] = …`` (SPEC §6)."""
         if self.gradient is None:
             raise UsageError("this result has no index form (a Hessian: see its matrix form)")
-        names = self.index_names()
+        if self.index_lhs is not None:
+            body = index_text(self.gradient, self.index_names, self.arrays.shown, style)
+            return f"{self.index_lhs} = {body}"
+        names = self.axis_names()
         body = index_text(self.gradient, names, self.arrays.shown, style)
         var = self.part.name if self.part else self.variable.name
         if style == "latex":
@@ -145,6 +152,7 @@ class IndexResult(Result):
         if self.matrix_numbers and not (self.part and self.part.subs):
             return super().lambdify()
         grad, vkeys, part, arrays = self.gradient, self.vkeys, self.part, self.arrays
+        outk, second = self.out_keys, self.second_keys
         inputs = self._inputs()
 
         def f(**kwargs):
@@ -157,9 +165,16 @@ class IndexResult(Result):
                 values[n] = v
             letters, sizes = index_sizes(arrays, values)
             fixed = _fixed(part, vkeys, kwargs, sizes)
-            out = tuple(k for k in vkeys if k not in fixed)
+            for k1, k2 in zip(vkeys, second):
+                if k1 in fixed:
+                    fixed[k2] = fixed[k1]
+            rows = tuple(outk) if outk else tuple(k for k in vkeys if k not in fixed)
+            cols = tuple(k for k in (second if second else vkeys) if k not in fixed) if (outk or second) else ()
             with np.errstate(all="ignore"):
-                a = Evaluator(values, sizes, fixed)(grad, out)
+                a = Evaluator(values, sizes, fixed)(grad, rows + cols)
+            if outk or second:  # on vec, column-major: (size of F or of V, size of V)
+                nr = int(np.prod([sizes[k] for k in rows]))
+                return a.reshape((nr, -1), order="F")
             return float(a) if a.ndim == 0 else a
 
         f.__doc__ = f"NumPy (einsum) evaluation of {self.text}; arguments: {', '.join(inputs + list(part.free))}"
@@ -192,15 +207,14 @@ def _fixed(part: Part, vkeys, kwargs, sizes) -> dict[str, int]:
 
 
 def check_index(r: IndexResult, trials: int, seed: int) -> numeric.CheckReport:
-    """Central differences of the index expression along random directions of the part."""
+    """Central differences of the index expression along random directions of the part
+    (second differences for a Hessian; F on vec for a Jacobian)."""
     rng = np.random.default_rng(seed)
     arrays = r.arrays
     letters = sorted({str(d) for ax in arrays.axes.values() for d in ax if d != 1 and "*" not in str(d)})
     sizes_by_letter = dict(zip(letters, [4, 3, 5, 2, 6, 7, 8, 9, 10, 11][:len(letters)] or [4]))
     worst, done = 0.0, 0
-    f_free = tuple(sorted(r.ricci_function.free))
-    if f_free:
-        return numeric.CheckReport(False, float("nan"), 0, sizes_by_letter, "the function is not a scalar")
+    f_out = tuple(r.out_keys)
     part = r.part
     for _ in range(trials):
         for attempt in range(50):
@@ -222,20 +236,34 @@ def check_index(r: IndexResult, trials: int, seed: int) -> numeric.CheckReport:
             y[key] = y[key] + dx
             v[part.name] = y
             with np.errstate(all="ignore"):
-                return float(Evaluator(v, sizes)(r.ricci_function, ()))
+                out = Evaluator(v, sizes)(r.ricci_function, f_out)
+            return np.reshape(out, -1, order="F")
+
+        def vec(a):
+            return np.reshape(a, -1, order="F")
 
         for _k in range(3):
             e = rng.standard_normal(np.shape(x[key]))
             e = e / (np.linalg.norm(e) or 1.0)
-            h = 1e-6 * max(1.0, float(np.max(np.abs(x))))
-            fd = (f(h * e) - f(-h * e)) / (2 * h)
-            an = float(np.sum(G * e))
-            atol = 1e-8 * (1.0 + abs(f(0.0 * e)))
-            err = abs(fd - an) / (max(abs(fd), abs(an)) + atol / 1e-5)
+            if r.order == 2:
+                e2 = rng.standard_normal(np.shape(x[key]))
+                e2 = e2 / (np.linalg.norm(e2) or 1.0)
+                h = 1e-4
+                fd = (f(h * (e + e2)) - f(h * (e - e2)) - f(h * (e2 - e)) + f(-h * (e + e2))) / (4 * h * h)
+                an = np.atleast_1d(vec(e) @ np.atleast_2d(G) @ vec(e2))
+                rtol, atol = 1e-4, 1e-6
+            else:
+                h = 1e-6 * max(1.0, float(np.max(np.abs(x))))
+                fd = (f(h * e) - f(-h * e)) / (2 * h)
+                an = np.atleast_1d(G @ vec(e) if f_out else np.sum(G * e))
+                rtol, atol = 1e-5, 1e-8
+            tol = atol * (1.0 + float(np.linalg.norm(f(0.0 * e))))
+            err = float(np.linalg.norm(fd - an)) / (max(np.linalg.norm(fd), np.linalg.norm(an)) + tol / rtol)
             worst = max(worst, err if np.isfinite(err) else np.inf)
         done += 1
-    ok = worst <= 1e-5
-    return numeric.CheckReport(ok, worst, done, sizes_by_letter, "" if ok else "tolerance 1e-05")
+    rtol = 1e-4 if r.order == 2 else 1e-5
+    ok = worst <= rtol
+    return numeric.CheckReport(ok, worst, done, sizes_by_letter, "" if ok else f"tolerance {rtol:g}")
 
 
 def _off_kinks(r: IndexResult, values, sizes, idx, gap: float = 1e-3) -> bool:

@@ -93,11 +93,9 @@ def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]
         grad = _expand(r.value, arrays, vkeys)
         return _from(r, expr, arrays, part, f, grad, vkeys, matrix_numbers=True,
                      form=MatrixForm(None, select if any(s != ":" for s in select) else None))
-    if order != 1:
-        raise UnsupportedError("Hessians of index expressions need a matrix form of the whole "
-                               "expression; this one has none")
-    if want:
-        raise UnsupportedError("Jacobians of index expressions need a matrix form of the whole expression")
+    if order != 1 or want:  # Jacobians and Hessians in indices, on vec (SPEC §3)
+        from .derivative import index_derivative
+        return index_derivative(expr, f, tuple(want), part, arrays, vkeys, order, notes)
     # 3. slice by slice
     from .slices import slice_gradient
     sl = slice_gradient(f, part, arrays, vkeys, notes)
