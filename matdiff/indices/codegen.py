@@ -9,6 +9,7 @@ import string
 
 from ..errors import UsageError
 from . import ricci as R
+from .evaluate import _batch_first
 
 LETTERS = string.ascii_letters
 TARGETS = {
@@ -75,7 +76,7 @@ class Emitter:
             return (self.tmp(scal) if scal else "1.0"), ()
         labels = list(dict.fromkeys(k for _, ls in arrays for k in ls))
         let = {k: LETTERS[n] for n, k in enumerate(labels)}
-        keep = tuple(labels) if keep is None else tuple(keep)
+        keep = _batch_first(tuple(labels) if keep is None else tuple(keep), [ls for _, ls in arrays])
         spec = ",".join("".join(let[k] for k in ls) for _, ls in arrays) + "->" + "".join(let[k] for k in keep)
         if len(arrays) == 1 and spec.split("->")[0] == spec.split("->")[1]:
             code = arrays[0][0]

@@ -167,9 +167,17 @@ class Evaluator:
             specs.append("".join(letters[k] for k in ls))
         if not arrays:
             return scalar, ()
+        keep = _batch_first(keep, [ls for _, ls in parts if ls])
         spec = ",".join(specs) + "->" + "".join(letters[k] for k in keep)
         out = np.einsum(spec, *arrays, optimize=True)
         return (scalar * out if np.ndim(out) else scalar * float(out)), tuple(keep)
+
+
+def _batch_first(keep, operands) -> tuple[str, ...]:
+    """Output indices that every operand carries first: einsum then runs a batched
+    product whose result needs no transposing copy (Φᵢ S for every slice i)."""
+    batch = [k for k in keep if all(k in ls for ls in operands)]
+    return tuple(batch) + tuple(k for k in keep if k not in batch)
 
 
 def index_sizes(arrays, values: dict[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
