@@ -32,6 +32,7 @@ class MatrixForm:
 
     lhs: str | None = None  # e.g. "Phi[:,i,:]": the answer is ∂L/∂Phi[:,i,:] for every i
     select: tuple[str, ...] | None = None  # e.g. (":", "b")
+    cuts: bool = False  # the variable is a part across several slices: no matrix form of its own
 
 
 def render(e: Expr, select, printer: Callable[[Expr], str]) -> str:

@@ -206,7 +206,7 @@ def _form(part: Part, pattern, var: Sym) -> MatrixForm:
     if not part.subs:
         return MatrixForm(var.name)
     if any(pattern[p] != ":" and part.subs[p] == ":" for p in range(len(pattern))):
-        return MatrixForm(var.name)  # the part cuts across the slices: shown as the slice gradient
+        return MatrixForm(var.name, cuts=True)  # the part cuts across the slices: shown in indices
     select = tuple(part.subs[p] for p, s in enumerate(pattern) if s == ":")
     return MatrixForm(None, select if any(s != ":" for s in select) else None)
 

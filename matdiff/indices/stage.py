@@ -130,7 +130,7 @@ def _finish(sl, expr, arrays, part, f, vkeys) -> IndexResult:
     grad = Expansion(arrays, sl.slices, sl.rename)(G, sl.want)
     out = IndexResult(expr, sl.variable, 1, "gradient", G, sl.function, symbols, tuple(sl.notes), None, None,
                       arrays=arrays, part=part, ricci_function=f, gradient=grad, vkeys=vkeys,
-                      matrix_numbers=False, form=sl.form)
+                      matrix_numbers=False, form=sl.form, index_only=sl.form.cuts)
     steps = [f"L = {expr}"] + list(sl.steps) + [f"in indices: {out.index()}"]
     if sl.form.lhs is None:
         steps.append(f"∂L/∂{part} = {out.text}")
