@@ -118,10 +118,11 @@ class IndexPrinter:
                 neg, body = _negated(t)
                 s, prec = self.p(body)
                 s = self.paren(s) if prec < 2 else s
+                minus = "−" if self.style == "unicode" else "-"
                 if n == 0:
-                    out = ("-" if neg else "") + s
+                    out = (minus if neg else "") + s
                 else:
-                    out += (" - " if neg else " + ") + s
+                    out += (f" {minus} " if neg else " + ") + s
             return out, 1
         if isinstance(e, R.Prod):
             neg, body = _negated(e)

@@ -86,7 +86,8 @@ class IndexResult(Result):
         if self.form.lhs is None:
             return body
         a, b = LHS[style]
-        lhs = self.form.lhs if style != "latex" else self.form.lhs.replace("_", "\\_")
+        from ..core.nodes import Sym
+        lhs = self.form.lhs if style == "text" else printer(Sym(self.form.lhs, (1, 1)))
         return f"{a}{lhs}{b} = {body}"
 
     @property
