@@ -10,15 +10,23 @@ from .backends import evaluate as numeric
 from .backends.sympy_bridge import sympy_to_text
 from .core.catalogue import FUNCTIONS
 from .core.names import NAME
-from .errors import UnsupportedError, UsageError
+from .errors import UnsupportedError, UsageError, guarded
 from .indices.typing import parse_part
-from .pipeline import parse, run, run_many
+from .pipeline import parse as _parse
+from .pipeline import run, run_many
 from .result import Parsed, Result
 from .results import Results
 
 __all__ = ["parse", "diff", "lambdify", "from_sympy", "diff_sympy", "Parsed", "Result", "Results"]
 
 
+@guarded("parsing")
+def parse(text: str, types: dict[str, str] | None = None) -> Parsed:
+    """The typed expression tree of ``text`` (SPEC §1–§2), with its variables and notes."""
+    return _parse(text, types)
+
+
+@guarded("differentiating")
 def diff(expr: str, wrt: str | list[str], *, types: dict[str, str] | None = None, order: int = 1) -> Result | Results:
     """The derivative of ``expr`` with respect to ``wrt``, simplified (SPEC §3, §5); for a
     list of variables, a mapping variable → derivative found in one pass (SPEC §7)."""
@@ -31,15 +39,22 @@ def diff(expr: str, wrt: str | list[str], *, types: dict[str, str] | None = None
                                expr if isinstance(expr, str) else None, 1) from None
 
 
-def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Result:
-    if isinstance(wrt, str) and "[" in wrt:  # an indexed part, Phi[:,a,b] (SPEC §6)
-        wrt = str(parse_part(wrt))
-    elif not isinstance(wrt, str) or not NAME.match(wrt):
+def _check_variable(wrt: str, types: dict[str, str] | None) -> None:
+    if not isinstance(wrt, str) or not NAME.match(wrt):
         raise UsageError(f"the variable must be a name, got {wrt!r}")
     if wrt in FUNCTIONS:
         raise UsageError(f"'{wrt}' is a function, not a variable")
     if wrt in ("I", "eye") and wrt not in (types or {}):
         raise UsageError(f"'{wrt}' is the identity matrix, not a variable")
+
+
+def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Result:
+    if isinstance(wrt, str) and "[" in wrt:  # an indexed part, Phi[:,a,b] (SPEC §6)
+        part = parse_part(wrt)
+        _check_variable(part.name, types)
+        wrt = str(part)
+    else:
+        _check_variable(wrt, types)
     if isinstance(order, bool) or order not in (1, 2):
         raise UsageError(f"order must be 1 (gradient or Jacobian) or 2 (Hessian), got {order!r}")
     notes = []
@@ -67,27 +82,21 @@ def _diff_many(expr: str, wrts: list[str], types: dict[str, str] | None, order: 
     return run_many(expr, wrts, types, notes)
 
 
-def _check_variable(wrt: Any, types: dict[str, str]) -> None:
-    if not isinstance(wrt, str) or not NAME.match(wrt):
-        raise UsageError(f"the variable must be a name, got {wrt!r}")
-    if wrt in FUNCTIONS:
-        raise UsageError(f"'{wrt}' is a function, not a variable")
-    if wrt in ("I", "eye") and wrt not in types:
-        raise UsageError(f"'{wrt}' is the identity matrix, not a variable")
-
-
+@guarded("evaluating")
 def lambdify(expr: str, types: dict[str, str] | None = None) -> Callable[..., Any]:
     """A NumPy function of the expression itself (not of a derivative)."""
     p = parse(expr, types)
     return numeric.lambdify(p.expr, p.symbols)
 
 
+@guarded("reading a SymPy expression")
 def from_sympy(sympy_expr: Any, types: dict[Any, str] | None = None) -> Parsed:
     """A SymPy matrix expression (MatrixSymbol, MatMul, Trace, …) as a matdiff expression."""
     text, kinds = sympy_to_text(sympy_expr, types)
     return parse(text, kinds)
 
 
+@guarded("differentiating a SymPy expression")
 def diff_sympy(sympy_expr: Any, wrt: Any, order: int = 1, types: dict[Any, str] | None = None) -> Result:
     """The matdiff derivative of a SymPy expression with respect to ``wrt``
     (a ``MatrixSymbol``, a ``Symbol`` or a name)."""

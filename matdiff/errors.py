@@ -2,6 +2,12 @@
 under the offending column when the error points into the expression."""
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
+from typing import Any, Callable, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 class MatdiffError(Exception):
     """Base class of every error matdiff raises on bad input or misuse."""
@@ -9,12 +15,24 @@ class MatdiffError(Exception):
     kind = "error"
 
     def __init__(self, message: str, text: str | None = None, column: int | None = None,
-                 width: int = 1) -> None:
+                 width: int = 1, node: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.text = text
         self.column = column  # 1-based, like lark
         self.width = max(1, width)
+        self.node = node  # the sub-expression the error is about, when known
+
+    def at(self, text: str, column: int, width: int = 1) -> "MatdiffError":
+        """This error, pointing at ``column`` of ``text`` unless it already points somewhere."""
+        if self.column is None:
+            self.text, self.column, self.width = text, column, max(1, width)
+        return self
+
+    def at_node(self, text: str, origins: Mapping[Any, tuple[int, int]]) -> "MatdiffError":
+        """This error, pointing at the columns its sub-expression came from (``origins``), if known."""
+        span = origins.get(self.node) if self.node is not None else None
+        return self.at(text, span[0], span[1] - span[0]) if span else self
 
     def context(self) -> str:
         """The input line with a caret (or a run of carets) under the column."""
@@ -61,3 +79,34 @@ class UsageError(MatdiffError):
     """A bad argument to the API or the command line (type, order, variable)."""
 
     kind = "usage error"
+
+
+class InternalError(MatdiffError):
+    """A fault inside matdiff: reported with what was being done, never as a bare
+    ``KeyError``, ``AssertionError`` or ``TypeError``."""
+
+    kind = "internal error"
+
+
+INTERNAL_FAULTS = (KeyError, AssertionError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError,
+                   ArithmeticError, LookupError, NotImplementedError)
+"""The exceptions that, raised inside matdiff on valid input, are bugs of matdiff."""
+
+
+def internal_error(exc: BaseException, doing: str) -> InternalError:
+    """An :class:`InternalError` for ``exc``, raised while ``doing`` (e.g. "differentiating")."""
+    return InternalError(f"{type(exc).__name__} while {doing}: {exc} (a bug in matdiff; please report "
+                         "this expression)")
+
+
+def guarded(doing: str) -> Callable[[F], F]:
+    """Decorate an entry point so that a fault inside matdiff surfaces as an :class:`InternalError`."""
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def entry(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except INTERNAL_FAULTS as e:
+                raise internal_error(e, doing) from e
+        return entry  # type: ignore[return-value]
+    return wrap

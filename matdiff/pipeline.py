@@ -3,17 +3,23 @@
 1. front end — syntax (:mod:`.frontend.syntax`), types and dimensions by
    unification (:mod:`.frontend.types`), lowering to the expression tree
    (:mod:`.frontend.lowering`);
-2. calculus — the differential by the rule table, identification, second
-   order (:mod:`.calculus`);
-3. simplification (:mod:`.simplify`), then naming of repeated parts for display;
-4. the :class:`~matdiff.result.Result`, which presents and evaluates it.
+2. rewriting — the identities of the rewrite table (:mod:`.core.rewrites`),
+   applied by :mod:`.core.rewriting`: the typed expression is kept as typed,
+   the rewritten one is differentiated;
+3. calculus — the differential by the rule table (rewritten again),
+   identification, second order (:mod:`.calculus`);
+4. simplification (:mod:`.simplify`: the rewrite table and factoring), then
+   naming of repeated parts for display;
+5. the :class:`~matdiff.result.Result`, which presents and evaluates it.
 """
 from __future__ import annotations
 
 from .calculus.backward import derive_many
-from .calculus.derive import derive, kink_notes
+from .calculus.derive import derivative, kink_notes
 from .core import construct as A
 from .core.nodes import DimSize, Expr, Func, Sym
+from .core.rewriting import rewrite
+from .errors import INTERNAL_FAULTS, MatdiffError, internal_error
 from .frontend.lowering import Lowering
 from .frontend.program import infer_program, lower_program, program_notes
 from .indices import stage as index_stage
@@ -46,13 +52,14 @@ def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...]
             for v in inf.dims.resolve(t):
                 inf.letter(v)
     program = lower_program(inf, stmts) if raw.op == "program" else None
-    expr = program.inlined if program else Lowering(inf).build(raw)
+    lowering = None if program else Lowering(inf)
+    expr = program.inlined if program else lowering.build(raw)
     symbols: dict[str, Sym] = {}
     for name, shape in inf.sym_shapes.items():
         kind = types.get(name) or default_kind(name)
         symbols[name] = Sym(name, inf.final_shape(shape), kind == "symmetric", kind == "probability")
     notes = tuple(concatenation_notes(list(symbols)) + (program_notes(program) if program else []))
-    return Parsed(expr, symbols, notes, text, program)
+    return Parsed(expr, symbols, notes, text, program, lowering.origins if lowering else {})
 
 
 def dimension_notes(value: Expr, symbols: dict[str, Sym]) -> list[str]:
@@ -73,22 +80,29 @@ def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]
         return index_stage.run(expr, wrt, types, order, notes, run)
     parsed = parse(expr, types, extra=(wrt,))
     var = parsed.symbols[wrt]
-    kind, value, first = derive(parsed.expr, var, order)
-    return finish(expr, parsed, var, order, kind, simplify(value), first, notes)
+    try:
+        f = rewrite(parsed.expr)  # the identities of the rewrite table (recorded again for --steps)
+        kind, value, first = derivative(f, var, order)
+    except MatdiffError as e:  # point at the sub-expression it concerns, when it is part of the input
+        raise e.at_node(expr, parsed.origins)
+    except INTERNAL_FAULTS as e:
+        raise internal_error(e, "differentiating") from e
+    return finish(expr, parsed, f, var, order, kind, value, first, notes)
 
 
-def finish(expr: str, parsed: Parsed, var: Sym, order: int, kind: str, value: Expr, first: Expr | None,
-           notes: list[str]) -> Result:
-    """The result of a simplified derivative: its notes and display form."""
+def finish(expr: str, parsed: Parsed, f: Expr, var: Sym, order: int, kind: str, value: Expr,
+           first: Expr | None, notes: list[str]) -> Result:
+    """The result of a simplified derivative of f (the parsed expression rewritten): its notes
+    and display form."""
     wrt = var.name
-    notes = list(parsed.notes) + notes + kink_notes(parsed.expr, var)
+    notes = list(parsed.notes) + notes + kink_notes(f, var)
     sums = sorted({x.arg.name for x in value.walk() if isinstance(x, Func) and x.name == "sum"
                    and isinstance(x.arg, Sym) and x.arg.is_vector})
     for name in sums:
         notes.append(f"if {name} sums to 1 (a probability vector), sum({name}) = 1: declare it with "
                      f"types={{'{name}': 'probability'}} or --probability {name}")
     notes += dimension_notes(value, parsed.symbols)
-    if wrt not in A.free_names(parsed.expr):
+    if wrt not in A.free_names(f):
         notes.append(f"'{wrt}' does not occur in the expression: the derivative is zero")
     if parsed.program is not None:  # written in the program's names (SPEC §7)
         named = pull_transposes(fold_into(parsed.program, value), to_text)
@@ -96,15 +110,21 @@ def finish(expr: str, parsed: Parsed, var: Sym, order: int, kind: str, value: Ex
                              named, program=parsed.program)
     display = name_repeats(pull_transposes(value, to_text), set(parsed.symbols), to_text)
     return Result(expr, var, order, kind, value, parsed.expr, parsed.symbols, tuple(notes), first,
-                  display if display is not value else None)
+                  display if display is not value else None, parsed.origins)
 
 
 def run_many(expr: str, wrts: list[str], types: dict[str, str], notes: list[str]) -> Results:
     """First derivatives by several variables: one differential, each read off it (SPEC §7)."""
     parsed = parse(expr, types, extra=tuple(wrts))
     variables = [parsed.symbols[w] for w in wrts]
-    derived = derive_many(parsed.expr, variables)
-    results = {v.name: finish(expr, parsed, v, 1, derived[v.name][0], simplify(derived[v.name][1]), None, notes)
+    try:
+        f = rewrite(parsed.expr)
+        derived = derive_many(f, variables)
+    except MatdiffError as e:
+        raise e.at_node(expr, parsed.origins)
+    except INTERNAL_FAULTS as e:
+        raise internal_error(e, "differentiating") from e
+    results = {v.name: finish(expr, parsed, f, v, 1, derived[v.name][0], simplify(derived[v.name][1]), None, notes)
                for v in variables}
     all_notes = tuple(dict.fromkeys(n for r in results.values() for n in r.notes))
     program = parsed.program

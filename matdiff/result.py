@@ -17,8 +17,9 @@ from .backends.sympy_bridge import to_sympy
 from .calculus.secondorder import gauss_newton_parts
 from .core import construct as A
 from .core.nodes import Expr, Sym
+from .errors import MatdiffError, guarded
 from .frontend.program import Program
-from .present.jupyter import result_html
+from .present.jupyter import RESULT_NAMES, result_html, result_markdown
 from .present.plotting import plot_structure
 from .present.printing import shape_text, to_latex, to_text, to_unicode
 from .present.steps import derivation_lines
@@ -33,16 +34,14 @@ class Parsed:
     notes: tuple[str, ...] = ()
     text: str = ""
     program: Program | None = None  # the definitions, when the input is a program (SPEC §7)
+    origins: dict[Expr, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
+    """The columns (start, end) of the text each sub-expression was built from."""
 
     def __str__(self) -> str:
         return to_text(self.expr)
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {to_latex(self.expr)}$"
-
-
-LABELS = {"gradient": "gradient", "jacobian": "Jacobian", "derivative": "derivative", "hessian": "Hessian"}
-"""What each kind of result is called."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +58,7 @@ class Result:
     notes: tuple[str, ...] = ()
     first: Expr | None = None  # the gradient, for a Hessian
     _display: Expr | None = field(default=None, compare=False)
+    _origins: dict[Expr, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
     # -- printing ------------------------------------------------------------
     @property
@@ -73,7 +73,7 @@ class Result:
     @property
     def label(self) -> str:
         """What the result is: gradient, Jacobian, derivative, Hessian."""
-        return LABELS[self.kind]
+        return RESULT_NAMES[self.kind]
 
     def __str__(self) -> str:
         return self.text
@@ -111,11 +111,13 @@ class Result:
         """NumPy function of every free name and the variable, by keyword (SPEC §5)."""
         return numeric.lambdify(self.value, self.symbols)
 
+    @guarded("checking")
     def check(self, trials: int = 3, seed: int = 0) -> numcheck.CheckReport:
         """Compare with central finite differences of the input at random points."""
         return numcheck.check(self.function, self.variable, self.value, self.order, self.symbols,
                               trials=trials, seed=seed)
 
+    @guarded("generating code")
     def to_code(self, target: str = "numpy", name: str = "derivative") -> str:
         """A self-contained function computing the result: ``numpy``, ``jax`` or ``torch``."""
         return to_code(self.display, self.symbols, target=target, name=name,
@@ -144,6 +146,9 @@ class Result:
 
     def _repr_html_(self) -> str:
         return result_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return result_markdown(self)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything a tool needs, as JSON-ready values (``--format json``)."""
@@ -202,9 +207,13 @@ class GaussNewtonResult(Result):
 
 def gauss_newton(result: Result) -> GaussNewtonResult:
     """J_Nᵀ H_L J_N for f = L(N(x)), with the curvature term beside it."""
-    parts = gauss_newton_parts(result)
+    try:
+        parts = gauss_newton_parts(result)
+    except MatdiffError as e:
+        raise e.at_node(result.input, result._origins)
     return GaussNewtonResult(result.input, result.variable, 2, "hessian", parts.pop("value"), result.function,
-                             result.symbols, parts.pop("notes"), parts.pop("first"), **parts)
+                             result.symbols, parts.pop("notes"), parts.pop("first"), _origins=result._origins,
+                             **parts)
 
 
 def curvature_term(result: Result) -> Expr:

@@ -24,7 +24,8 @@ from .backends.check import CheckReport, check
 from .backends.codegen import to_code
 from .backends.multicode import to_code_many
 from .calculus.backward import backward_pass
-from .core.nodes import Expr, Sym, Where
+from .calculus.rules import ELEMENTWISE_DERIVATIVE
+from .core.nodes import Expr, Func, Sym, Where
 from .core import construct as A
 from .frontend.program import Program
 from .present import multi
@@ -109,8 +110,10 @@ def backward_steps(program: Program, variables: Sequence[Sym], answers: dict[str
         return refold(simplify(e), defs)
 
     adjoints = backward_pass(defs[:len(program.intermediates)], program.function, fname, variables)
+    identities = {s.name: ELEMENTWISE_DERIVATIVE[e.name][0] for s, e in defs
+                  if isinstance(e, Func) and e.name in ELEMENTWISE_DERIVATIVE}
     out = ["backward pass (adjoints, last to first):"]
-    out += multi.backward_lines(fname, adjoints, fold)
+    out += multi.backward_lines(fname, adjoints, fold, identities)
     for v, body in answers.items():
         out.append(f"{multi.lhs_text(fname, v, kinds[v])} = {to_text(body)}    [adjoints substituted]")
     return out

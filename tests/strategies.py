@@ -12,6 +12,11 @@ sqrt, ./, / and non-integer powers only see positive things (exp(.),
 sigmoid(.), u.*u + 1, ...), arcsin/arccos only see tanh(.)/2, tan only tanh(.),
 inv/det/logdet only M'M + I.
 
+Next to its text, every generated :class:`Node` carries ``fn``, a NumPy
+function of it written here from the same random choices (plain NumPy on 2-D
+arrays, never matdiff's evaluator): the oracle the properties differentiate
+by finite differences (:func:`oracle`).
+
 Variables and their shapes (declared through ``TYPES``):
 
 ======  ===========  ======  ===========
@@ -28,7 +33,8 @@ b       l            P       n×n
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import numpy as np
 from hypothesis import strategies as st
@@ -51,14 +57,20 @@ VARIABLES: dict[str, Shape] = {
 TYPES: dict[str, str] = {name: ("scalar" if s == (1, 1) else "vector" if s[1] == 1 else "matrix")
                          for name, s in VARIABLES.items()}
 TYPES["S"] = "symmetric"
+VARIABLE_SIZES: dict[str, tuple[int, int]] = {
+    name: tuple(1 if d == 1 else SIZES[d] for d in s) for name, s in VARIABLES.items()}
 SYMMETRIC = frozenset({"S"})
 
 NUMBERS = ("2", "3", "0.5", "1.5", "0.25")
 
 
+Value = Callable[[dict], np.ndarray]
+"""A NumPy function of the variables (2-D arrays, scalars 1×1) returning a 2-D array."""
+
+
 @dataclass(frozen=True)
 class Node:
-    """A generated expression: its text, precedence, shape and domain facts."""
+    """A generated expression: its text, precedence, shape and domain facts, and its NumPy function."""
 
     text: str
     prec: int
@@ -66,13 +78,76 @@ class Node:
     names: frozenset = frozenset()
     positive: bool = False  # every entry > 0 wherever the expression is defined
     bounded: bool = False  # every entry in [-2, 2]
-    kinks: tuple = ()  # (kind, text): sub-expressions whose "entries" or "norm" must stay away from 0
-    conds: tuple = ()  # texts of square matrices that must stay well conditioned
+    kinks: tuple = ()  # (kind, node): sub-expressions whose "entries" or "norm" must stay away from 0
+    conds: tuple = ()  # nodes of square matrices that must stay well conditioned
     size: int = 1
+    fn: Value | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_scalar(self) -> bool:
         return self.shape == (1, 1)
+
+
+# -- the NumPy meaning of each construction, written by hand ---------------------
+def _scalar(v) -> np.ndarray:
+    return np.array([[float(v)]])
+
+
+def _diag(v: np.ndarray) -> np.ndarray:
+    """diag of a vector: the diagonal matrix; of a square matrix: the column of its diagonal."""
+    if v.shape == (1, 1):
+        return v
+    if v.shape[1] == 1:
+        return np.diagflat(v)
+    return np.array([[v[i, i]] for i in range(v.shape[0])])
+
+
+def _size(d) -> int:
+    return 1 if d == 1 else SIZES[d]
+
+
+BY_HAND: dict[str, Callable] = {
+    "abs": np.abs, "sign": np.sign, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin,
+    "cos": np.cos, "tan": np.tan, "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan,
+    "tanh": np.tanh, "sigmoid": lambda u: 1.0 / (1.0 + np.exp(-u)), "relu": lambda u: np.where(u > 0, u, 0.0), "step": lambda u: np.where(u > 0, 1.0, 0.0),
+    "softmax": lambda z: np.exp(z - z.max()) / np.exp(z - z.max()).sum(),
+    "logsumexp": lambda z: _scalar(np.log(np.exp(z).sum())),
+    "tr": lambda m: _scalar(sum(m[i, i] for i in range(m.shape[0]))), "det": lambda m: _scalar(np.linalg.det(m)),
+    "logdet": lambda m: _scalar(np.log(abs(np.linalg.det(m)))), "inv": np.linalg.inv, "diag": _diag,
+    "vec": lambda m: m.T.reshape(-1, 1), "sum": lambda m: _scalar(m.sum()),
+    "norm2": lambda m: _scalar(np.sqrt((m * m).sum())), "norm1": lambda m: _scalar(np.abs(m).sum()),
+    "kron": np.kron,
+}
+"""What each function of the language computes, on 2-D arrays (independently of matdiff)."""
+
+
+def _product(a: Node, b: Node) -> Value:
+    """A * B: a matrix product, or scalar times anything (SPEC §1)."""
+    fa, fb = a.fn, b.fn
+    if a.is_scalar or b.is_scalar:
+        return lambda env: fa(env) * fb(env)
+    return lambda env: fa(env) @ fb(env)
+
+
+_BINARY: dict[str, Callable] = {"+": np.add, "-": np.subtract, "/": np.divide, ".*": np.multiply,
+                                 "./": np.divide}
+
+
+def oracle(node: Node) -> Callable[..., object]:
+    """f(**inputs) of a generated expression, by its own NumPy function, in the layouts of
+    SPEC §5 (a float for a scalar, 1-D for a vector or a row, 2-D for a matrix)."""
+    fn, shape = node.fn, node.shape
+
+    def f(**inputs):
+        env = {n: (_scalar(v) if np.ndim(v) == 0 else np.asarray(v, dtype=float).reshape(VARIABLE_SIZES[n]))
+               for n, v in inputs.items()}
+        with np.errstate(all="ignore"):
+            v = np.asarray(fn(env), dtype=float)
+        if shape == (1, 1):
+            return float(v.reshape(-1)[0])
+        return v.reshape(-1, order="F") if 1 in shape else v
+
+    return f
 
 
 # -- text assembly, with the fewest parentheses the grammar allows -------------
@@ -89,6 +164,11 @@ def _merge(*parts: Node, names=frozenset(), kinks=(), conds=(), **kw) -> dict:
 
 def binary(a: Node, op: str, b: Node, shape: Shape, **kw) -> Node:
     """a op b for the operators of the sum and product rows (left-associative)."""
+    if op in ("*", "juxt"):
+        kw["fn"] = _product(a, b)
+    else:
+        fa, fb, ufunc = a.fn, b.fn, _BINARY[op]
+        kw["fn"] = lambda env: ufunc(fa(env), fb(env))
     if op in ("+", "-"):
         text, prec = f"{wrap(a, SUM)} {op} {wrap(b, PRODUCT)}", SUM
     elif op == "juxt":
@@ -101,20 +181,58 @@ def binary(a: Node, op: str, b: Node, shape: Shape, **kw) -> Node:
 
 
 def call(fn: str, *args: Node, shape: Shape, **kw) -> Node:
+    fns = [a.fn for a in args]
+    if fn in ("vector", "matrix"):  # every entry the scalar argument, sized where it stands
+        size = (_size(shape[0]), _size(shape[1]))
+        kw["fn"] = lambda env: fns[0](env) * np.ones(size)
+    else:
+        f = BY_HAND[fn]
+        kw["fn"] = lambda env: f(*[g(env) for g in fns])
     return Node(f"{fn}({', '.join(a.text for a in args)})", ATOM, shape, **_merge(*args, **kw))
 
 
+def kron_infix(a: Node, b: Node) -> Node:
+    """a ⊗ b."""
+    fa, fb = a.fn, b.fn
+    return Node(f"{wrap(a, PRODUCT)} ⊗ {wrap(b, UNARY)}", PRODUCT, ("kk", "kk"),
+                **_merge(a, b, fn=lambda env: np.kron(fa(env), fb(env))))
+
+
 def neg(a: Node) -> Node:
-    return Node(f"-{wrap(a, UNARY)}", UNARY, a.shape, **_merge(a, bounded=a.bounded))
+    fa = a.fn
+    return Node(f"-{wrap(a, UNARY)}", UNARY, a.shape, **_merge(a, bounded=a.bounded, fn=lambda env: -fa(env)))
 
 
 def transpose(a: Node) -> Node:
+    fa = a.fn
     return Node(f"{wrap(a, POSTFIX)}'", POSTFIX, (a.shape[1], a.shape[0]),
-                **_merge(a, positive=a.positive, bounded=a.bounded))
+                **_merge(a, positive=a.positive, bounded=a.bounded, fn=lambda env: fa(env).T))
 
 
-def power(a: Node, op: str, exponent: str, **kw) -> Node:
-    return Node(f"{wrap(a, POSTFIX)}{op}{exponent}", POWER, a.shape, **_merge(a, **kw))
+def _exponent(text: str) -> Value:
+    """The value of an exponent written as a number or with beta and gamma."""
+    inner = text.strip("()")
+    if inner == "beta*gamma":
+        return lambda env: env["beta"] * env["gamma"]
+    if inner in VARIABLES:
+        return lambda env: env[inner]
+    value = float(inner)
+    return lambda env: value
+
+
+def power(a: Node, op: str, exponent: str, exp_fn: Value | None = None, **kw) -> Node:
+    """a ^ p (a scalar power, or an integer power of a square matrix) or a .^ p (entry-wise)."""
+    fa, fp = a.fn, exp_fn or _exponent(exponent)
+    if op == "^" and not a.is_scalar:
+        k = int(exponent)
+
+        def value(env):
+            m = fa(env)
+            return np.linalg.matrix_power(np.linalg.inv(m) if k < 0 else m, abs(k))
+    else:
+        def value(env):
+            return fa(env) ** fp(env)
+    return Node(f"{wrap(a, POSTFIX)}{op}{exponent}", POWER, a.shape, **_merge(a, fn=value, **kw))
 
 
 def paren(a: Node) -> Node:
@@ -122,11 +240,18 @@ def paren(a: Node) -> Node:
 
 
 def number(text: str) -> Node:
-    return Node(text, ATOM, (1, 1), positive=True, bounded=float(text) <= 2)
+    v = _scalar(float(text))
+    return Node(text, ATOM, (1, 1), positive=True, bounded=float(text) <= 2, fn=lambda env: v)
 
 
 def variable(name: str) -> Node:
-    return Node(name, ATOM, VARIABLES[name], frozenset({name}))
+    return Node(name, ATOM, VARIABLES[name], frozenset({name}), fn=lambda env: env[name])
+
+
+def identity(d: str, text: str = "I") -> Node:
+    """I (or eye), d×d."""
+    eye = np.eye(SIZES[d])
+    return Node(text, ATOM, (d, d), fn=lambda env: eye)
 
 
 def variables_of(shape: Shape) -> list[str]:
@@ -215,9 +340,9 @@ class Gen:
         else:
             m = self.expr((d, k), depth)
             prod = binary(m, self.pick(["*", "juxt"]), transpose(m), (d, d))
-        eye = Node("I", ATOM, (d, d)) if self.draw(st.booleans()) else Node("eye", ATOM, (d, d))
+        eye = identity(d) if self.draw(st.booleans()) else identity(d, "eye")
         out = binary(prod, "+", eye, (d, d)) if self.draw(st.booleans()) else binary(eye, "+", prod, (d, d))
-        return replace(out, conds=out.conds + (out.text,))
+        return replace(out, conds=out.conds + (out,))
 
     # the recursion ----------------------------------------------------------
     def expr(self, shape: Shape, depth: int, force: int = 0) -> Node:
@@ -249,7 +374,19 @@ class Gen:
             lambda: self.elementwise(s, d, f),
             lambda: self.epower(s, d, f),
             lambda: binary(self.expr(s, d, f), self.pick(["+", "-", ".*"]), self.ones_like(s), s),
+            lambda: self.same_argument(s, d, f),
         ]
+
+    def same_argument(self, s: Shape, d: int, f: int) -> Node:
+        """f(u) .* g(u) or f(u) .* g(-u): two functions of one argument, side by side
+        (abs(u) .* sign(u), relu(u) .* step(u), sigmoid(u) .* sigmoid(-u), ...)."""
+        u = self.expr(s, d, f)
+        fns = ["abs", "sign", "relu", "step", "sigmoid", "tanh"]
+        f1, f2 = self.pick(fns), self.pick(fns)
+        v = neg(u) if self.draw(st.booleans()) else u
+        kinked = {"abs", "sign", "relu", "step"} & {f1, f2}
+        out = binary(call(f1, u, shape=s), ".*", call(f2, v, shape=s), s)
+        return replace(out, kinks=out.kinks + ((("entries", u),) if kinked else ()))
 
     def elementwise(self, s: Shape, d: int, f: int) -> Node:
         fn = self.pick(["abs", "sign", "exp", "log", "sqrt", "sin", "cos", "tan", "arcsin", "arccos",
@@ -264,7 +401,7 @@ class Gen:
             half = binary(call("tanh", self.expr(s, d, f), shape=s), "/", number("2"), s)
             return call(fn, half, shape=s, bounded=True, positive=fn == "arccos")
         u = self.expr(s, d, f)
-        kinks = (("entries", u.text),) if fn in ("abs", "sign", "relu") else ()
+        kinks = (("entries", u),) if fn in ("abs", "sign", "relu") else ()
         out = call(fn, u, shape=s, bounded=fn in ("sign", "sin", "cos", "tanh", "sigmoid", "arctan"),
                    positive=fn == "sigmoid")
         return replace(out, kinks=out.kinks + kinks)
@@ -295,13 +432,13 @@ class Gen:
             return power(self.expr((1, 1), d, f), "^", self.pick(["2", "3"]))
         base = self.positive(d, (1, 1))
         ex = self.bounded(self.expr((1, 1), d, f))
-        return power(base, "^", wrap(ex, POSTFIX), names=ex.names, kinks=ex.kinks, conds=ex.conds)
+        return power(base, "^", wrap(ex, POSTFIX), exp_fn=ex.fn, names=ex.names, kinks=ex.kinks, conds=ex.conds)
 
     def reduction(self, d: int, f: int) -> Node:
         fn = self.pick(["sum", "norm2", "norm1"])
         u = self.expr(self.pick(all_shapes()[1:]), d, f)
         out = call(fn, u, shape=(1, 1), positive=fn != "sum")
-        kink = {"norm1": ("entries", u.text), "norm2": ("norm", u.text)}.get(fn)
+        kink = {"norm1": ("entries", u), "norm2": ("norm", u)}.get(fn)
         return replace(out, kinks=out.kinks + ((kink,) if kink else ()))
 
     def inner(self, d: int, f: int) -> Node:
@@ -312,7 +449,7 @@ class Gen:
         k = self.dim()
         m = self.expr((k, k), d, f)
         if not self.bare_trace:
-            m = binary(m, "+", Node("I", ATOM, (k, k)), (k, k))
+            m = binary(m, "+", identity(k), (k, k))
         return call("tr", m, shape=(1, 1))
 
     def determinant(self, d: int) -> Node:
@@ -324,8 +461,8 @@ class Gen:
         kind = self.pick(["sum", "tr", "vecdot", "op", "op"])
         if kind == "tr":  # "+ I" makes each factor square for matdiff's inference too
             p, q = self.dim(), self.dim()
-            left = binary(self.expr((p, p), max(d - 1, 0)), "+", Node("I", ATOM, (p, p)), (p, p))
-            right = binary(Node("I", ATOM, (q, q)), "-", self.expr((q, q), max(d - 1, 0)), (q, q))
+            left = binary(self.expr((p, p), max(d - 1, 0)), "+", identity(p), (p, p))
+            right = binary(identity(q), "-", self.expr((q, q), max(d - 1, 0)), (q, q))
             return call("tr", call("kron", left, right, shape=("kk", "kk")), shape=(1, 1))
         if kind == "vecdot":  # vec(M)'vec(M) with the same M: the squared Frobenius norm
             m = self.expr((self.dim(), self.dim()), max(d - 1, 0))
@@ -333,10 +470,9 @@ class Gen:
             return binary(transpose(v), self.pick(["*", "juxt"]), v, (1, 1), positive=True)
         s1, s2 = self.pick(all_shapes()[1:]), self.pick(all_shapes()[1:])
         a, b = self.expr(s1, max(d - 1, 0)), self.expr(s2, max(d - 1, 0))
-        k = Node(f"{wrap(a, PRODUCT)} ⊗ {wrap(b, UNARY)}", PRODUCT, ("kk", "kk"), **_merge(a, b)) \
-            if kind == "op" else call("kron", a, b, shape=("kk", "kk"))
+        k = kron_infix(a, b) if kind == "op" else call("kron", a, b, shape=("kk", "kk"))
         fn = self.pick(["sum", "norm2"] if self.kron_norm else ["sum"])
-        return call(fn, k, shape=(1, 1), kinks=(("norm", k.text),) if fn == "norm2" else ())
+        return call(fn, k, shape=(1, 1), kinks=(("norm", k),) if fn == "norm2" else ())
 
     def vector(self, r: str, d: int, f: int) -> Node:
         s = (r, 1)
@@ -346,6 +482,8 @@ class Gen:
             lambda: transpose(self.expr((1, r), d, f)),
             lambda: call("softmax", self.expr(s, d, f), shape=s, positive=True, bounded=True),
             lambda: call("diag", self.expr((r, r), d, f), shape=s),
+            lambda: binary(call("diag", self.expr(s, d, f), shape=(r, r)), self.pick(["*", "juxt"]),
+                           self.expr(s, d, f), s),
             lambda: binary(self.expr(s, d, f), self.pick(["+", "-"]),
                            call("vector", self.expr((1, 1), d, f), shape=s), s),
         ]
@@ -358,6 +496,7 @@ class Gen:
             lambda: self.product(s, d, f),
             lambda: binary(self.expr(s, d, f), self.pick(["+", "-", ".*"]), self.expr(s, d, f), s),
             lambda: binary(self.expr((1, 1), d, f), "*", self.expr(s, d, f), s),
+            lambda: binary(self.expr(s, d, f), "*", call("diag", self.expr((c, 1), d, f), shape=(c, c)), s),
         ]
         return self.draw(st.sampled_from(options))()
 
@@ -378,8 +517,8 @@ class Gen:
         ]
         if r == c:
             options += [
-                lambda: binary(self.expr(s, d, f), self.pick(["+", "-"]), Node("I", ATOM, s), s),
-                lambda: binary(Node("I", ATOM, s), "*", self.expr(s, d, f), s),
+                lambda: binary(self.expr(s, d, f), self.pick(["+", "-"]), identity(r), s),
+                lambda: binary(identity(r), "*", self.expr(s, d, f), s),
                 lambda: call("diag", self.expr((r, 1), d, f), shape=s),
                 lambda: power(self.expr(s, d, f), "^", self.pick(["2", "3", "1"])),
                 lambda: self.inverse(r, d),

@@ -138,6 +138,7 @@ def test_markdown():
     md = result_markdown(r)
     assert f"$$ H = {r.latex()} $$" in md and "Derivation:" in md
     assert md.count("\n1. ") == 1
+    assert r._repr_markdown_() == md  # Jupyter's Markdown display of a result is this text
 
 
 def test_parsed_has_latex():

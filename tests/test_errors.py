@@ -146,3 +146,76 @@ def test_cli_does_not_blame_a_short_input_for_nesting():
     code, out, err = cli(["x + beta*x", "x"])
     assert code == 0, err
     assert "nested too deeply" not in err
+
+
+# -- errors after parsing: columns kept, internal faults never bare ------------------------------
+def test_an_error_while_building_the_tree_points_at_its_sub_expression(monkeypatch):
+    from matdiff.core import construct
+
+    real = construct.func
+
+    def failing(name, a):
+        if name == "logdet":
+            raise matdiff.UnsupportedError("logdet of this argument is not supported here")
+        return real(name, a)
+
+    monkeypatch.setattr(construct, "func", failing)
+    with pytest.raises(matdiff.UnsupportedError) as info:
+        matdiff.diff("tr(X) + logdet(X'X)", "X")
+    assert info.value.column == 9 and info.value.width == len("logdet(X'X)")
+    assert "^^^^^^^^^^^" in info.value.report()
+
+
+def test_an_internal_fault_while_building_the_tree_is_an_internal_error_with_a_column(monkeypatch):
+    from matdiff.core import construct
+
+    def failing(*factors):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(construct, "had", failing)
+    with pytest.raises(matdiff.InternalError) as info:
+        matdiff.diff("sum(x .* y)", "x")
+    assert isinstance(info.value, matdiff.MatdiffError)
+    assert "KeyError" in str(info.value) and info.value.column == 5
+
+
+@pytest.mark.parametrize("fault", [KeyError("k"), AssertionError("a"), TypeError("t")])
+def test_an_internal_fault_while_differentiating_is_an_internal_error(monkeypatch, fault):
+    import matdiff.pipeline as pipeline
+
+    def failing(*args):
+        raise fault
+
+    monkeypatch.setattr(pipeline, "derive", failing)
+    with pytest.raises(matdiff.InternalError) as info:
+        matdiff.diff("x'*x", "x")
+    assert type(fault).__name__ in str(info.value) and "bug in matdiff" in str(info.value)
+    assert info.value.__cause__ is fault
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["x'*x", "x"], out=out, err=err) == 2
+    assert err.getvalue().startswith("matdiff: internal error: ") and "Traceback" not in err.getvalue()
+    assert len(err.getvalue().strip().splitlines()) == 1
+
+
+def test_internal_faults_in_result_methods_are_internal_errors(monkeypatch):
+    import matdiff.result as result
+
+    r = matdiff.diff("x'*x", "x")
+
+    def failing(*args, **kwargs):
+        raise IndexError("i")
+
+    monkeypatch.setattr(result, "to_code", failing)
+    with pytest.raises(matdiff.InternalError):
+        r.to_code()
+
+
+def test_gauss_newton_errors_point_at_the_sub_expression():
+    r = matdiff.diff("sum((A*x).^2) + sum(exp(B*x))", "x", order=2)
+    with pytest.raises(matdiff.UnsupportedError) as info:
+        r.gauss_newton
+    assert info.value.column == 1 and "several inner maps" in str(info.value)
+    r = matdiff.diff("beta*sum(x.^2)", "x", order=2)
+    with pytest.raises(matdiff.UnsupportedError) as info:
+        r.gauss_newton
+    assert info.value.column == 10 and info.value.width == 1  # the variable itself

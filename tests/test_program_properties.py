@@ -151,7 +151,7 @@ def draw_inputs(rng) -> dict:
     return out
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(80))
 def test_random_program_gradients_match_finite_differences(seed):
     text, f = ProgramGen(seed).program()
     rng = np.random.default_rng(1000 + seed)
@@ -179,7 +179,7 @@ def test_random_program_gradients_match_finite_differences(seed):
                                    rtol=1e-8, atol=1e-10)
 
 
-@pytest.mark.parametrize("seed", range(40, 52))
+@pytest.mark.parametrize("seed", range(80, 95))
 def test_random_program_code_matches_finite_differences(seed):
     text, f = ProgramGen(seed).program()
     rng = np.random.default_rng(2000 + seed)

@@ -94,8 +94,19 @@ def logreg(y, X, w, b):
 LOGREG_IN = {"y": np.sign(RNG.standard_normal(6)), "X": RNG.standard_normal((6, 4)),
              "w": RNG.standard_normal(4), "b": 0.3}
 
+SPEC_PROGRAM = "z = W*x + b; y = sigmoid(z); L = 0.5*norm2(y - t)^2"
+
+
+def spec_program(W, x, b, t):
+    return float(0.5 * np.sum((sigmoid(W @ x + b) - t) ** 2))
+
+
+SPEC_IN = {k: SIGLS_IN[k] for k in ("W", "x", "b", "t")}
+
 # (expression, variables, types, hand-written f, inputs, source)
 CASES = [
+    (SPEC_PROGRAM, ["W"], None, spec_program, SPEC_IN, "SPEC §7: the definitions example"),
+    (SPEC_PROGRAM, ["W", "b"], None, spec_program, SPEC_IN, "SPEC §7: the definitions example, W and b"),
     (SIGLS, ["W", "b"], None, sigls, SIGLS_IN, "SPEC §7: sigmoid least squares, as a program"),
     (SIGLS, ["W", "b", "x", "t", "lambda"], None, sigls, SIGLS_IN, "every input of the program at once"),
     (GROSSE, ["w", "b"], GROSSE_TYPES, grosse, GROSSE_IN, "seed 001: a scalar network with a regularizer"),
@@ -308,6 +319,8 @@ ERRORS = [
     ("z = W*x\nz = 2*x\nsum(z)", 9, "defined twice"),
     ("x + y = 3", 7, "'='"),
     ("z = ; sum(z)", 5, "missing operand"),
+    ("x'*x; z = x", 5, "only the last statement"),
+    ("z = W*x; z'*z; q = 2", 16, "only the last statement"),
 ]
 
 
@@ -381,3 +394,77 @@ def test_same_output_under_any_hash_seed():
         outs.add(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                                 check=True).stdout)
     assert len(outs) == 1
+
+
+def test_spec_answer_form():
+    """SPEC §7 prints ∂L/∂W = ((y - t) .* y .* (1 - y))*x': the same function as matdiff's answer."""
+    r = matdiff.diff(SPEC_PROGRAM, "W")
+    spec = matdiff.lambdify("z = W*x + b; y = sigmoid(z); ((y - t) .* y .* (1 - y))*x'")(**SPEC_IN)
+    np.testing.assert_allclose(r.lambdify()(**SPEC_IN), spec, rtol=1e-12)
+    assert first_order_error(spec_program, SPEC_IN, "W", spec) < 1e-6
+    assert str(r) == "(y - t) .* y .* (1 - y)*x'"  # left to right: the same grouping as SPEC's
+
+
+def test_one_definition_program_and_trailing_separator():
+    r = matdiff.diff("L = x'*A*x;", "x")
+    assert r.program.function_name == "L"
+    A_, x_ = RNG.standard_normal((4, 4)), RNG.standard_normal(4)
+    assert first_order_error(lambda A, x: float(x @ A @ x), {"A": A_, "x": x_}, "x",
+                             r.lambdify()(A=A_, x=x_)) < 1e-6
+
+
+def test_cli_program_on_several_lines():
+    code, out, err = cli("z = W*x + b\ny = sigmoid(z)\nL = 0.5*norm2(y - t)^2", "W,b", "--check")
+    assert code == 0, err
+    assert out.splitlines()[0] == "∂L/∂W = (y - t) .* y .* (1 - y)*x'"
+    code, out, err = cli("z = W*x\nz = 2*x\nsum(z)", "x")
+    assert code == 2 and "defined twice" in err and "Traceback" not in err
+
+
+FOLDS = [
+    # (program, variable, hand-written f, inputs, a defined name the answer uses, text it replaces)
+    ("z = A*x; L = z'*B*z", "x", lambda A, B, x: float((A @ x) @ B @ (A @ x)),
+     {"A": RNG.standard_normal((3, 4)), "B": RNG.standard_normal((3, 3)), "x": RNG.standard_normal(4)}, "z", "A*x"),
+    ("z = A*x; L = z'*B*z", "A", lambda A, B, x: float((A @ x) @ B @ (A @ x)),
+     {"A": RNG.standard_normal((3, 4)), "B": RNG.standard_normal((3, 3)), "x": RNG.standard_normal(4)}, "z", "A*x"),
+    ("h = W1*x; o = W2*h; L = norm2(o - y)^2", "W2",
+     lambda W1, W2, x, y: float(np.sum((W2 @ W1 @ x - y) ** 2)),
+     {"W1": RNG.standard_normal((5, 4)), "W2": RNG.standard_normal((3, 5)), "x": RNG.standard_normal(4),
+      "y": RNG.standard_normal(3)}, "h", "W1"),
+    ("Z = X*W; L = tr(Z'*C*Z)", "W", lambda X, W, C: float(np.trace((X @ W).T @ C @ (X @ W))),
+     {"X": RNG.standard_normal((3, 4)), "W": RNG.standard_normal((4, 5)), "C": RNG.standard_normal((3, 3))},
+     "Z", "X*W"),
+    ("r = A*x - b; L = r'*r", "x", lambda A, x, b: float(np.sum((A @ x - b) ** 2)),
+     {"A": RNG.standard_normal((3, 4)), "x": RNG.standard_normal(4), "b": RNG.standard_normal(3)}, "r", "A*x"),
+    ("h = relu(W1*x); o = W2*h; L = norm2(o - y)^2", "W2",
+     lambda W1, W2, x, y: float(np.sum((W2 @ np.maximum(W1 @ x, 0) - y) ** 2)),
+     {"W1": RNG.standard_normal((5, 4)), "W2": RNG.standard_normal((3, 5)), "x": RNG.standard_normal(4),
+      "y": RNG.standard_normal(3)}, "h", "relu"),
+    ("m = A*x; s = m'*m; L = sqrt(s)", "x", lambda A, x: float(np.linalg.norm(A @ x)),
+     {"A": RNG.standard_normal((3, 4)), "x": RNG.standard_normal(4)}, "L", "0.5"),
+]
+
+
+@pytest.mark.parametrize("prog,var,f,inputs,name,replaced", FOLDS, ids=[f"{c[0]} by {c[1]}" for c in FOLDS])
+def test_answers_fold_definitions_inside_products_sums_and_transposes(prog, var, f, inputs, name, replaced):
+    r = matdiff.diff(prog, var)
+    text = str(r)
+    assert name in text and replaced not in text, text
+    assert first_order_error(f, inputs, var, r.lambdify()(**inputs)) < 1e-6
+
+
+def test_folding_a_sum_of_two_folded_products_keeps_them_apart():
+    """Regression: the folding memo once confused a folded product with a freed one of the same id,
+    and H1*G2' + c*H1'*W came out as 2*H1*G2'."""
+    prog = "H1 = U*(c .* b); G2 = W'*c; Q3 = H1'*(W*G2); L = beta + Q3 + sum(tanh(H1)) + sum(tanh(G2))"
+
+    def f(W, U, b, c, beta):
+        H1 = U @ (c * b)
+        G2 = W.T @ c
+        return beta + H1 @ (W @ G2) + np.sum(np.tanh(H1)) + np.sum(np.tanh(G2))
+
+    inputs = {"W": RNG.standard_normal((3, 4)), "U": RNG.standard_normal((3, 3)), "b": RNG.standard_normal(3),
+              "c": RNG.standard_normal(3), "beta": 0.5}
+    rs = matdiff.diff(prog, ["W", "c"])
+    for v in ("W", "c"):
+        assert first_order_error(f, inputs, v, rs[v].lambdify()(**inputs)) < 1e-6, str(rs[v])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import matdiff
+from matdiff.core.rewriting import rewrite
 from matdiff.core import construct as A
 from matdiff.backends.check import dimension_sizes, random_point
 from matdiff.backends.evaluate import evaluate
@@ -67,7 +68,7 @@ def test_transposes_taken_out_for_display(expr, wrt, shorter):
 
 def test_logistic_identities_keep_the_value():
     p = matdiff.parse("exp(v) ./ (1 + exp(v)) + (1 - sigmoid(u))")
-    assert p.expr == matdiff.parse("sigmoid(v) + sigmoid(-u)").expr
+    assert rewrite(p.expr) == matdiff.parse("sigmoid(v) + sigmoid(-u)").expr
     rng = np.random.default_rng(0)
     v, u = rng.standard_normal(4), rng.standard_normal(4)
     by_hand = np.exp(v) / (1 + np.exp(v)) + 1 - 1 / (1 + np.exp(-u))

@@ -11,7 +11,7 @@ from typing import Sequence
 
 from ..core.nodes import SCALAR, Expr, Sym, Where
 from ..errors import UsageError
-from .codegen.emit import ATOM, Printer, _docstring, _Emitter, _temp_base
+from .codegen.emit import ATOM, HELPER_ORDER, Printer, _docstring, _Emitter, _temp_base
 from .codegen.lowering import Lowering, Op, _postorder, _uses, is_trivial
 from .codegen.targets import _BY_NAME, TARGETS
 
@@ -79,7 +79,7 @@ class _ManyEmitter(_Emitter):
         if tg.name == "jax":
             lines.append("# float64 needs jax.config.update(\"jax_enable_x64\", True); jit-compatible")
         lines += [tg.module.format(m=mod, as_m="" if mod == "torch" else f" as {mod}"), "", ""]
-        for h in ("kron", "commutation_perm", "commutation", "sigmoid", "softmax", "logsumexp"):
+        for h in HELPER_ORDER:
             if h in self.helper_names:
                 lines += [tg.helpers[h].format(m=mod, name=self.helper_names[h],
                                                perm=self.helper_names.get("commutation_perm", "")), "", ""]

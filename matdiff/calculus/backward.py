@@ -44,7 +44,8 @@ def differential_many(e: Expr, variables: Sequence[Sym]) -> Expr:
 
 
 def identify(f: Expr, df: Expr, var: Sym, others: Sequence[Sym]) -> tuple[str, Expr]:
-    """(kind, derivative) of f by var, read off the joint differential df (SPEC §3)."""
+    """(kind, derivative) of f by var, read off the joint differential df (SPEC §3): the
+    identification follows var's own differential node; by a scalar, dvar = 1 and the others 0."""
     if var.is_scalar:
         mapping: dict[Expr, Expr] = {Differential(v, v.shape): A.zero(v.shape) for v in others if v != var}
         mapping[Differential(var, var.shape)] = A.ONE

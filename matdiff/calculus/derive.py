@@ -12,6 +12,7 @@ from fractions import Fraction
 from ..core import construct as A
 from ..core.catalogue import KINKED
 from ..core.nodes import Differential, Expr, Func, Sym, shape_text
+from ..core.rewriting import Fired, rewrite
 from ..errors import UsageError
 from ..simplify.passes import cost, simplify
 from .differential import differential
@@ -40,10 +41,13 @@ def kink_notes(f: Expr, var: Sym) -> list[str]:
     return [f"{', '.join(found)} not differentiable at 0: the result is a subgradient there ({rules})"]
 
 
-def derive(f: Expr, var: Sym, order: int) -> tuple[str, Expr, Expr | None]:
-    """(kind, derivative, gradient for a Hessian) of f with respect to var."""
+def derive(f: Expr, var: Sym, order: int, log: list[Fired] | None = None) -> tuple[str, Expr, Expr | None]:
+    """(kind, derivative, gradient for a Hessian) of f with respect to var; f and its
+    differential are rewritten by the rewrite table first (the rewrites on the
+    differential recorded in ``log``)."""
     dX = Differential(var, var.shape)
-    df = differential(f, var)
+    f = rewrite(f)
+    df = rewrite(differential(f, var), log)
     if order == 1:
         if var.is_scalar:
             return ("gradient" if f.is_scalar else "derivative"), A.substitute(df, {dX: A.ONE}), None
@@ -58,8 +62,8 @@ def derive(f: Expr, var: Sym, order: int) -> tuple[str, Expr, Expr | None]:
         raise UsageError("a Hessian needs a scalar function; this one is "
                          f"{shape_text(f.shape)}: differentiate its Jacobian instead")
     G = A.substitute(df, {dX: A.ONE}) if var.is_scalar else gradient(df, var)
-    G = simplify(G)
-    dG = differential(G, var)
+    G = simplify(G, log)
+    dG = rewrite(differential(G, var), log)
     if var.is_scalar:
         return "hessian", A.substitute(dG, {dX: A.ONE}), G
     H = jacobian(dG, var)
@@ -67,3 +71,10 @@ def derive(f: Expr, var: Sym, order: int) -> tuple[str, Expr, Expr | None]:
         P = symmetric_projection(var.shape[0])
         H = A.mul(P, H, P)
     return "hessian", H, (sym(G) if var.symmetric else G)
+
+
+def derivative(f: Expr, var: Sym, order: int, log: list[Fired] | None = None) -> tuple[str, Expr, Expr | None]:
+    """:func:`derive`, then the derivative simplified: (kind, derivative, gradient for a Hessian);
+    every rewrite of the table that fires on the way is recorded in ``log``."""
+    kind, value, first = derive(f, var, order, log)
+    return kind, simplify(value, log), first

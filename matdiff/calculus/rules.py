@@ -97,7 +97,7 @@ def rule_for(e: Expr) -> Rule:
     """The rule that differentiates node e."""
     rule = OPERATOR_RULES.get(type(e))
     if rule is None:
-        raise UnsupportedError(f"no differential rule for {type(e).__name__}")
+        raise UnsupportedError(f"no differential rule for {type(e).__name__}", node=e)
     if isinstance(e, Func) and e.name in FUNCTION_RULES:
         return FUNCTION_RULES[e.name]
     return rule

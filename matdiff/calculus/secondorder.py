@@ -122,14 +122,14 @@ def _inner_map(f: Expr, var: Sym) -> Expr:
         raise UnsupportedError(
             f"f depends on {name} through several inner maps "
             f"({', '.join(dict.fromkeys(to_text(x) for x in found))}); Gauss–Newton needs f = L(N({name})) "
-            "with one N: split the sum and take each part")
+            "with one N: split the sum and take each part", node=e)
 
     N = descend(f)
     if N == var:
         raise UnsupportedError(
             f"f depends on {name} directly, not through an inner vector- or matrix-valued map N: "
             f"the Gauss–Newton matrix J_N' H_L J_N needs f = L(N({name})) (e.g. a residual A*x - b "
-            "or the logits X*w)")
+            "or the logits X*w)", node=var)
     return A.T(N) if N.is_row else N
 
 
@@ -149,7 +149,7 @@ def gauss_newton_parts(result: Any) -> dict[str, Any]:
     L = A.substitute(f, {N: u, A.T(N): A.T(u)})
     if A.depends(L, var.name):
         raise UnsupportedError(f"{var.name} occurs outside the inner map {to_text(N)}: "
-                               "Gauss–Newton needs every occurrence inside N")
+                               "Gauss–Newton needs every occurrence inside N", node=N)
     # H_L and ∇L with respect to u, then u := N
     _, H_L, G_L = derive(L, u, 2)
     back = {u: N}

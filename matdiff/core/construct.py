@@ -122,14 +122,6 @@ def add(*terms: Expr) -> Expr:
                 core = alt
         coefs[core] = coefs.get(core, Fraction(0)) + c
     out = [scale(c, core) for core, c in coefs.items() if c != 0]
-    one = next((i for i, t in enumerate(out) if isinstance(t, Ones) or is_one(t)), None)
-    if one is not None:  # 1 − σ(v) = σ(−v)
-        for i, t in enumerate(out):
-            c, core = split_coef(t)
-            if c == -1 and isinstance(core, Func) and core.name == "sigmoid":
-                out[one] = func("sigmoid", neg(core.arg))
-                del out[i]
-                break
     if not out:
         return zero(big)
     if len(out) == 1:
@@ -171,35 +163,6 @@ def constant_scalar(e: Expr) -> Expr | None:
         if all(p is not None for p in parts):
             return add(*parts)
     return None
-
-
-def _is_vec(e: Expr) -> bool:
-    return isinstance(e, Func) and e.name == "vec" and is_diff_free(e.arg)
-
-
-def _roth(prev: Expr, f: Expr) -> Expr | None:
-    """Roth's column lemma, (A ⊗ B) vec X = vec(B X Aᵀ) and vec(X)ᵀ(A ⊗ B) = vec(Bᵀ X A)ᵀ,
-    for the product prev·f (never on a differential: identification reads its Kronecker form)."""
-    if isinstance(prev, Kron) and len(prev.factors) == 2 and _is_vec(f):
-        (a, b), x = prev.factors, f.arg
-        if b.shape[1] == x.shape[0] and a.shape[1] == x.shape[1]:
-            return func("vec", mul(b, x, T(a)))
-    if isinstance(f, Kron) and len(f.factors) == 2 and isinstance(prev, Transpose) and _is_vec(prev.arg):
-        (a, b), x = f.factors, prev.arg.arg
-        if b.shape[0] == x.shape[0] and a.shape[0] == x.shape[1]:
-            return T(func("vec", mul(T(b), x, a)))
-    return None
-
-
-def _outer_product(e: Expr) -> tuple[list[Expr], list[Expr], list[Expr]] | None:
-    """e = s · L · R with L a column and R a row (a rank-one product): (scalars, L, R), or None."""
-    if not isinstance(e, Mul):
-        return None
-    chain = [f for f in e.factors if not f.is_scalar]
-    i = next((i for i, f in enumerate(chain[:-1]) if f.shape[1] == 1), None)
-    if i is None:
-        return None
-    return [f for f in e.factors if f.is_scalar], chain[:i + 1], chain[i + 1:]
 
 
 def _is_run(e: Expr) -> bool:
@@ -344,66 +307,14 @@ def mul(*factors: Expr) -> Expr:
         if merged:
             pb, pk = _base_exp(merged[-1])
             fb, fk = _base_exp(f)
-            if pb == fb and pk == fk == 1 and _is_i_plus_k(pb):  # (I + K)² = 2(I + K), as K² = I
-                coef *= 2
-                continue
             if pb == fb and pb.is_square:
                 merged[-1] = matpow(pb, pk + fk)
                 if isinstance(merged[-1], Identity):
                     merged.pop()
                 continue
-            prev = merged[-1]
-            if isinstance(f, Commutation) and isinstance(prev, Kron) and len(prev.factors) == 2 \
-                    and (f.m, f.n) == (prev.factors[0].shape[1], prev.factors[1].shape[1]):
-                a, b = prev.factors  # (A ⊗ B) K(n,q) = K(m,p) (B ⊗ A), A m×n, B p×q
-                merged[-1:] = [commutation(a.shape[0], b.shape[0]), kron(b, a)]
-                if isinstance(merged[-2], Identity):
-                    merged.pop(-2)
-                continue
-            if (isinstance(f, Commutation) and _is_i_plus_k(prev)) or \
-                    (_is_i_plus_k(f) and isinstance(prev, Commutation) and prev.m == prev.n):
-                merged[-1] = f if isinstance(prev, Commutation) else prev  # (I + K) K = K (I + K) = I + K
-                continue
-            if _is_i_plus_k(f) and len(merged) >= 2 and _is_i_plus_k(merged[-2]) and isinstance(prev, Kron) \
-                    and len(prev.factors) == 2 and prev.factors[0] == prev.factors[1] and prev.factors[0].is_square:
-                merged[-2:] = [prev, f]  # (I + K)(B ⊗ B)(I + K) = 2 (B ⊗ B)(I + K): K commutes with B ⊗ B
-                coef *= 2
-                continue
-            rolled = _roth(prev, f)
-            if rolled is not None:
-                merged[-1] = rolled
-                continue
-            if isinstance(f, Commutation) and isinstance(prev, Ones) and prev.shape[0] == 1:
-                continue  # 𝟙ᵀK = 𝟙ᵀ: K permutes
-            if _is_i_plus_k(f) and isinstance(prev, Ones) and prev.shape[0] == 1:
-                coef *= 2  # 𝟙ᵀ(I + K) = 2𝟙ᵀ
-                continue
-            if isinstance(prev, Commutation) and isinstance(f, Ones) and f.shape[1] == 1:
-                merged[-1] = f  # K𝟙 = 𝟙
-                continue
-            if _is_diagm(prev) and f.shape[1] == 1:  # diag(a) w = a ⊙ w
-                merged[-1] = had(prev.arg, f)
-                continue
-            if _is_diagm(f) and prev.shape[0] == 1 and not _is_diagm(prev):  # wᵀ diag(a) = (a ⊙ w)ᵀ
-                merged[-1] = T(had(f.arg, T(prev)))
-                continue
-            if _is_diagm(f) and _is_diagm(merged[-1]):  # diag(a) diag(b) = diag(a ⊙ b)
-                merged[-1] = func("diagm", had(merged[-1].arg, f.arg))
-                continue
         merged.append(f)
     if chain and not merged:
         merged = [Identity((shape[0], shape[0]))]
-    if len(merged) >= 2 and shape[1] == 1 and isinstance(merged[0], Ones):
-        scalars.append(func("sum", mul(*merged[1:])))  # 𝟙𝟙ᵀv = sum(v)·𝟙, 𝟙ᵀv = sum(v)
-        merged = [Ones(shape)] if shape != SCALAR else []
-    elif len(merged) >= 2 and shape[0] == 1 and isinstance(merged[-1], Ones):
-        scalars.append(func("sum", mul(*merged[:-1])))  # vᵀ𝟙𝟙ᵀ = sum(v)·𝟙ᵀ
-        merged = [Ones(shape)] if shape != SCALAR else []
-    if len(merged) == 1 and isinstance(merged[0], Func) and merged[0].name == "exp" and merged[0].arg.is_vector:
-        norm = power(func("sum", merged[0]), MINUS_ONE)  # exp(v)/sum(exp(v)) = softmax(v)
-        if norm in scalars:
-            scalars.remove(norm)
-            merged = [func("softmax", merged[0].arg)]
     runs = [f for f in scalars if _is_run(f)]
     if not merged and len(runs) == 1 and not any(f.is_scalar for f in runs[0].factors):
         scalars.remove(runs[0])  # β·(xᵀAy) is written β·xᵀAy, one flat product
@@ -446,17 +357,6 @@ def _canonical_text(e: Expr) -> str:
     return f"{type(e).__name__}({','.join(attrs)};{','.join(kids)})"
 
 
-def _is_i_plus_k(e: Expr) -> bool:
-    """I + K(n,n): twice the projection onto vec of symmetric matrices."""
-    return isinstance(e, Add) and len(e.terms) == 2 and \
-        {type(t) for t in e.terms} == {Identity, Commutation} and \
-        all(not isinstance(t, Commutation) or t.m == t.n for t in e.terms)
-
-
-def _is_diagm(e: Expr) -> bool:
-    return isinstance(e, Func) and e.name == "diagm"
-
-
 def div(a: Expr, b: Expr) -> Expr:
     """a / b for a scalar b."""
     if isinstance(b, Num):
@@ -465,47 +365,6 @@ def div(a: Expr, b: Expr) -> Expr:
 
 
 FLATTEN_LIMIT = 32
-
-
-def _one_plus_exp(b: Expr) -> Expr | None:
-    """v when b = 1 + exp(v) (the 1 broadcast), else None."""
-    if isinstance(b, Add) and len(b.terms) == 2:
-        one, other = (b.terms if isinstance(b.terms[0], Ones) or is_one(b.terms[0]) else b.terms[::-1])
-        if (isinstance(one, Ones) or is_one(one)) and isinstance(other, Func) and other.name == "exp":
-            return other.arg
-    return None
-
-
-def _logistic(groups: dict[Expr, list[Expr]]) -> None:
-    """In a Hadamard product: exp(v) ⊙ (1 + exp(v))⁻¹ = σ(v) and (1 + exp(v))⁻¹ = σ(−v)."""
-    for b in list(groups):
-        items = groups.get(b)
-        if items is None:
-            continue
-        v = _one_plus_exp(b)
-        if v is None or len(items) != 1 or not (isinstance(items[0], Power) and items[0].exp == MINUS_ONE):
-            continue
-        del groups[b]
-        e = func("exp", v)
-        if e in groups and len(groups[e]) == 1 and groups[e][0] is e:
-            del groups[e]
-            groups.setdefault(func("sigmoid", v), []).append(func("sigmoid", v))
-        else:
-            groups.setdefault(func("sigmoid", neg(v)), []).append(func("sigmoid", neg(v)))
-
-
-def _kinked_pairs(groups: dict[Expr, list[Expr]]) -> None:
-    """In a Hadamard product: relu(u) ⊙ step(u) = relu(u) and abs(u) ⊙ sign(u) = u (also at 0)."""
-    for keep, drop in (("relu", "step"), ("abs", "sign")):
-        for b in list(groups):
-            if not (isinstance(b, Func) and b.name == keep and groups.get(b) == [b]):
-                continue
-            partner = func(drop, b.arg)
-            if groups.get(partner) == [partner]:
-                del groups[partner]
-                if keep == "abs":
-                    del groups[b]
-                    groups.setdefault(b.arg, []).append(b.arg)
 
 
 def had(*factors: Expr) -> Expr:
@@ -547,8 +406,6 @@ def had(*factors: Expr) -> Expr:
         if isinstance(a, Ones):
             continue
         groups.setdefault(a.base if isinstance(a, Power) else a, []).append(a)
-    _logistic(groups)
-    _kinked_pairs(groups)
     rest: list[Expr] = []
     for b, items in groups.items():
         if len(items) == 1:
@@ -693,71 +550,34 @@ def func(name: str, a: Expr) -> Expr:
                 return Zero(a.shape) if at_zero == 0 else scale(at_zero, Ones(a.shape))
             if not a.is_scalar:  # arccos(0) entry-wise: the constant array arccos(0)·𝟙
                 return mul(func(name, num(0)), Ones(a.shape))
-        if name == "sign" and isinstance(a, Func) and a.name == "sign":
-            return a
-        if name == "log" and isinstance(a, Func) and a.name == "softmax":  # log softmax z = z − lse(z)𝟙
-            return sub(a.arg, func("logsumexp", a.arg))
-        if name == "log" and isinstance(a, Func) and a.name == "exp":
-            return a.arg
-        if name == "log" and a.is_scalar and isinstance(a, Func) and a.name == "sum" \
-                and isinstance(a.arg, Func) and a.arg.name == "exp" and a.arg.arg.is_vector:
-            return func("logsumexp", a.arg.arg)  # log(sum(exp(v))) = logsumexp(v)
         return Func(name, a, a.shape)
-    if name in _MULTIPLICATIVE_ON_KRON and isinstance(a, Kron) and (
-            name != "tr" or all(f.is_square for f in a.factors)):
-        return mul(*[func(name, f) for f in a.factors])  # tr, sum, ‖·‖ of A ⊗ B: f(A)·f(B)
     if name == "tr":
         if a.is_scalar:
             return a
-        if isinstance(a, Transpose):
-            return func("tr", a.arg)
-        if isinstance(a, Identity):
-            return DimSize(a.shape[0])
         if isinstance(a, Zero):
             return zero(SCALAR)
         outer, inner = split_scalars(a)
         if outer:  # linear: tr(cA) = c tr(A)
             return mul(*outer, func("tr", inner))
-        if isinstance(a, Mul):
-            chain = list(a.factors)
-            for i, f in enumerate(chain):  # tr(L u R) = R L u, a scalar, for a column u
-                if f.shape[1] == 1:
-                    return mul(*chain[i + 1:], *chain[:i + 1])
-                if f.shape[0] == 1:  # tr(L vᵀ R) = vᵀ R L
-                    return mul(*chain[i:], *chain[:i])
         return Func("tr", a, SCALAR)
     if name == "sum":
         if a.is_scalar:
             return a
-        if isinstance(a, Transpose) or (isinstance(a, Func) and a.name == "vec"):
-            return func("sum", a.arg)  # sum(Aᵀ) = sum(vec A) = sum(A)
         if isinstance(a, Zero):
             return zero(SCALAR)
         outer, inner = split_scalars(a)
         if outer:  # linear: sum(cA) = c sum(A)
             return mul(*outer, func("sum", inner))
-        if isinstance(a, Ones):
-            return DimSize(dim_mul(*a.shape))
-        if isinstance(a, Sym) and a.probability:  # declared to sum to 1
-            return ONE
         return Func("sum", a, SCALAR)
     if name in ("det", "logdet"):
         if a.is_scalar:
             return a if name == "det" else func("log", func("abs", a))
-        if isinstance(a, Transpose):
-            return func(name, a.arg)
-        if isinstance(a, Identity):
-            return num(1 if name == "det" else 0)
         return Func(name, a, SCALAR)
     if name == "inv":
         if a.is_scalar:
             return power(a, MINUS_ONE)
-        if isinstance(a, Func) and a.name == "inv":
-            return a.arg
         if isinstance(a, Identity):
             return a
-        if isinstance(a, MatPow):  # (Xᵏ)⁻¹ = (X⁻¹)ᵏ
-            return matpow(func("inv", a.base), a.k)
         if isinstance(a, Transpose):
             return T(func("inv", a.arg))
         outer, inner = split_scalars(a)
@@ -776,22 +596,10 @@ def func(name: str, a: Expr) -> Expr:
             return Func("diagm", a, (a.shape[0], a.shape[0]))
         if isinstance(a, Zero):
             return Zero((a.shape[0], a.shape[0]))
-        if isinstance(a, Ones):
-            return Identity((a.shape[0], a.shape[0]))
         return Func("diagm", a, (a.shape[0], a.shape[0]))
     if name == "diagv":
-        if isinstance(a, Func) and a.name == "diagm":
-            return a.arg
-        split = _outer_product(a)
-        if split is not None:  # the diagonal of an outer product: diag(s u vᵀ) = s u ⊙ v
-            outer, left, right = split
-            return mul(*outer, had(mul(*left), T(mul(*right))))
-        if isinstance(a, Identity):
-            return Ones((a.shape[0], 1))
         if isinstance(a, Zero):
             return Zero((a.shape[0], 1))
-        if isinstance(a, Transpose):
-            return func("diagv", a.arg)
         return Func("diagv", a, (a.shape[0], 1))
     if name == "vec":
         if a.shape[1] == 1:
@@ -804,18 +612,10 @@ def func(name: str, a: Expr) -> Expr:
             return zero(SCALAR)
         if a.is_scalar:
             return func("abs", a)
-        outer, inner = split_scalars(a)
-        if outer:  # ‖cA‖ = |c| ‖A‖
-            return mul(*[func("abs", f) for f in outer], func(name, inner))
-        if isinstance(a, Transpose):
-            return func(name, a.arg)
         return Func(name, a, SCALAR)
     if name in VECTOR:  # the shape rule of the catalogue's record
         return Func(name, a, a.shape if BY_NAME[name].shape == "vector->same" else SCALAR)
     raise KeyError(name)
-
-
-_MULTIPLICATIVE_ON_KRON = ("tr", "sum", "norm1", "norm2")  # f(A ⊗ B) = f(A) f(B)
 
 
 def _fold_elementwise(name: str, v: Fraction) -> Fraction | None:
@@ -918,10 +718,6 @@ def matpow(base: Expr, k: int) -> Expr:
         return matpow(base.base, base.k * k)
     if isinstance(base, Identity):
         return base
-    split = _outer_product(base)
-    if split is not None:  # rank one, s L R with L a column: (s L R)ᵏ = sᵏ (R L)ᵏ⁻¹ L R
-        outer, left, right = split
-        return mul(*[power(f, num(k)) for f in outer], power(mul(*right, *left), num(k - 1)), *left, *right)
     return MatPow(base, k, base.shape)
 
 

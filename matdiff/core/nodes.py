@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import weakref
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from fractions import Fraction
 from typing import Callable, ClassVar, Iterator
 
@@ -327,11 +327,3 @@ class D(Expr):
 
 Leaf = (Sym, Num, Identity, Zero, Ones, Commutation, Differential, DimSize)
 
-
-@dataclass(frozen=True)
-class Span:
-    """Where a sub-expression stands in the input (1-based columns)."""
-
-    start: int
-    end: int
-    text: str = field(default="", compare=False)

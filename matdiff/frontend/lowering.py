@@ -9,7 +9,7 @@ from ..core import construct as A
 from ..core.catalogue import CONSTRUCTORS
 from ..core.names import RESERVED_NAMES
 from ..core.nodes import Expr, Ones, Sym, Zero
-from ..errors import UnsupportedError
+from ..errors import INTERNAL_FAULTS, MatdiffError, UnsupportedError, internal_error
 from .syntax import Raw
 from .types import Inference, default_kind, integer_exponent
 
@@ -24,12 +24,14 @@ class Lowering:
         """Post-order, iterative; a chain a + b − c or a·b·c is built in one call
         (building it pairwise would re-canonicalize the growing chain k times)."""
         built: dict[int, Expr] = {}
+        self.origins: dict[Expr, tuple[int, int]] = {}
         self._chains: dict[int, list[tuple[Raw, int]]] = {}
         stack: list[tuple[Raw, bool]] = [(r, False)]
         while stack:
             node, done = stack.pop()
             if done:
-                built[id(node)] = self._build_one(node, built)
+                built[id(node)] = e = self._located(node, built)
+                self.origins.setdefault(e, (node.start, node.end))
                 continue
             stack.append((node, True))
             if node.op in ("add", "sub", "mul"):
@@ -41,6 +43,16 @@ class Lowering:
             for a in reversed(kids):
                 stack.append((a, False))
         return built[id(r)]
+
+    def _located(self, r: Raw, built: dict[int, Expr]) -> Expr:
+        """One node built; an error while building it points at its columns."""
+        text = self.inf.text
+        try:
+            return self._build_one(r, built)
+        except MatdiffError as e:
+            raise e.at(text, r.start, r.end - r.start)
+        except INTERNAL_FAULTS as e:
+            raise internal_error(e, f"building '{r.source(text)}'").at(text, r.start, r.end - r.start) from e
 
     def _chain(self, r: Raw) -> list[tuple[Raw, int]]:
         """The operands of a maximal chain of + and − (with signs) or of products,

@@ -289,6 +289,10 @@ def _syntax_error(text: str, e: UnexpectedInput) -> ParseError:
         if text[:col - 1].count("[") <= text[:col - 1].count("]"):
             return ParseError("unmatched ']'", text, col)
         return ParseError("missing subscript before ']': write an index name or ':'", text, col)
+    statement = text[:col - 1].rsplit(";", 1)[-1]  # the statement the error is in, up to the error
+    if "=" in text and (tok.type == "_SEP" and "=" not in statement or not statement.strip() and ";" in text[:col - 1]):
+        return ParseError("only the last statement of a program can be an expression without a name; "
+                          "write 'name = expression'", text, col, len(shown))
     if tok.type == "EQUAL":
         return ParseError("'=' defines a name: write 'name = expression' as a statement of its own",
                           text, col)

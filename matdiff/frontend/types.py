@@ -20,7 +20,8 @@ from .syntax import Raw
 DimT = tuple[int, ...]
 ShapeT = tuple[DimT, DimT]
 ONE: DimT = ()
-KINDS = ("scalar", "vector", "matrix", "symmetric", "probability", "tensor")
+TYPE_NAMES = ("scalar", "vector", "matrix", "symmetric", "probability", "tensor")
+"""The types a name may be declared as (API ``types=``, CLI flags)."""
 LETTERS = "m n p q r s t u v w k l a b c d e f g h i j".split()
 
 
@@ -41,8 +42,8 @@ def check_types(types: dict[str, str] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, kind in (types or {}).items():
         k = str(kind).lower()
-        if k not in KINDS:
-            raise UsageError(f"unknown type {kind!r} for {name!r}; the types are {', '.join(KINDS)}")
+        if k not in TYPE_NAMES:
+            raise UsageError(f"unknown type {kind!r} for {name!r}; the types are {', '.join(TYPE_NAMES)}")
         if not NAME.match(str(name)):
             raise UsageError(f"{name!r} is not a name")
         out[str(name)] = k

@@ -1,9 +1,9 @@
 """Rich display in Jupyter: the closed form, the variable and its shape, the
 notes, and the derivation as a collapsible list of typeset steps.
 
-The steps are typeset by re-deriving: :func:`matdiff.differential.derivation`
-gives each intermediate differential as a tree, which :func:`to_latex`
-prints; the rule label of each line is the one of ``Result.steps``.  All
+The steps are typeset by re-deriving: :func:`matdiff.present.steps.derivation_trees`
+gives the function after each rewrite and each intermediate differential as a
+tree, which :func:`to_latex` prints; the rule label of each line is the one of ``Result.steps``.  All
 LaTeX is MathJax-ready (``$$ … $$``), HTML-escaped inside the page."""
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from ..core.nodes import Differential
 from .printing import LatexPrinter, shape_text, to_latex
 
 
-KIND_LABEL = {"gradient": "gradient", "jacobian": "Jacobian", "derivative": "derivative", "hessian": "Hessian"}
+RESULT_NAMES = {"gradient": "gradient", "jacobian": "Jacobian", "derivative": "derivative", "hessian": "Hessian"}
+"""What each kind of result is called (gradient, Jacobian, derivative, Hessian)."""
 _LABEL = re.compile(r"\s{2,}\[(.*)\]\s*$")
 _NAME = LatexPrinter().name
 
@@ -46,16 +47,21 @@ def lhs_latex(r: Any) -> str:
 def latex_steps(r: Any) -> list[tuple[str, str]]:
     """The derivation as (LaTeX formula, rule label) pairs, one per line of ``r.steps``;
     the formula is empty for a line that is only a remark."""
-    from ..calculus.differential import derivation, differential
+    from ..calculus.differential import differential
+    from .steps import derivation_trees
 
-    f, var = r.function, r.variable
+    var = r.variable
+    t = derivation_trees(r)
+    f = t.function
     fF = "f" if f.is_scalar else "F"
     dX = to_latex(Differential(var, var.shape))
     x = _NAME(var.name)
     dvecX = rf"\mathrm{{d}}\operatorname{{vec}} {x}"
-    out: list[str] = [f"{fF} = {to_latex(f)}"]
-    for _label, step in derivation(f, var):
+    out: list[str] = [f"{fF} = {to_latex(r.function)}"]
+    out += [f"{fF} = {to_latex(cur)}" for _, cur in t.rewritten]
+    for _label, step in t.differential:
         out.append(rf"\mathrm{{d}}{fF} = {to_latex(step)}")
+    out += [rf"\mathrm{{d}}{fF} = {to_latex(cur)}" for _, cur in t.differential_rewrites]
     G = r.first if r.order == 2 else r.value
     if r.order == 1 or r.first is not None:
         if var.is_scalar:
@@ -69,6 +75,9 @@ def latex_steps(r: Any) -> list[tuple[str, str]]:
         out.append(rf"\mathrm{{d}}^{{2}}f = \left\langle \mathrm{{d}}\left({to_latex(G)}\right), {dX} \right\rangle"
                    rf" = \left\langle {to_latex(dG)}, {dX} \right\rangle")
         out.append(rf"\mathrm{{d}}^{{2}}f = \left({dvecX}\right)^{{\top}} H \left({dvecX}\right)")
+    out += [f"{to_latex(x.before)} = {to_latex(x.after)}" for x in t.result_rewrites]
+    if t.more:  # a remark: how many rewrites are not shown
+        out.append("")
     if var.symmetric:  # a remark: the restriction to symmetric directions
         out.append("")
     out.append(f"{lhs_latex(r)} = {r.latex()}")
@@ -85,7 +94,7 @@ def latex_steps(r: Any) -> list[tuple[str, str]]:
 def result_html(r: Any) -> str:
     """HTML with MathJax-ready LaTeX: result, variable and shape, notes, steps."""
     var = r.variable
-    head = (f"<div class='matdiff-result'><p><b>{KIND_LABEL[r.kind]}</b> of "
+    head = (f"<div class='matdiff-result'><p><b>{RESULT_NAMES[r.kind]}</b> of "
             f"<code>{html.escape(r.input)}</code> with respect to <code>{html.escape(var.name)}</code> "
             f"({html.escape(variable_kind(r))}, {html.escape(shape_text(var.shape))}); "
             f"result {html.escape(r.shape_text)}</p>"
@@ -104,7 +113,7 @@ def result_html(r: Any) -> str:
 
 def result_markdown(r: Any) -> str:
     """The same content as Markdown with ``$$`` math (for ``_repr_markdown_``)."""
-    lines = [f"**{KIND_LABEL[r.kind]}** of `{r.input}` with respect to `{r.variable.name}` "
+    lines = [f"**{RESULT_NAMES[r.kind]}** of `{r.input}` with respect to `{r.variable.name}` "
              f"({variable_kind(r)}, {shape_text(r.variable.shape)}); result {r.shape_text}", "",
              f"$$ {lhs_latex(r)} = {r.latex()} $$", ""]
     lines += [f"- {n}" for n in r.notes]

@@ -25,6 +25,8 @@ from ..core import construct as A
 from ..core.nodes import Add, Expr, Func, Hadamard, Identity, MatPow, Mul, Num, Ones, Power, Sym, Transpose, Where  # noqa: F401
 from ..core.catalogue import ELEMENTWISE, lookup
 from ..core.names import fresh_name
+from ..core.rewrites import diag_terms
+from ..core.rewriting import Fired, rewrite
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+|[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*"
                     r"|\.\*|\./|\.\^|\S")
@@ -169,17 +171,10 @@ def _logistic_sum(e: Add) -> Expr:
 
 
 def _diag_terms(e: Add) -> Expr:
-    """α diag(a) + β diag(b) = diag(α a + β b): diag is linear."""
-    inside, outside = [], []
-    for t in e.terms:
-        c, scal, chain = _parts(t)
-        if len(chain) == 1 and isinstance(chain[0], Func) and chain[0].name == "diagm":
-            inside.append(A.mul(A.num(c), *scal, chain[0].arg))
-        else:
-            outside.append(t)
-    if len(inside) < 2:
-        return e
-    return A.add(A.func("diagm", factor(A.add(*inside))), *outside)
+    """α diag(a) + β diag(b) = diag(α a + β b) (the rewrite table's "diag is linear"), the new
+    argument factored."""
+    merged = diag_terms(e, factor)
+    return e if merged is None else merged
 
 
 def _powers(t: Expr) -> tuple[Expr, dict[Expr, Fraction]]:
@@ -254,9 +249,10 @@ def _pull_common_coefficient(e: Expr) -> Expr:
     return Mul((A.num(c), inner), e.shape)
 
 
-def simplify(e: Expr) -> Expr:
-    """The textbook form: factored, with the cheapest of the equal forms."""
-    return factor(e)
+def simplify(e: Expr, log: list[Fired] | None = None) -> Expr:
+    """The textbook form: the rewrite table applied, factored, with the cheapest of the equal
+    forms (factoring may uncover a pattern of the table: it is applied again)."""
+    return rewrite(factor(rewrite(e, log)), log)
 
 
 # -- transposes pulled out, for display -------------------------------------------------

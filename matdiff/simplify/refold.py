@@ -12,10 +12,11 @@ equal values, so the answer is the same function of the inputs.
 from __future__ import annotations
 
 from collections import Counter
+from fractions import Fraction
 from typing import Sequence
 
 from ..core import construct as A
-from ..core.nodes import Add, Expr, Func, Sym
+from ..core.nodes import Add, Expr, Func, Mul, Sym
 
 
 def complements(defs: Sequence[tuple[Sym, Expr]]) -> dict[Expr, Expr]:
@@ -38,27 +39,39 @@ def refold(e: Expr, defs: Sequence[tuple[Sym, Expr]]) -> Expr:
         if isinstance(tree, Sym):
             continue
         exact.setdefault(tree, sym)
+        if isinstance(tree, Func) and tree.name == "sqrt":  # √u is also written u^(1/2), 1/√u as u^(−1/2)
+            half = A.num(Fraction(1, 2))
+            exact.setdefault(A.power(tree.arg, half), sym)
+            exact.setdefault(A.power(tree.arg, A.neg(half)), A.power(sym, A.MINUS_ONE))
         if not tree.is_scalar and not tree.is_vector:  # (relu(W x))ᵀ is kept as relu(xᵀWᵀ)
             exact.setdefault(A.T(tree), A.T(sym))
         elif tree.is_vector:
             exact.setdefault(A.T(tree), A.T(sym))
     sums = sorted(((sym, tree) for sym, tree in defs if isinstance(tree, Add)),
                   key=lambda st: -len(st[1].terms))
-    memo: dict[int, Expr] = {}
+    chains: list[tuple[Expr, tuple[Expr, ...]]] = []
+    for sym, tree in defs:
+        for name, t in ((sym, tree), (A.T(sym), A.T(tree))):
+            if isinstance(t, Mul) and not t.is_scalar and not any(f.is_scalar for f in t.factors):
+                chains.append((name, t.factors))
+    chains.sort(key=lambda c: -len(c[1]))
+    memo: dict[int, tuple[Expr, Expr]] = {}  # id(x) → (x, folded): x held, so its id stays its own
 
     def go(x: Expr) -> Expr:
         if id(x) in memo:
-            return memo[id(x)]
+            return memo[id(x)][1]
         if x in exact:
             out: Expr = exact[x]
         elif isinstance(x, Add) and (part := _fold_sum(x, sums)) is not None:
+            out = go(part)
+        elif isinstance(x, Mul) and (part := _fold_chain(x, chains)) is not None:
             out = go(part)
         elif not x.children:
             out = x
         else:
             kids = tuple(go(c) for c in x.children)
             out = x if all(a is b for a, b in zip(kids, x.children)) else A.rebuild(x, kids)
-        memo[id(x)] = out
+        memo[id(x)] = (x, out)
         return out
 
     return go(e)
@@ -75,6 +88,21 @@ def _fold_sum(x: Add, sums: list[tuple[Sym, Expr]]) -> Expr | None:
             if all(have[t] >= n for t, n in want.items()):
                 rest = list((have - want).elements())
                 return A.add(sym if sign > 0 else A.neg(sym), *rest)
+    return None
+
+
+def _fold_chain(x: Mul, chains: list[tuple[Expr, tuple[Expr, ...]]]) -> Expr | None:
+    """A product holding a defined product as a run of its factors, with the name instead
+    (A'*(B + B')*A*x with z = A*x is A'*(B + B')*z)."""
+    scalars = [f for f in x.factors if f.is_scalar]
+    chain = [f for f in x.factors if not f.is_scalar]
+    for name, fs in chains:
+        k = len(fs)
+        if k > len(chain) or (k == len(chain) and not scalars):
+            continue
+        for i in range(len(chain) - k + 1):
+            if all(a == b for a, b in zip(chain[i:i + k], fs)):
+                return A.mul(*scalars, *chain[:i], name, *chain[i + k:])
     return None
 
 

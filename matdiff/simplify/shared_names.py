@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 from ..core import construct as A
 from ..core.nodes import Add, Expr, Func, Hadamard, Mul, Sym
-from .passes import MAX_CANDIDATES, MAX_NAMING_COST, _fresh_name, cost, tokens
+from .passes import MAX_CANDIDATES, MAX_NAMING_COST, _fresh_name, _named_as, cost, tokens
 
 ROUNDS = 4
 
@@ -26,7 +26,7 @@ def _occurrences(exprs: Sequence[Expr]) -> Counter:
     stack = list(exprs)
     while stack:
         x = stack.pop()
-        if isinstance(x, (Func, Hadamard, Mul, Add)) and not x.is_scalar or (isinstance(x, Func) and x.name == "softmax"):
+        if isinstance(x, (Func, Hadamard, Mul, Add)) and not x.is_scalar or (isinstance(x, Func) and _named_as(x)):
             counts[x] += 1
         stack.extend(x.children)
     return counts

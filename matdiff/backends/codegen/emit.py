@@ -18,6 +18,9 @@ from ...errors import UsageError
 from .lowering import Op, _lower, _postorder, _uses, is_trivial
 from .targets import _BY_NAME, TARGETS, Target, _needs_helper
 
+HELPER_ORDER = ("kron", "commutation_perm", "commutation") + WITH_HELPER
+"""The helpers a generated function may define, in the order they are written."""
+
 
 def py_name(name: str) -> str:
     """A Python identifier for a matdiff name (``lambda`` → ``lambda_``)."""
@@ -391,7 +394,7 @@ class _Emitter:
             lines.append("# float64 needs jax.config.update(\"jax_enable_x64\", True); jit-compatible")
         imp = tg.module.format(m=mod, as_m="" if mod == "torch" else f" as {mod}")
         lines += [imp, "", ""]
-        for h in ("kron", "commutation_perm", "commutation") + WITH_HELPER:
+        for h in HELPER_ORDER:
             if h in self.helper_names:
                 src = tg.helpers[h].format(m=mod, name=self.helper_names[h],
                                            perm=self.helper_names.get("commutation_perm", ""))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ...core import construct as A
+from ...core.rewrites import diag_terms
 from ...core.nodes import (SCALAR, Add, Commutation, DimSize, Expr, Func, Hadamard, Identity, Kron,
                   MatPow, Mul, Num, Ones, Power, Shape, Sym, Transpose, Unvec, Where, Zero)
 from ...errors import UsageError
@@ -330,14 +331,10 @@ def _is_ones_multiple(core: Expr) -> bool:
 
 
 def _merge_diagonals(e: Add) -> Expr | None:
-    """Σ cᵢ diag(vᵢ) = diag(Σ cᵢ vᵢ), so that a chain can broadcast it."""
-    vectors = []
-    for t in e.terms:
-        c, core = A.split_coef(t)
-        if not (isinstance(core, Func) and core.name == "diagm"):
-            return None
-        vectors.append(A.scale(c, core.arg))
-    return A.func("diagm", A.add(*vectors))
+    """Σ cᵢ diag(vᵢ) = diag(Σ cᵢ vᵢ) when every term is diagonal (the rewrite table's
+    "diag is linear"), so that a chain can broadcast it."""
+    merged = diag_terms(e)
+    return merged if isinstance(merged, Func) and merged.name == "diagm" else None
 
 
 def _split_power(low: Lowering, f: Expr, nums: list[Op], dens: list[Op]) -> None:
