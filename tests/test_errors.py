@@ -183,10 +183,10 @@ def test_an_internal_fault_while_building_the_tree_is_an_internal_error_with_a_c
 def test_an_internal_fault_while_differentiating_is_an_internal_error(monkeypatch, fault):
     import matdiff.pipeline as pipeline
 
-    def failing(*args):
+    def failing(*args, **kwargs):
         raise fault
 
-    monkeypatch.setattr(pipeline, "derive", failing)
+    monkeypatch.setattr(pipeline, "derivative", failing)
     with pytest.raises(matdiff.InternalError) as info:
         matdiff.diff("x'*x", "x")
     assert type(fault).__name__ in str(info.value) and "bug in matdiff" in str(info.value)

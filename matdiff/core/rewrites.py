@@ -23,7 +23,6 @@ read the way it is written.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Callable
 
 from . import construct as A
