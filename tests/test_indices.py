@@ -397,3 +397,17 @@ def test_same_output_on_every_call():
                       ("sum_j(logsumexp(Z[:,j]))", "Z")]:
         a, b = matdiff.diff(expr, wrt), matdiff.diff(expr, wrt)
         assert (str(a), a.index(), a.steps) == (str(b), b.index(), b.steps)
+
+
+def test_index_results_say_what_they_cannot_do():
+    r = matdiff.diff("sum_{i,j,k}(T[i,j,k]*T[j,k,i])", "T")
+    for method in ("hvp", "to_sympy"):
+        with pytest.raises(matdiff.UnsupportedError, match="this result is in indices"):
+            getattr(r, method)()
+
+
+def test_derivative_in_indices_is_bounded(monkeypatch):
+    from matdiff.indices import derivative
+    monkeypatch.setattr(derivative, "MAX_NODES", 50)
+    with pytest.raises(matdiff.UnsupportedError, match="more than 50 terms and factors"):
+        matdiff.diff("sum_{i,j,k}(tanh(T[i,j,k]*T[j,k,i])*sin(T[k,i,j]))", "T")

@@ -139,9 +139,23 @@ def contract(e: R.Ricci) -> R.Ricci:
     return R.isum(idx, body) if idx else body
 
 
+MAX_NODES = 20000
+"""The largest derivative in indices matdiff writes out."""
+
+
+def bounded(e: R.Ricci) -> R.Ricci:
+    n = 0
+    for _ in R.walk(e):
+        n += 1
+        if n > MAX_NODES:
+            raise UnsupportedError(f"the derivative in indices has more than {MAX_NODES} terms and factors; "
+                                   "write the expression with fewer nested products")
+    return e
+
+
 def index_gradient(expr: str, f: R.Ricci, part: Part, arrays, vkeys, notes) -> IndexResult:
-    raw = d(f, part.name, vkeys)
-    G = normal(raw)
+    raw = bounded(d(f, part.name, vkeys))
+    G = bounded(normal(raw))
     names = {k: s for k, s in zip(vkeys, part.subs or ())} if part.subs else {}
     letters = iter(x for x in "abcdefgh" if x not in names.values())
     for k in vkeys:
@@ -163,13 +177,13 @@ def index_derivative(expr: str, f: R.Ricci, out: tuple[str, ...], part: Part, ar
     ∂²L/∂V[vkeys]∂V[vkeys2] of a scalar L, in indices; evaluated on vec (column-major)."""
     if order == 2 and out:
         raise UnsupportedError("a Hessian needs a scalar function; differentiate its Jacobian instead")
-    first = normal(d(f, part.name, vkeys))
+    first = bounded(normal(bounded(d(f, part.name, vkeys))))
     second = ()
     if order == 2:
         second = tuple(R.fresh() for _ in vkeys)
         for k, k2 in zip(vkeys, second):
             arrays.dims[k2] = arrays.dims[k]
-        value = normal(d(first, part.name, second))
+        value = bounded(normal(bounded(d(first, part.name, second))))
     else:
         value = first
     names = {}

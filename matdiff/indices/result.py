@@ -194,6 +194,30 @@ class IndexResult(Result):
         return index_code(self, target, name)
 
 
+    def _matrix_only(self, what: str) -> None:
+        if not self.matrix_numbers or (self.part and self.part.subs):
+            from ..errors import UnsupportedError
+            raise UnsupportedError(f"{what} is available for matrix results; this result is in indices "
+                                   "(use lambdify, check or to_code)")
+
+    def hvp(self):
+        self._matrix_only("hvp()")
+        return super().hvp()
+
+    @property
+    def gauss_newton(self):
+        self._matrix_only("the Gauss-Newton matrix")
+        return super().gauss_newton
+
+    def to_sympy(self):
+        self._matrix_only("to_sympy()")
+        return super().to_sympy()
+
+    def plot(self, **values):
+        self._matrix_only("plot()")
+        return super().plot(**values)
+
+
 def _fixed(part: Part, vkeys, kwargs, sizes) -> dict[str, int]:
     fixed = {}
     for k, s in zip(vkeys, part.subs or ()):

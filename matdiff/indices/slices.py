@@ -22,6 +22,10 @@ from .result import MatrixForm
 from .typing import Part
 
 
+MAX_TRIES = 64
+"""Sets of fixed indices tried per sum before giving the slice form up."""
+
+
 @dataclass(frozen=True)
 class _Step:
     """What the derivation printer reads: f, the variable and the gradient."""
@@ -97,8 +101,12 @@ def slice_gradient(f: R.Ricci, part: Part, arrays: Arrays, vkeys, notes) -> Slic
         entries = [x for x in R.walk(s.body) if isinstance(x, R.Entry) and x.name == name]
         keys = [k for k in s.idx if any(k in x.idx for x in entries)]
         got = None
+        tried = 0
         for size in range(1, len(keys) + 1):
             for outer in combinations(keys, size):
+                tried += 1
+                if tried > MAX_TRIES:  # bounded work: the index path answers instead
+                    return None
                 pats = {tuple(p for p, k in enumerate(x.idx) if k in outer) for x in entries}
                 fixed = {x.idx[p] for x in entries for p in next(iter(pats))} if len(pats) == 1 else set()
                 if len(pats) != 1 or len({tuple(x.idx[p] for p in next(iter(pats))) for x in entries}) != 1:
