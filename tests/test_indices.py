@@ -116,6 +116,15 @@ RULES = [
      lambda W: np.sum(W ** 2)),
     ("sum_{i,j}(norm2(Q[:,i,:,j]*x)^2)", "Q", {"Q": (3, 4, 5, 2), "x": (5,)},
      lambda Q, x: np.sum(np.einsum("aibj,b->aij", Q, x) ** 2)),
+    # a variable used whole beside slices of a batch: a sum of matrix forms
+    ("sum_i(norm2(Phi[:,:,i]*x - y)^2)", "x", {"Phi": (3, 4, 5), "x": (4,), "y": (3,)},
+     lambda Phi, x, y: np.sum((np.einsum("abi,b->ai", Phi, x) - y[:, None]) ** 2)),
+    ("sum_j(logsumexp(W*X[:,j]) - Y[:,j]'*W*X[:,j])", "W", {"W": (3, 4), "X": (4, 5), "Y": (3, 5)},
+     lambda W, X, Y: np.sum(lse_axis0(W @ X)) - np.sum(Y * (W @ X))),
+    ("sum_j(log(sigmoid(w'*X[:,j])))", "w", {"w": (4,), "X": (4, 5)},
+     lambda w, X: np.sum(np.log(1 / (1 + np.exp(-(w @ X)))))),
+    ("sum_j(norm2(W*X[:,j] - Y[:,j])^2)", "W", {"W": (3, 4), "X": (4, 5), "Y": (3, 5)},
+     lambda W, X, Y: np.sum((W @ X - Y) ** 2)),
     # no matrix form: derivatives in indices, δ contracted
     ("sum_{i,j,k}(T[i,j,k]*T[j,k,i])", "T", {"T": (4, 4, 4)}, lambda T: np.einsum("ijk,jki->", T, T)),
     ("sum_{i,j,k}(T[i,j,k]*softmax(T[:,k,j])[i])", "T", {"T": (4, 3, 3)},
@@ -411,3 +420,9 @@ def test_derivative_in_indices_is_bounded(monkeypatch):
     monkeypatch.setattr(derivative, "MAX_NODES", 10)
     with pytest.raises(matdiff.UnsupportedError, match="more than 10 terms and factors"):
         matdiff.diff("sum_{i,j,k}(tanh(T[i,j,k]*T[j,k,i])*sin(T[k,i,j]))", "T")
+
+
+def test_batch_forms():
+    assert str(matdiff.diff("sum_j(logsumexp(W*X[:,j]) - Y[:,j]'*W*X[:,j])", "W")) == \
+        "sum_j((softmax(W*X[:,j]) - Y[:,j])*X[:,j]')"
+    assert str(matdiff.diff("sum_j(norm2(W*X[:,j] - Y[:,j])^2)", "W")) == "2*(W*X - Y)*X'"

@@ -86,6 +86,11 @@ class IndexLowering:
             return self._mul(r, want)
         if op == "pow":
             base, ex = args
+            inner = base.args[0] if base.op == "paren" else base
+            if inner.op == "call" and inner.args[0] == "norm2" and integer_exponent(ex) == 2:
+                a = inner.args[1]  # norm2(A)^2 = Σ Aᵢⱼ², without the square root
+                keys = [self.fresh(t) for t in self.axes(a)]
+                return R.isum(keys, R.power(self.lower(a, keys), R.const(2)))
             if self.scalar(base):
                 return R.power(self.lower(base, []), self.lower(ex, []))
             k = integer_exponent(ex)

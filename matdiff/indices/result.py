@@ -33,6 +33,7 @@ class MatrixForm:
     lhs: str | None = None  # e.g. "Phi[:,i,:]": the answer is ∂L/∂Phi[:,i,:] for every i
     select: tuple[str, ...] | None = None  # e.g. (":", "b")
     cuts: bool = False  # the variable is a part across several slices: no matrix form of its own
+    sum_over: tuple[str, ...] = ()  # the answer is a sum of matrix forms over these indices
 
 
 def render(e: Expr, select, printer: Callable[[Expr], str]) -> str:
@@ -83,6 +84,13 @@ class IndexResult(Result):
             return self.index(style)
         printer = {"text": to_text, "unicode": to_unicode, "latex": to_latex}[style]
         body = render(self.display, self.form.select, printer)
+        if self.form.sum_over:
+            names = self.form.sum_over
+            if style == "latex":
+                body = f"\\sum_{{{','.join(names)}}} \\left({body}\\right)"
+            else:
+                head = "sum_" if style == "text" else "Σ_"
+                body = f"{head}{names[0] if len(names) == 1 else '{' + ','.join(names) + '}'}({body})"
         if self.form.lhs is None:
             return body
         a, b = LHS[style]

@@ -53,6 +53,7 @@ class SliceAnswer:
     form: MatrixForm
     notes: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
+    bound: tuple[str, ...] = ()  # indices summed over outside the matrix form (a batch)
 
 
 def _sums(f: R.Ricci, name: str) -> list[R.Sum] | None:
@@ -192,6 +193,64 @@ def slice_gradient(f: R.Ricci, part: Part, arrays: Arrays, vkeys, notes) -> Slic
     steps.append(f"∂L/∂{var.name} = {to_text(value)}, for every "
                  f"{', '.join(sorted({found[0][4].show(k) for k in found[0][0]}))}    [∂L/∂{name} stacks the slices]")
     return SliceAnswer(value, var, F, slices, rename, want, form, list(notes), steps)
+
+
+def batch_gradient(f: R.Ricci, part: Part, arrays: Arrays, vkeys, notes) -> SliceAnswer | None:
+    """L = F(Σᵢ bᵢ), V used whole in each bᵢ beside slices of other arrays (a batch,
+    X[:,j]): ∂L/∂V = Σᵢ ∂/∂V ⟨∂F/∂σ, bᵢ(V)⟩, each term in matrix form."""
+    name = part.name
+    sums = _sums(f, name)
+    if part.subs or not sums or len(sums) != 1:
+        return None
+    s = sums[0]
+    got = None
+    tried = 0
+    for size in range(1, len(s.idx) + 1):
+        for outer in combinations(s.idx, size):
+            tried += 1
+            if tried > MAX_TRIES:
+                return None
+            rc = Recovery(arrays, set(outer))
+            try:
+                rec = rc(R.isum([k for k in s.idx if k not in outer], s.body))
+            except NoMatrixForm:
+                continue
+            whole = next((x for x in rec.expr.walk() if isinstance(x, Sym) and x.name == name), None)
+            if whole is None or any(v.name == name for v in rc.slices.values()):
+                continue
+            got = (outer, rec, rc, whole)
+            break
+        if got:
+            break
+    if got is None:
+        return None
+    outer, rec, rc, var = got
+    arrays.axes["σ"] = tuple(arrays.dims[k] for k in rec.idx)
+    arrays.kinds["σ"] = "placeholder"
+    try:
+        F = Recovery(arrays)(_replace(f, {s: R.Entry("σ", rec.idx)})).expr
+    except NoMatrixForm:
+        return None
+    finally:
+        arrays.axes.pop("σ", None)
+        arrays.kinds.pop("σ", None)
+    sig = next((x for x in F.walk() if isinstance(x, Sym) and x.name == "σ"), None)
+    if sig is None or any(isinstance(x, Sym) and x.name == name for x in F.walk()):
+        return None
+    _, g, _ = derive(F, sig, 1)
+    g = simplify(g)
+    if any(isinstance(x, Sym) and x.name == "σ" for x in g.walk()):
+        return None  # F is not linear in the sum
+    body = simplify(A.inner(g, rec.expr))
+    _, G, _ = derive(body, var, 1)
+    value = simplify(G)
+    shown = ", ".join(rc.show(k) for k in outer)
+    steps = [f"L = sum_{shown if len(outer) == 1 else '{' + shown + '}'}(f), f = {to_text(body)}    "
+             f"[term by term: {name} is the same in every term]"]
+    steps += derivation_lines(_Step(body, var, value))[1:-1]
+    notes += [n for n in kink_notes(body, var) if n not in notes]
+    form = MatrixForm(None, sum_over=tuple(rc.show(k) for k in outer))
+    return SliceAnswer(value, var, F, dict(rc.slices), {}, list(vkeys), form, list(notes), steps, tuple(outer))
 
 
 def _show(part: Part, arrays: Arrays, key_at: dict[int, str], found) -> callable:

@@ -97,8 +97,8 @@ def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]
         from .derivative import index_derivative
         return index_derivative(expr, f, tuple(want), part, arrays, vkeys, order, notes)
     # 3. slice by slice
-    from .slices import slice_gradient
-    sl = slice_gradient(f, part, arrays, vkeys, notes)
+    from .slices import batch_gradient, slice_gradient
+    sl = slice_gradient(f, part, arrays, vkeys, notes) or batch_gradient(f, part, arrays, vkeys, notes)
     if sl is not None:
         return _finish(sl, expr, arrays, part, f, vkeys)
     # 4. in indices
@@ -127,7 +127,7 @@ def _from(r: Result, expr, arrays, part, f, grad, vkeys, matrix_numbers, form=Ma
 def _finish(sl, expr, arrays, part, f, vkeys) -> IndexResult:
     G = simplify(sl.value)
     symbols = A.symbols(G)
-    grad = Expansion(arrays, sl.slices, sl.rename)(G, sl.want)
+    grad = R.isum(sl.bound, Expansion(arrays, sl.slices, sl.rename)(G, sl.want))
     out = IndexResult(expr, sl.variable, 1, "gradient", G, sl.function, symbols, tuple(sl.notes), None, None,
                       arrays=arrays, part=part, ricci_function=f, gradient=grad, vkeys=vkeys,
                       matrix_numbers=False, form=sl.form, index_only=sl.form.cuts)
