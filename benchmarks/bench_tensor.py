@@ -22,11 +22,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C  # noqa: E402
+import _common as C
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import matdiff  # noqa: E402
+import matdiff
 
 SEED = "beta*sum_i(sum(abs(Phi[:,i,:]'*Phi[:,i,:] - I)))"
 

@@ -9,7 +9,6 @@ import pytest
 import matdiff
 from matdiff.cli import run
 
-
 CASES = [
     (['sum_i(x[i]*y[j])', 'x'],
      "matdiff: shape error at column 14: index 'j' is free: no sum binds it (write sum_j(…) around it)\n  sum_i(x[i]*y[j])\n               ^\n"),

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+from test_indices import fd_error
 
 import matdiff
-from test_indices import fd_error
 
 LETTERS = "ijklmnpqrs"
 INNER = {  # element-wise functions of an entry: text, NumPy

@@ -60,8 +60,8 @@ def run_case(expr, wrt, dims, f, types=None, seed=0, tol=1e-5):
     return r
 
 
-softmax_cols = lambda Z: np.exp(Z - Z.max(0)) / np.exp(Z - Z.max(0)).sum(0)  # noqa: E731
-lse_axis0 = lambda T: np.log(np.exp(T).sum(0))  # noqa: E731
+softmax_cols = lambda Z: np.exp(Z - Z.max(0)) / np.exp(Z - Z.max(0)).sum(0)
+lse_axis0 = lambda T: np.log(np.exp(T).sum(0))
 
 # (expression, variable, sizes, the function by hand); sizes distinct so a missing transpose shows
 RULES = [
@@ -164,7 +164,7 @@ def test_elementwise_rule_in_indices(fn):
     assert fn in DERIVATIVES
     inner, npf = FUNCTIONS[fn]
     expr = "sum_{i,j,k}(" + fn + "(" + inner.replace("u", "(T[i,j,k]*T[j,k,i])") + "))"
-    f = lambda T: np.sum(npf(np.einsum("ijk,jki->ijk", T, T)))  # noqa: E731
+    f = lambda T: np.sum(npf(np.einsum("ijk,jki->ijk", T, T)))
     r = run_case(expr, "T", {"T": (3, 3, 3)}, f)
     assert r.index_only and "T[" in r.text
 
@@ -175,7 +175,7 @@ def test_every_index_rule_is_tested():
 
 # -- parts of a variable ----------------------------------------------------------------
 SEED = "beta*sum_i(sum(abs(Phi[:,i,:]'*Phi[:,i,:] - I)))"
-SEED_F = lambda beta, Phi: beta * np.abs(np.einsum("kij,kil->ijl", Phi, Phi) - np.eye(Phi.shape[2])).sum()  # noqa: E731
+SEED_F = lambda beta, Phi: beta * np.abs(np.einsum("kij,kil->ijl", Phi, Phi) - np.eye(Phi.shape[2])).sum()
 
 PARTS = [
     (SEED, "Phi[:,a,b]", {"beta": (), "Phi": (5, 3, 4)}, SEED_F),
@@ -343,7 +343,7 @@ def test_tensor_benchmark_quick(tmp_path):
 
 
 # -- Jacobians and Hessians in indices, on vec (column-major, first subscript fastest) --------
-from fdutil import first_order_error, second_order_error  # noqa: E402
+from fdutil import first_order_error, second_order_error
 
 SECOND = [
     ("sum_j(logsumexp(Z[:,j]))", "Z", {"Z": (4, 3)}, lambda Z: float(np.sum(lse_axis0(Z)))),

@@ -132,8 +132,6 @@ class Emitter:
             return self.tmp(f"{b} ** {p}"), ls
         if isinstance(e, R.Fn):
             a, ls = self.ev(e.arg)
-            if not ls and e.name not in ("sigmoid", "relu", "step"):
-                import math  # noqa: F401  (scalars go through the array library too)
             return self.tmp(f"{t['fns'][e.name]}({t['asarray'].format(x=a) if not ls else a})"), ls
         if isinstance(e, R.VecFn):
             a, ls = self.ev(e.arg)

@@ -194,7 +194,7 @@ def index_derivative(expr: str, f: R.Ricci, out: tuple[str, ...], part: Part, ar
         for k, s in zip(keys, part.subs or (":",) * len(keys)):
             names[k] = s if s != ":" and keys is vkeys else next(free)
     var = part.name
-    at = lambda keys: "[" + ",".join(names[k] for k in keys) + "]" if keys else ""  # noqa: E731
+    at = lambda keys: "[" + ",".join(names[k] for k in keys) + "]" if keys else ""
     if order == 2:
         lhs = f"∂²L/∂{var}{at(vkeys)}∂{var}{at(second)}"
     else:

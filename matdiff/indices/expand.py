@@ -3,10 +3,10 @@ Iᵢⱼ = δᵢⱼ, and a slice variable ``Phi[:,i,:]`` at (k, j) is Φₖᵢⱼ
 the index form of every matrix answer, and its evaluation by einsum."""
 from __future__ import annotations
 
+from ..core import construct as A
 from ..core.catalogue import ELEMENTWISE
 from ..core.nodes import (Add, DimSize, Expr, Func, Hadamard, Identity, MatPow, Mul, Num, Ones, Power, Sym,
                           Transpose, Where, Zero)
-from ..core import construct as A
 from ..errors import UnsupportedError
 from . import ricci as R
 from .lower import Arrays

@@ -9,7 +9,7 @@ from ..core.nodes import Sym
 from ..present.printing import to_latex, to_unicode
 from . import ricci as R
 
-POOL = "j k l m n p q r s t u v w i".split()
+POOL = ["j", "k", "l", "m", "n", "p", "q", "r", "s", "t", "u", "v", "w", "i"]
 SUBSCRIPTS = dict(zip("aehijklmnoprstuvx", "ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
 
 

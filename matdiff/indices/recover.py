@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..core import construct as A
-from ..core.nodes import DimSize, Expr, Identity, Num, Ones, Sym
+from ..core.nodes import DimSize, Expr, Identity, Ones, Sym
 from . import ricci as R
 from .lower import Arrays
 
@@ -230,8 +230,4 @@ class Recovery:
         return Rec(P, left, right)
 
 
-def is_closed(rec: Rec, recovery: Recovery) -> bool:
-    return not recovery.slices
-
-
-__all__ = ["NoMatrixForm", "Rec", "Recovery", "Slice", "Num"]
+__all__ = ["NoMatrixForm", "Rec", "Recovery", "Slice", "slice_name"]

@@ -3,9 +3,10 @@ exists (slice by slice for a tensor) and always in indices (:meth:`index`);
 evaluated and checked by einsum."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -173,7 +174,7 @@ class IndexResult(Result):
                     raise UsageError(f"missing a value for '{n}' (the function takes "
                                      f"{', '.join(inputs + list(part.free))})")
                 values[n] = v
-            letters, sizes = index_sizes(arrays, values)
+            _, sizes = index_sizes(arrays, values)
             fixed = _fixed(part, vkeys, kwargs, sizes)
             for k1, k2 in zip(vkeys, second):
                 if k1 in fixed:
@@ -264,7 +265,7 @@ def check_index(r: IndexResult, trials: int, seed: int) -> numeric.CheckReport:
         x = np.asarray(values[part.name], dtype=float)
         key = tuple(idx[s] if s != ":" else slice(None) for s in (part.subs or (":",) * x.ndim))
 
-        def f(dx):
+        def f(dx, values=values, x=x, key=key, sizes=sizes):
             v = dict(values)
             y = x.copy()
             y[key] = y[key] + dx

@@ -17,10 +17,9 @@ from ..present.steps import derivation_lines
 from ..simplify.passes import simplify
 from . import ricci as R
 from .lower import Arrays
-from .recover import NoMatrixForm, Recovery, Slice, slice_name
+from .recover import NoMatrixForm, Recovery, Slice
 from .result import MatrixForm
 from .typing import Part
-
 
 MAX_TRIES = 64
 """Sets of fixed indices tried per sum before giving the slice form up."""
@@ -109,7 +108,6 @@ def slice_gradient(f: R.Ricci, part: Part, arrays: Arrays, vkeys, notes) -> Slic
                 if tried > MAX_TRIES:  # bounded work: the index path answers instead
                     return None
                 pats = {tuple(p for p, k in enumerate(x.idx) if k in outer) for x in entries}
-                fixed = {x.idx[p] for x in entries for p in next(iter(pats))} if len(pats) == 1 else set()
                 if len(pats) != 1 or len({tuple(x.idx[p] for p in next(iter(pats))) for x in entries}) != 1:
                     continue
                 pos = next(iter(pats))
@@ -126,7 +124,6 @@ def slice_gradient(f: R.Ricci, part: Part, arrays: Arrays, vkeys, notes) -> Slic
                 if len(mine) != 1 or any(isinstance(x, Sym) and x.name == name for x in rec.expr.walk()):
                     continue
                 got = (set(outer), pos, key_at, rec, rc, next(iter(mine)))
-                del fixed
                 break
             if got:
                 break
@@ -278,4 +275,4 @@ def _form(part: Part, pattern, var: Sym) -> MatrixForm:
     return MatrixForm(None, select if any(s != ":" for s in select) else None)
 
 
-__all__ = ["slice_gradient", "SliceAnswer", "slice_name"]
+__all__ = ["SliceAnswer", "batch_gradient", "slice_gradient"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 
 from ..core import construct as A
-from ..core.nodes import Sym
 from ..errors import UnsupportedError, UsageError
 from ..frontend.syntax import parse_raw
 from ..frontend.types import check_types
@@ -60,7 +59,7 @@ def typed(expr: str, types: dict[str, str], part: Part):
 def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str], matrix_run) -> Result:
     """Every stage for an index expression; ``matrix_run`` is the matrix pipeline."""
     part = parse_part(wrt)
-    f, want, arrays, inf = typed(expr, types, part)
+    f, want, arrays, _ = typed(expr, types, part)
     name = part.name
     if name not in arrays.axes:
         raise UsageError(f"'{name}' does not occur in the expression")
@@ -137,7 +136,7 @@ def _finish(sl, expr, arrays, part, f, vkeys) -> IndexResult:
     return dataclasses.replace(out, derivation=tuple(steps))
 
 
-__all__ = ["applies", "run", "typed", "Sym"]
+__all__ = ["applies", "as_index_result", "as_parsed", "run", "typed"]
 
 
 def as_index_result(r: Result) -> IndexResult:
