@@ -116,7 +116,11 @@ RULES = [
      lambda W: np.sum(W ** 2)),
     ("sum_{i,j}(norm2(Q[:,i,:,j]*x)^2)", "Q", {"Q": (3, 4, 5, 2), "x": (5,)},
      lambda Q, x: np.sum(np.einsum("aibj,b->aij", Q, x) ** 2)),
-    # a variable used whole beside slices of a batch: a sum of matrix forms
+    # a function of the sum itself: the sum named in the answer (… where s = sum_i(…))
+    ("(sum_i(x'*Phi[:,i,:]*y))^2", "Phi", {"x": (3,), "Phi": (3, 4, 5), "y": (5,)},
+     lambda x, Phi, y: np.einsum("a,aib,b->", x, Phi, y) ** 2),
+    ("log(sum_i(sum(exp(Phi[:,i,:]))))", "Phi", {"Phi": (3, 4, 5)}, lambda Phi: np.log(np.exp(Phi).sum())),
+        # a variable used whole beside slices of a batch: a sum of matrix forms
     ("sum_i(norm2(Phi[:,:,i]*x - y)^2)", "x", {"Phi": (3, 4, 5), "x": (4,), "y": (3,)},
      lambda Phi, x, y: np.sum((np.einsum("abi,b->ai", Phi, x) - y[:, None]) ** 2)),
     ("sum_j(logsumexp(W*X[:,j]) - Y[:,j]'*W*X[:,j])", "W", {"W": (3, 4), "X": (4, 5), "Y": (3, 5)},
@@ -426,3 +430,10 @@ def test_batch_forms():
     assert str(matdiff.diff("sum_j(logsumexp(W*X[:,j]) - Y[:,j]'*W*X[:,j])", "W")) == \
         "sum_j((softmax(W*X[:,j]) - Y[:,j])*X[:,j]')"
     assert str(matdiff.diff("sum_j(norm2(W*X[:,j] - Y[:,j])^2)", "W")) == "2*(W*X - Y)*X'"
+
+
+def test_a_sum_named_in_the_answer():
+    r = matdiff.diff("(sum_i(x'*Phi[:,i,:]*y))^2", "Phi")
+    assert str(r) == "∂L/∂Phi[:,i,:] = 2*s*x*y' where s = sum_i(x'*Phi[:,i,:]*y)"
+    run_case("log(sum_i(sum(exp(Phi[:,i,:]))))", "Phi[:,a,b]", {"Phi": (3, 4, 5)},
+             lambda Phi: np.log(np.exp(Phi).sum()))

@@ -15,10 +15,11 @@ from .recover import Slice
 
 class Expansion:
     def __init__(self, arrays: Arrays, slices: dict[str, Slice] | None = None,
-                 rename: dict[str, str] | None = None) -> None:
+                 rename: dict[str, str] | None = None, subst: dict[str, R.Ricci] | None = None) -> None:
         self.arrays = arrays
         self.slices = slices or {}
         self.rename = rename or {}
+        self.subst = subst or {}  # scalar names standing for an index expression (a named sum)
 
     def fresh(self, dim) -> str:
         k = R.fresh()
@@ -34,6 +35,8 @@ class Expansion:
 
     def x(self, e: Expr, want: list[str]) -> R.Ricci:
         if isinstance(e, Sym):
+            if e.name in self.subst:
+                return self.subst[e.name]
             s = self.slices.get(e.name)
             if s is None:
                 return R.Entry(e.name, tuple(want))

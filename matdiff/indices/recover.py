@@ -134,7 +134,7 @@ class Recovery:
     def contract(self, recs: list[Rec], summed) -> Rec:
         K = set(summed)
         scalars = [r.expr for r in recs if not r.idx]
-        groups: dict[frozenset, Rec] = {}
+        groups: dict = {}
         for r in recs:
             if not r.idx:
                 continue
@@ -142,6 +142,9 @@ class Recovery:
                 raise NoMatrixForm("a repeated index")
             key = frozenset(r.idx)
             g = groups.get(key)
+            if g is not None and len(key) == 1 and key <= K and sum(key <= set(x.idx) for x in recs) == 2:
+                groups[(key, 2)] = r  # uᵢ vᵢ summed over i: the inner product u'v, not sum(u .* v)
+                continue
             groups[key] = r if g is None else Rec(A.had(g.expr, self.align(r, g)), g.row, g.col)
         items = list(groups.values())
         items = self._absorb(items, K)

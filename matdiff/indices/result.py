@@ -35,6 +35,7 @@ class MatrixForm:
     select: tuple[str, ...] | None = None  # e.g. (":", "b")
     cuts: bool = False  # the variable is a part across several slices: no matrix form of its own
     sum_over: tuple[str, ...] = ()  # the answer is a sum of matrix forms over these indices
+    where: tuple[tuple[str, str], ...] = ()  # names of sums inside the answer: (s, "sum_i(…)")
 
 
 def render(e: Expr, select, printer: Callable[[Expr], str]) -> str:
@@ -44,6 +45,9 @@ def render(e: Expr, select, printer: Callable[[Expr], str]) -> str:
     if isinstance(e, Mul) and len(e.factors) > 1 and not e.factors[-1].is_scalar and len(select) == 2 \
             and select[0] == ":":
         head = A.mul(*e.factors[:-1])
+        if "^-" in to_text(head):  # a quotient: the selection goes on the whole
+            s = printer(e)
+            return f"({s}){sel}"
         last = printer(e.factors[-1])
         last = last if _atomic(last) else f"({last})"
         return f"{printer(head)}*{last}{sel}" if printer is to_text else f"{printer(head)} {last}{sel}"
@@ -92,6 +96,8 @@ class IndexResult(Result):
             else:
                 head = "sum_" if style == "text" else "Σ_"
                 body = f"{head}{names[0] if len(names) == 1 else '{' + ','.join(names) + '}'}({body})"
+        if self.form.where:
+            body += " where " + ", ".join(f"{n} = {t}" for n, t in self.form.where)
         if self.form.lhs is None:
             return body
         a, b = LHS[style]

@@ -6,6 +6,7 @@ these stacked.  The variable may also be a matrix used by columns (Z[:,j])
 or a vector used by entries (x[i])."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -53,6 +54,7 @@ class SliceAnswer:
     notes: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
     bound: tuple[str, ...] = ()  # indices summed over outside the matrix form (a batch)
+    subst: dict = field(default_factory=dict)  # a named sum in the answer (… where s = sum_i(…))
 
 
 def _sums(f: R.Ricci, name: str) -> list[R.Sum] | None:
@@ -136,7 +138,7 @@ def slice_gradient(f: R.Ricci, part: Part, arrays: Arrays, vkeys, notes) -> Slic
     placeholders = []
     for n, (s, got) in enumerate(zip(sums, found)):
         rec = got[3]
-        pname = f"σ{n + 1}" if len(sums) > 1 else "σ"
+        pname = _placeholder(arrays, placeholders)
         arrays.axes[pname] = tuple(arrays.dims[k] for k in rec.idx)
         arrays.kinds[pname] = "placeholder"
         table[s] = R.Entry(pname, rec.idx)
@@ -162,8 +164,9 @@ def slice_gradient(f: R.Ricci, part: Part, arrays: Arrays, vkeys, notes) -> Slic
             continue
         _, g, _ = derive(F, sig, 1)
         g = simplify(g)
-        if any(isinstance(x, Sym) and x.name in placeholders for x in g.walk()):
-            return None  # F is not linear in the sum
+        if any(isinstance(x, Sym) and x.name in placeholders for x in g.walk()) and \
+                any(other[3].idx for other in found):
+            return None  # F is not linear in an array-valued sum
         var = next(x for x in rec.expr.walk() if isinstance(x, Sym) and x.name == sname)
         body = A.inner(g, rec.expr)
         _, G, _ = derive(body, var, 1)
@@ -176,6 +179,9 @@ def slice_gradient(f: R.Ricci, part: Part, arrays: Arrays, vkeys, notes) -> Slic
     if var is None:
         return None
     value = simplify(A.add(*total))
+    used = {x.name for x in value.walk() if isinstance(x, Sym)}
+    where = tuple((p, _sum_text(got)) for p, got in zip(placeholders, found) if p in used)
+    subst = {p: sm for p, sm in zip(placeholders, sums) if p in used}
     pattern = next(iter(found))[4].slices[var.name].pattern
     rename = {}
     for got in found:
@@ -186,10 +192,10 @@ def slice_gradient(f: R.Ricci, part: Part, arrays: Arrays, vkeys, notes) -> Slic
         for k, v in got[4].slices.items():
             slices.setdefault(k, v)
     want = [vkeys[p] for p, s in enumerate(pattern) if s == ":"]
-    form = _form(part, pattern, var)
+    form = dataclasses.replace(_form(part, pattern, var), where=where)
     steps.append(f"∂L/∂{var.name} = {to_text(value)}, for every "
                  f"{', '.join(sorted({found[0][4].show(k) for k in found[0][0]}))}    [∂L/∂{name} stacks the slices]")
-    return SliceAnswer(value, var, F, slices, rename, want, form, list(notes), steps)
+    return SliceAnswer(value, var, F, slices, rename, want, form, list(notes), steps, subst=subst)
 
 
 def batch_gradient(f: R.Ricci, part: Part, arrays: Arrays, vkeys, notes) -> SliceAnswer | None:
@@ -248,6 +254,20 @@ def batch_gradient(f: R.Ricci, part: Part, arrays: Arrays, vkeys, notes) -> Slic
     notes += [n for n in kink_notes(body, var) if n not in notes]
     form = MatrixForm(None, sum_over=tuple(rc.show(k) for k in outer))
     return SliceAnswer(value, var, F, dict(rc.slices), {}, list(vkeys), form, list(notes), steps, tuple(outer))
+
+
+def _placeholder(arrays: Arrays, taken: list[str]) -> str:
+    """A name for a sum inside the answer: s, t, u, … unless the expression uses it."""
+    return next(n for n in ("s", "t", "u", "v", "w", "s1", "s2", "s3", "s4", "s5")
+                if n not in arrays.axes and n not in taken)
+
+
+def _sum_text(got) -> str:
+    """sum_i(…) of one sum's body in matrix notation, its fixed indices as typed."""
+    outer, rec, rc = got[0], got[3], got[4]
+    names = [rc.show(k) for k in sorted(outer)]
+    head = names[0] if len(names) == 1 else "{" + ",".join(names) + "}"
+    return f"sum_{head}({to_text(rec.expr)})"
 
 
 def _show(part: Part, arrays: Arrays, key_at: dict[int, str], found) -> callable:

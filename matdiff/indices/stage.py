@@ -126,7 +126,7 @@ def _from(r: Result, expr, arrays, part, f, grad, vkeys, matrix_numbers, form=Ma
 def _finish(sl, expr, arrays, part, f, vkeys) -> IndexResult:
     G = simplify(sl.value)
     symbols = A.symbols(G)
-    grad = R.isum(sl.bound, Expansion(arrays, sl.slices, sl.rename)(G, sl.want))
+    grad = R.isum(sl.bound, Expansion(arrays, sl.slices, sl.rename, sl.subst)(G, sl.want))
     out = IndexResult(expr, sl.variable, 1, "gradient", G, sl.function, symbols, tuple(sl.notes), None, None,
                       arrays=arrays, part=part, ricci_function=f, gradient=grad, vkeys=vkeys,
                       matrix_numbers=False, form=sl.form, index_only=sl.form.cuts)
