@@ -123,6 +123,7 @@ class Result:
         return to_code(self.display, self.symbols, target=target, name=name,
                        doc=f"{self.label} of {self.input} with respect to {self.variable.name}.")
 
+    @guarded("converting to SymPy")
     def to_sympy(self):
         """The result as a SymPy matrix expression."""
         return to_sympy(self.value)
@@ -132,6 +133,7 @@ class Result:
         """For f = L(N(x)): the positive-semidefinite part J_Nᵀ H_L J_N of the Hessian."""
         return gauss_newton(self)
 
+    @guarded("building the Hessian-vector product")
     def hvp(self) -> Callable[..., Any]:
         """v ↦ H v from the closed form, without forming H: f(v, **values)."""
         return hvp(self)
@@ -205,6 +207,7 @@ class GaussNewtonResult(Result):
         return numeric.lambdify(self.curvature, self.symbols)
 
 
+@guarded("building the Gauss–Newton matrix")
 def gauss_newton(result: Result) -> GaussNewtonResult:
     """J_Nᵀ H_L J_N for f = L(N(x)), with the curvature term beside it."""
     try:

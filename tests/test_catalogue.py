@@ -75,3 +75,20 @@ def test_numpy_implementation_against_numpy_by_hand(name):
                                atol=1e-12)
     if np.ndim(expected) == 0:
         assert isinstance(got, float)
+
+
+@pytest.mark.parametrize("name", [f.name for f in CATALOGUE if f.exact is not None])
+def test_exact_values_agree_with_numpy(name):
+    from fractions import Fraction
+
+    rec = lookup(name)
+    known = 0
+    for v in (Fraction(-2), Fraction(-1, 2), Fraction(0), Fraction(1), Fraction(3, 2)):
+        value = rec.exact(v)
+        if value is not None:
+            known += 1
+            assert isinstance(value, Fraction)
+            np.testing.assert_allclose(float(value), rec.numpy(np.array([[float(v)]]))[0, 0],
+                                       rtol=1e-15, atol=1e-15)
+    assert known
+    assert matdiff.parse(f"{name}(0)").expr.is_scalar

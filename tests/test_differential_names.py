@@ -104,3 +104,11 @@ def test_hessian_of_a_matrix_named_dX_by_finite_differences():
     assert second_order_error(f, inputs, "dX", r.lambdify()(**inputs)) < 1e-5
     V = RNG.standard_normal(dX.shape)
     np.testing.assert_allclose(vec(r.hvp()(V, **inputs)), r.lambdify()(**inputs) @ vec(V), rtol=1e-9)
+
+
+def test_a_program_in_a_variable_named_dx_writes_its_differential_apart():
+    r = matdiff.diff("z = W*dx; L = sum(sigmoid(z))", "dx")
+    assert any("d(dx)" in line for line in r.steps) and not any("ddx" in line for line in r.steps)
+    W = RNG.standard_normal((3, 4))
+    f = lambda W, dx: np.sum(1 / (1 + np.exp(-W @ dx)))  # noqa: E731
+    assert first_order_error(f, {"W": W, "dx": dx}, "dx", r.lambdify()(W=W, dx=dx)) < 1e-7

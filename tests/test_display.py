@@ -126,6 +126,26 @@ def test_steps_keep_the_rule_labels():
     assert r.notes and "subgradient" in result_html(r)
 
 
+@pytest.mark.parametrize("expr,wrt,order,types", [
+    ("x'*S*x", "S", 2, {"S": "symmetric"}), ("sum(kron(X,X)*vec(A))", "X", 1, None),
+    ("x'*dx*sum(exp(x))", "x", 2, None), ("softmax(W*x)", "x", 1, None), ("sum(exp(beta*x))", "beta", 2, None)])
+def test_text_and_latex_steps_are_one_derivation_printed_twice(expr, wrt, order, types):
+    from matdiff.present.steps import derivation_steps
+
+    r = matdiff.diff(expr, wrt, order=order, types=types)
+    lines, typeset = derivation_steps(r), latex_steps(r)
+    assert len(lines) == len(r.steps) == len(typeset)
+    for line, text, (tex, label) in zip(lines, r.steps, typeset):
+        assert bool(tex) == (line.form != "remark")
+        assert label == (line.text if line.form == "remark" else line.label)
+        assert text.endswith(f"[{label}]") if line.label else "[" not in text[-2:]
+
+
+def test_a_programs_steps_stay_text_in_jupyter():
+    r = matdiff.diff("z = W*x + b; L = sum(sigmoid(z))", "W")
+    assert latex_steps(r) == [("", t) for t in r.steps]
+
+
 def test_html_escapes_the_input():
     r = matdiff.diff("x'*A*x", "x")
     s = result_html(r)

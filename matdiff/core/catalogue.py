@@ -73,6 +73,7 @@ class Function:
     wrt: str = "X"
     loss_side: bool = False  # Gauss–Newton keeps it in the loss L: it mixes no entries by a product
     named_as: tuple[str, ...] = ()  # letters for a repeated value of it (… where s = f(z))
+    exact: Callable[[Fraction], Fraction | None] | None = None  # f(v) at a rational v, when rational
 
     @property
     def language_name(self) -> str:
@@ -93,6 +94,11 @@ def _logsumexp(z):
     return float(m + np.log(np.exp(z - m).sum()))
 
 
+def _at(point: int, value: Fraction | int) -> Callable[[Fraction], Fraction | None]:
+    """The exact value of a function at one rational point (exp(0) = 1), unknown elsewhere."""
+    return lambda v: Fraction(value) if v == point else None
+
+
 def _elementwise(name: str, derivative: str, fprime, numpy, sympy: Any = None, **more) -> Function:
     """An element-wise function: f(A) entry by entry, d f(A) = f′(A) ⊙ dA."""
     return Function(name, ELEMENTWISE_GROUP, "same", derivative, fprime=fprime, numpy=numpy,
@@ -106,43 +112,46 @@ H = Fraction(1, 2)
 CATALOGUE: tuple[Function, ...] = (
     # -- element-wise: f′ as an expression of the argument --------------------------------
     _elementwise("abs", "abs′ = sign (a subgradient at 0)", lambda A, a: A.func("sign", a), np.abs, "Abs",
-                 kink="abs′ = sign", unicode="|{0}|", latex=r"\left|{0}\right|"),
+                 kink="abs′ = sign", exact=abs, unicode="|{0}|", latex=r"\left|{0}\right|"),
     _elementwise("sign", "sign′ = 0 (a subgradient at 0)", lambda A, a: A.zero(a.shape), np.sign,
-                 kink="sign′ = 0"),
-    _elementwise("exp", "exp′ = exp", lambda A, a: A.func("exp", a), np.exp, latex=r"\exp\left({0}\right)"),
+                 kink="sign′ = 0", exact=lambda v: Fraction((v > 0) - (v < 0))),
+    _elementwise("exp", "exp′ = exp", lambda A, a: A.func("exp", a), np.exp, latex=r"\exp\left({0}\right)",
+                 exact=_at(0, 1)),
     _elementwise("log", "log′ = 1/x", lambda A, a: A.power(a, A.MINUS_ONE), np.log,
-                 latex=r"\log\left({0}\right)"),
+                 latex=r"\log\left({0}\right)", exact=_at(1, 0)),
     _elementwise("sqrt", "sqrt′(x) = x^(−1/2)/2", lambda A, a: A.scale(H, A.power(a, A.num(-H))),
-                 np.sqrt, latex=r"\sqrt{{0}}"),
-    _elementwise("sin", "sin′ = cos", lambda A, a: A.func("cos", a), np.sin, latex=r"\sin\left({0}\right)"),
+                 np.sqrt, latex=r"\sqrt{{0}}", exact=_at(0, 0)),
+    _elementwise("sin", "sin′ = cos", lambda A, a: A.func("cos", a), np.sin, latex=r"\sin\left({0}\right)",
+                 exact=_at(0, 0)),
     _elementwise("cos", "cos′ = −sin", lambda A, a: A.neg(A.func("sin", a)), np.cos,
-                 latex=r"\cos\left({0}\right)"),
+                 latex=r"\cos\left({0}\right)", exact=_at(0, 1)),
     _elementwise("tan", "tan′ = 1 + tan²", lambda A, a: A.add(A.ONE, A.power(A.func("tan", a), A.num(2))),
-                 np.tan, latex=r"\tan\left({0}\right)"),
+                 np.tan, latex=r"\tan\left({0}\right)", exact=_at(0, 0)),
     _elementwise("arcsin", "arcsin′ = (1 − x²)^(−1/2)",
                  lambda A, a: A.power(A.sub(A.ONE, A.power(a, A.num(2))), A.num(-H)), np.arcsin, "asin",
-                 torch="{m}.asin({0})", latex=r"\arcsin\left({0}\right)"),
+                 torch="{m}.asin({0})", latex=r"\arcsin\left({0}\right)", exact=_at(0, 0)),
     _elementwise("arccos", "arccos′ = −(1 − x²)^(−1/2)",
                  lambda A, a: A.neg(A.power(A.sub(A.ONE, A.power(a, A.num(2))), A.num(-H))), np.arccos,
                  "acos", torch="{m}.acos({0})", latex=r"\arccos\left({0}\right)"),
     _elementwise("arctan", "arctan′ = 1/(1 + x²)",
                  lambda A, a: A.power(A.add(A.ONE, A.power(a, A.num(2))), A.MINUS_ONE), np.arctan, "atan",
-                 torch="{m}.atan({0})", latex=r"\arctan\left({0}\right)"),
+                 torch="{m}.atan({0})", latex=r"\arctan\left({0}\right)", exact=_at(0, 0)),
     _elementwise("tanh", "tanh′ = 1 − tanh²", lambda A, a: A.sub(A.ONE, A.power(A.func("tanh", a), A.num(2))),
-                 np.tanh, latex=r"\tanh\left({0}\right)"),
+                 np.tanh, latex=r"\tanh\left({0}\right)", exact=_at(0, 0)),
     _elementwise("sigmoid", "σ′(x) = σ(x) σ(−x)",
                  lambda A, a: A.had(A.func("sigmoid", a), A.func("sigmoid", A.neg(a))), _sigmoid,
                  lambda sp, t: 1 / (1 + sp.exp(-t)),
                  code="{h}({0})", torch="{m}.sigmoid({0})",
                  helper='def {name}(x):\n    """1 / (1 + exp(-x)), without overflow."""\n'
                         "    return {m}.exp(-{m}.logaddexp(0.0, -x))",
-                 unicode="σ({0})", latex=r"\sigma\left({0}\right)"),
+                 unicode="σ({0})", latex=r"\sigma\left({0}\right)", exact=_at(0, H)),
     _elementwise("relu", "relu′ = step, step(0) = 0", lambda A, a: A.func("step", a),
                  lambda x: np.maximum(x, 0.0), lambda sp, t: sp.Max(t, 0),
-                 kink="relu′ = step (step(0) = 0)", code="{m}.maximum({0}, 0.0)", torch="{m}.relu({0})"),
+                 kink="relu′ = step (step(0) = 0)", exact=lambda v: max(v, Fraction(0)), code="{m}.maximum({0}, 0.0)",
+                 torch="{m}.relu({0})"),
     _elementwise("step", "step′ = 0 (a subgradient at 0)", lambda A, a: A.zero(a.shape),
                  lambda x: np.greater(x, 0.0).astype(float), lambda sp, t: sp.Heaviside(t, 0),
-                 kink="step′ = 0", code="({0} > 0).astype({m}.float64)", jax="{m}.where({0} > 0, 1.0, 0.0)",
+                 kink="step′ = 0", exact=lambda v: Fraction(int(v > 0)), code="({0} > 0).astype({m}.float64)", jax="{m}.where({0} > 0, 1.0, 0.0)",
                  torch="({0} > 0).to({m}.float64)"),
     # -- matrix functions ----------------------------------------------------------------
     Function("tr", MATRIX_GROUP, "square->scalar", "d tr(A) = tr(dA)",

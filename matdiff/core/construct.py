@@ -533,10 +533,6 @@ def is_symmetric(e: Expr) -> bool:
 
 
 # -- functions --------------------------------------------------------------
-_ELEMENTWISE_AT_ZERO = {"abs": 0, "sign": 0, "sqrt": 0, "sin": 0, "tan": 0, "arcsin": 0,
-                        "arctan": 0, "tanh": 0, "relu": 0, "step": 0, "exp": 1, "cos": 1}
-
-
 def func(name: str, a: Expr) -> Expr:
     """name(a), with the identities that shorten it (tr Aᵀ = tr A, inv(inv A) = A, …)."""
     if name in ELEMENTWISE:
@@ -619,21 +615,9 @@ def func(name: str, a: Expr) -> Expr:
 
 
 def _fold_elementwise(name: str, v: Fraction) -> Fraction | None:
-    if name == "abs":
-        return abs(v)
-    if name == "sign":
-        return Fraction((v > 0) - (v < 0))
-    if name == "relu":
-        return max(v, Fraction(0))
-    if name == "step":
-        return Fraction(int(v > 0))
-    if v == 0 and name in _ELEMENTWISE_AT_ZERO:
-        return Fraction(_ELEMENTWISE_AT_ZERO[name])
-    if name == "log" and v == 1:
-        return Fraction(0)
-    if name == "sigmoid" and v == 0:
-        return Fraction(1, 2)
-    return None
+    """f(v) when it is rational, by the catalogue's record of f (exp(0) = 1, sign(−2) = −1)."""
+    rec = BY_NAME.get(name)
+    return rec.exact(v) if rec is not None and rec.exact is not None else None
 
 
 def unvec(a: Expr, shape: Shape) -> Expr:

@@ -1,23 +1,21 @@
 """Rich display in Jupyter: the closed form, the variable and its shape, the
 notes, and the derivation as a collapsible list of typeset steps.
 
-The steps are typeset by re-deriving: :func:`matdiff.present.steps.derivation_trees`
-gives the function after each rewrite and each intermediate differential as a
-tree, which :func:`to_latex` prints; the rule label of each line is the one of ``Result.steps``.  All
-LaTeX is MathJax-ready (``$$ … $$``), HTML-escaped inside the page."""
+The steps are the lines of :func:`matdiff.present.steps.derivation_steps` (the
+source of ``Result.steps`` too), their trees typeset by :func:`to_latex`, with
+the same rule labels.  All LaTeX is MathJax-ready (``$$ … $$``), HTML-escaped
+inside the page."""
 from __future__ import annotations
 
 import html
-import re
 from typing import Any
 
-from ..core.nodes import Differential
 from .printing import LatexPrinter, shape_text, to_latex
+from .steps import derivation_lines, derivation_steps
 
 
 RESULT_NAMES = {"gradient": "gradient", "jacobian": "Jacobian", "derivative": "derivative", "hessian": "Hessian"}
 """What each kind of result is called (gradient, Jacobian, derivative, Hessian)."""
-_LABEL = re.compile(r"\s{2,}\[(.*)\]\s*$")
 _NAME = LatexPrinter().name
 
 
@@ -45,49 +43,42 @@ def lhs_latex(r: Any) -> str:
 
 
 def latex_steps(r: Any) -> list[tuple[str, str]]:
-    """The derivation as (LaTeX formula, rule label) pairs, one per line of ``r.steps``;
-    the formula is empty for a line that is only a remark."""
-    from ..calculus.differential import differential
-    from .steps import derivation_trees
-
+    """The derivation as (LaTeX formula, rule label) pairs, one per line of ``r.steps``: the lines
+    of :func:`matdiff.present.steps.derivation_steps` typeset; the formula is empty for a remark.
+    A result whose steps are not that derivation (a program's backward pass) keeps its text."""
+    steps = derivation_steps(r)
+    if derivation_lines(r, steps) != list(r.steps):
+        return [("", t) for t in r.steps]
     var = r.variable
-    t = derivation_trees(r)
-    f = t.function
-    fF = "f" if f.is_scalar else "F"
-    dX = to_latex(Differential(var, var.shape))
+    fF = "f" if r.function.is_scalar else "F"
     x = _NAME(var.name)
     dvecX = rf"\mathrm{{d}}\operatorname{{vec}} {x}"
-    out: list[str] = [f"{fF} = {to_latex(r.function)}"]
-    out += [f"{fF} = {to_latex(cur)}" for _, cur in t.rewritten]
-    for _label, step in t.differential:
-        out.append(rf"\mathrm{{d}}{fF} = {to_latex(step)}")
-    out += [rf"\mathrm{{d}}{fF} = {to_latex(cur)}" for _, cur in t.differential_rewrites]
-    G = r.first if r.order == 2 else r.value
-    if r.order == 1 or r.first is not None:
-        if var.is_scalar:
-            out.append(rf"\mathrm{{d}}{fF} = \left({to_latex(G)}\right) {dX}")
-        elif f.is_scalar:
-            out.append(rf"\mathrm{{d}}f = \left\langle {to_latex(G)}, {dX} \right\rangle")
-        else:
-            out.append(rf"\mathrm{{d}}\operatorname{{vec}} F = \left({to_latex(r.value)}\right) {dvecX}")
-    if r.order == 2:
-        dG = differential(G, var)
-        out.append(rf"\mathrm{{d}}^{{2}}f = \left\langle \mathrm{{d}}\left({to_latex(G)}\right), {dX} \right\rangle"
-                   rf" = \left\langle {to_latex(dG)}, {dX} \right\rangle")
-        out.append(rf"\mathrm{{d}}^{{2}}f = \left({dvecX}\right)^{{\top}} H \left({dvecX}\right)")
-    out += [f"{to_latex(x.before)} = {to_latex(x.after)}" for x in t.result_rewrites]
-    if t.more:  # a remark: how many rewrites are not shown
-        out.append("")
-    if var.symmetric:  # a remark: the restriction to symmetric directions
-        out.append("")
-    out.append(f"{lhs_latex(r)} = {r.latex()}")
-    texts = r.steps
-    if len(texts) != len(out):  # the text derivation has changed shape: typeset nothing, keep the text
-        return [("", t) for t in texts]
     pairs: list[tuple[str, str]] = []
-    for tex, text in zip(out, texts):
-        m = _LABEL.search(text)
-        pairs.append((tex, m.group(1) if m else ("" if tex else text)))
+    for line in steps:
+        e = [to_latex(a) for a in line.exprs]
+        if line.form == "remark":
+            pairs.append(("", line.text))
+            continue
+        if line.form == "function":
+            tex = f"{fF} = {e[0]}"
+        elif line.form == "differential":
+            tex = rf"\mathrm{{d}}{fF} = {e[0]}"
+        elif line.form == "read off":
+            tex = rf"\mathrm{{d}}{fF} = \left({e[0]}\right) {e[1]}"
+        elif line.form == "inner":
+            tex = rf"\mathrm{{d}}f = \left\langle {e[0]}, {e[1]} \right\rangle"
+        elif line.form == "vec":
+            tex = rf"\mathrm{{d}}\operatorname{{vec}} F = \left({e[0]}\right) {dvecX}"
+        elif line.form == "second":
+            tex = (rf"\mathrm{{d}}^{{2}}f = \left\langle \mathrm{{d}}\left({e[0]}\right), {e[2]} \right\rangle"
+                   rf" = \left\langle {e[1]}, {e[2]} \right\rangle")
+        elif line.form == "hessian":
+            tex = rf"\mathrm{{d}}^{{2}}f = \left({dvecX}\right)^{{\top}} H \left({dvecX}\right)"
+        elif line.form == "rewrite":
+            tex = f"{e[0]} = {e[1]}"
+        else:  # the answer
+            tex = f"{lhs_latex(r)} = {r.latex()}"
+        pairs.append((tex, line.label))
     return pairs
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from typing import Any, Callable, Sequence
 
-from ..core.nodes import Expr, Sym
+from ..core.nodes import Differential, Expr, Sym
 from .printing import LatexPrinter, shape_text, to_latex, to_text, to_unicode
 
 _NAME = LatexPrinter().name
@@ -105,8 +105,8 @@ def backward_lines(function_name: str, adjoints: Sequence[Any], fold: Callable[[
     identities = identities or {}
     out = []
     for adj in adjoints:
-        rules = "; ".join(f"d{y.name} = {to_text(fold(de))}" + (f", {identities[y.name]}" if y.name in identities
-                                                                 else "") for y, de in adj.rules)
+        rules = "; ".join(f"{to_text(Differential(y, y.shape))} = {to_text(fold(de))}"
+                          + (f", {identities[y.name]}" if y.name in identities else "") for y, de in adj.rules)
         out.append(f"{lhs_text(function_name, adj.name.name)} = {to_text(fold(adj.value))}    [{rules}]")
     return out
 

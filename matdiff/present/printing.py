@@ -85,7 +85,9 @@ class TextPrinter:
         return f"{e.dim}", ATOM
 
     def _Differential(self, e: Differential):
-        return "d" + self.name(e.var.name), ATOM
+        """dX; d(dx) for a name that starts with d, so that ddx never reads as a name."""
+        name = self.name(e.var.name)
+        return (f"d({name})" if e.var.name.startswith("d") else "d" + name), ATOM
 
     def _D(self, e: D):
         return f"d({self(e.arg)})", ATOM

@@ -63,43 +63,83 @@ def differential_shown(f: Expr, var: Sym) -> tuple[Expr, Expr]:
     return dX, (D(var, var.shape) if "d" + var.name in A.free_names(f) else dX)
 
 
-def derivation_lines(r: Any) -> list[str]:
-    """f, then df one rule at a time, then the identification and the answer (r is a Result)."""
+@dataclass(frozen=True)
+class Line:
+    """One line of the derivation, for every printer: its ``form`` (a key of the printers'
+    templates), the expressions it shows, the rule it applies, or a remark's ``text``."""
+
+    form: str
+    exprs: tuple[Any, ...] = ()
+    label: str = ""
+    text: str = ""
+
+
+def derivation_steps(r: Any) -> list[Line]:
+    """The lines of the derivation (r is a Result): f as typed, the rewrites on it, df one rule
+    at a time and its rewrites, the identification, the rewrites on the derivative, the answer.
+    :func:`derivation_lines` prints them as text, ``present.jupyter.latex_steps`` as LaTeX."""
     var = r.variable
     t = derivation_trees(r)
-    f = t.function
-    F = "f" if f.is_scalar else "F"
     dX, shown = differential_shown(r.function, var)
     dname = to_text(shown)
+    lines = [Line("function", (r.function,))]
+    lines += [Line("function", (cur,), x.label) for x, cur in t.rewritten]
+    lines += [Line("differential", (step,), label) for label, step in t.differential]
+    lines += [Line("differential", (cur,), x.label) for x, cur in t.differential_rewrites]
+    G = r.first if r.order == 2 else r.value
+    if r.order == 1 or r.first is not None:
+        if var.is_scalar:
+            lines.append(Line("read off", (G, dX), f"read off the factor of {dname}"))
+        elif t.function.is_scalar:
+            lines.append(Line("inner", (G, dX), "identification: trace cyclicity, transposition, Hadamard adjoint"))
+        else:
+            lines.append(Line("vec", (r.value, var), "vec(A dX B) = (B' ⊗ A) vec dX"))
+    if r.order == 2:
+        lines.append(Line("second", (G, differential(G, var), dX)))
+        lines.append(Line("hessian", (var,), f"H from d vec G = H d vec {var.name}"))
+    lines += [Line("rewrite", (x.before, x.after), x.label) for x in t.result_rewrites]
+    if t.more:
+        lines.append(Line("remark", text=f"    and {t.more} more rewrites of the table"))
+    if var.symmetric and not t.function.is_scalar or (var.symmetric and r.order == 2):
+        lines.append(Line("remark", text="restricted to symmetric directions: J P, P = (I + K)/2"))
+    elif var.symmetric:
+        lines.append(Line("remark", text="symmetric variable: G = (G₀ + G₀')/2"))
+    lines.append(Line("answer"))
+    return lines
+
+
+def derivation_lines(r: Any, steps: list[Line] | None = None) -> list[str]:
+    """The derivation as text, one line each (``--steps``, ``Result.steps``; r is a Result)."""
+    var = r.variable
+    F = "f" if r.function.is_scalar else "F"
+    dX, shown = differential_shown(r.function, var)
 
     def show(e: Expr) -> str:
         return to_text(A.substitute(e, {dX: shown}) if shown is not dX else e)
 
-    lines = [f"{F} = {to_text(r.function)}"]
-    lines += [f"{F} = {to_text(cur)}    [{x.label}]" for x, cur in t.rewritten]
-    for label, step in t.differential:
-        lines.append(f"d{F} = {show(step)}" + (f"    [{label}]" if label else ""))
-    lines += [f"d{F} = {show(cur)}    [{x.label}]" for x, cur in t.differential_rewrites]
-    G = r.first if r.order == 2 else r.value
-    if r.order == 1 or r.first is not None:
-        if var.is_scalar:
-            lines.append(f"d{F} = ({to_text(G)}) {dname}    [read off the factor of {dname}]")
-        elif f.is_scalar:
-            lines.append(f"df = <{to_text(G)}, {dname}>    [identification: trace cyclicity, "
-                         f"transposition, Hadamard adjoint]")
-        else:
-            lines.append(f"d vec F = ({to_text(r.value)}) d vec {var.name}    [vec(A dX B) = (B' ⊗ A) vec dX]")
-    if r.order == 2:
-        dG = differential(G, var)
-        dG = A.substitute(dG, {dX: shown}) if shown is not dX else dG
-        lines.append(f"d²f = <d({to_text(G)}), {dname}> = <{to_text(dG)}, {dname}>")
-        lines.append(f"d²f = (d vec {var.name})' H (d vec {var.name})    [H from d vec G = H d vec {var.name}]")
-    lines += [f"    {show(x.before)} = {show(x.after)}    [{x.label}]" for x in t.result_rewrites]
-    if t.more:
-        lines.append(f"    and {t.more} more rewrites of the table")
-    if var.symmetric and not f.is_scalar or (var.symmetric and r.order == 2):
-        lines.append("restricted to symmetric directions: J P, P = (I + K)/2")
-    elif var.symmetric:
-        lines.append("symmetric variable: G = (G₀ + G₀')/2")
-    lines.append(f"{LEFT_SIDES[r.kind].format(x=var.name)} = {r.text}")
-    return lines
+    out = []
+    for line in derivation_steps(r) if steps is None else steps:
+        e = line.exprs
+        if line.form == "remark":
+            out.append(line.text)
+            continue
+        if line.form == "function":
+            body = f"{F} = {show(e[0])}"
+        elif line.form == "differential":
+            body = f"d{F} = {show(e[0])}"
+        elif line.form == "read off":
+            body = f"d{F} = ({show(e[0])}) {show(e[1])}"
+        elif line.form == "inner":
+            body = f"df = <{show(e[0])}, {show(e[1])}>"
+        elif line.form == "vec":
+            body = f"d vec F = ({show(e[0])}) d vec {e[1].name}"
+        elif line.form == "second":
+            body = f"d²f = <d({show(e[0])}), {show(e[2])}> = <{show(e[1])}, {show(e[2])}>"
+        elif line.form == "hessian":
+            body = f"d²f = (d vec {e[0].name})' H (d vec {e[0].name})"
+        elif line.form == "rewrite":
+            body = f"    {show(e[0])} = {show(e[1])}"
+        else:  # the answer
+            body = f"{LEFT_SIDES[r.kind].format(x=var.name)} = {r.text}"
+        out.append(body + (f"    [{line.label}]" if line.label else ""))
+    return out
