@@ -437,3 +437,39 @@ def test_a_sum_named_in_the_answer():
     assert str(r) == "∂L/∂Phi[:,i,:] = 2*s*x*y' where s = sum_i(x'*Phi[:,i,:]*y)"
     run_case("log(sum_i(sum(exp(Phi[:,i,:]))))", "Phi[:,a,b]", {"Phi": (3, 4, 5)},
              lambda Phi: np.log(np.exp(Phi).sum()))
+
+
+# -- the command line ----------------------------------------------------------------------
+def _cli(*argv):
+    import io
+
+    from matdiff.cli import run
+    out, err = io.StringIO(), io.StringIO()
+    code = run(list(argv), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_seed_three_ways_with_check():
+    for wrt, fmt, first in [("Phi", "text", "∂L/∂Phi[:,i,:] = 2*beta*Phi[:,i,:]*sign("),
+                            ("Phi", "index", "∂L/∂Phi[a,b,c] = 2*beta*sum_j(Phi[a,b,j]*sign("),
+                            ("Phi[:,a,b]", "text", "2*beta*Phi[:,a,:]*sign(")]:
+        code, out, err = _cli(SEED, wrt, "--format", fmt, "--check")
+        assert code == 0, err
+        assert out.splitlines()[0].startswith(first)
+        assert "check ok" in out + err
+
+
+def test_cli_tensor_flag_and_index_format_of_a_matrix_expression():
+    code, out, _ = _cli("sum_{i,j}(P[i,j,j])", "P", "--tensor", "P", "--format", "index")
+    assert code == 0 and out.splitlines()[0] == "∂L/∂P[a,b,c] = delta(b,c)"
+    code, out, _ = _cli("tr(A*X)", "X", "--format", "index")
+    assert code == 0 and out.splitlines()[0] == "∂L/∂X[a,b] = A[b,a]"
+
+
+def test_cli_numpy_code_of_a_tensor_gradient_runs():
+    code, out, _ = _cli(SEED, "Phi", "--format", "numpy")
+    assert code == 0
+    ns: dict = {}
+    exec(compile(out.split("\n# note")[0], "<cli>", "exec"), ns)  # noqa: S102 - matdiff's own output
+    Phi = np.random.default_rng(0).standard_normal((5, 3, 4))
+    assert np.allclose(ns["derivative"](beta=0.5, Phi=Phi), matdiff.diff(SEED, "Phi").lambdify()(beta=0.5, Phi=Phi))
