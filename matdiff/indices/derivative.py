@@ -1,47 +1,31 @@
 """The derivative in indices, for what has no matrix form.
 
-∂/∂V[a,b,…] of an index expression by the rules below (one line each), then
+∂/∂V[a,b,…] of an index expression by the rules of :func:`d` (element-wise f′ from the
+function catalogue), then
 Kronecker's δ contracted against the sums: Σₖ δₖₐ eₖ = eₐ.  The result is the
 identification dL = Σ G[a,b,…] dV[a,b,…] read off entry by entry."""
 from __future__ import annotations
 
-from fractions import Fraction
 
+from ..core import construct as A
+from ..core.catalogue import lookup
 from ..core.nodes import Sym
 from ..errors import UnsupportedError
 from . import ricci as R
+from .expand import Expansion
+from .lower import Arrays
 from .printing import index_text
 from .result import IndexResult
 from .typing import Part
 
-HALF, ONE, TWO = R.Const(Fraction(1, 2)), R.ONE, R.const(2)
 
-
-def _sq(a):
-    return R.power(a, TWO)
-
-
-def _inv(a):
-    return R.power(a, R.const(-1))
-
-
-DERIVATIVES = {  # f′(a), one line per element-wise function
-    "abs": lambda a: R.Fn("sign", a),
-    "sign": lambda a: R.ZERO,
-    "step": lambda a: R.ZERO,
-    "relu": lambda a: R.Fn("step", a),
-    "exp": lambda a: R.Fn("exp", a),
-    "log": lambda a: _inv(a),
-    "sqrt": lambda a: R.prod(HALF, _inv(R.Fn("sqrt", a))),
-    "sin": lambda a: R.Fn("cos", a),
-    "cos": lambda a: R.neg(R.Fn("sin", a)),
-    "tan": lambda a: R.add(ONE, _sq(R.Fn("tan", a))),
-    "arcsin": lambda a: R.power(R.add(ONE, R.neg(_sq(a))), R.Const(Fraction(-1, 2))),
-    "arccos": lambda a: R.neg(R.power(R.add(ONE, R.neg(_sq(a))), R.Const(Fraction(-1, 2)))),
-    "arctan": lambda a: _inv(R.add(ONE, _sq(a))),
-    "tanh": lambda a: R.add(ONE, R.neg(_sq(R.Fn("tanh", a)))),
-    "sigmoid": lambda a: R.prod(R.Fn("sigmoid", a), R.add(ONE, R.neg(R.Fn("sigmoid", a)))),
-}
+def fprime(name: str, a: R.Ricci) -> R.Ricci:
+    """f′(a) of an element-wise function, read from its catalogue record and written in indices."""
+    record = lookup(name)
+    if record is None or record.fprime is None:
+        raise UnsupportedError(f"no derivative of {name}() in indices")
+    u = Sym("#u", (1, 1))
+    return Expansion(Arrays(), subst={"#u": a})(record.fprime(A, u), [])
 
 
 def d(e: R.Ricci, name: str, vkeys: tuple[str, ...]) -> R.Ricci:
@@ -63,11 +47,9 @@ def d(e: R.Ricci, name: str, vkeys: tuple[str, ...]) -> R.Ricci:
         if name in R.names(e.exp):  # b^p = exp(p log b)
             return R.prod(e, d(R.prod(e.exp, R.Fn("log", e.base)), name, vkeys))
         return R.prod(e.exp, R.power(e.base, R.add(e.exp, R.const(-1))), d(e.base, name, vkeys))
-    if isinstance(e, R.Fn):
-        if e.name not in DERIVATIVES:
-            raise UnsupportedError(f"no index rule for {e.name}()")
+    if isinstance(e, R.Fn):  # d f(a) = f′(a) da
         da = d(e.arg, name, vkeys)
-        return R.ZERO if da == R.ZERO else R.prod(DERIVATIVES[e.name](e.arg), da)
+        return R.ZERO if da == R.ZERO else R.prod(fprime(e.name, e.arg), da)
     if isinstance(e, R.VecFn):
         k = R.fresh()
         da = d(e.arg, name, vkeys)
