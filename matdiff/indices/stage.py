@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..core import construct as A
+from ..core.nodes import Func, Sym
 from ..errors import UnsupportedError, UsageError
 from ..frontend.syntax import parse_raw
 from ..frontend.types import check_types
@@ -125,6 +126,11 @@ def _from(r: Result, expr, arrays, part, f, grad, vkeys, matrix_numbers, form=Ma
 
 def _finish(sl, expr, arrays, part, f, vkeys) -> IndexResult:
     G = simplify(sl.value)
+    for x in G.walk():  # softmax(z)*sum(y) - y: say when sum(y) = 1 shortens it
+        if isinstance(x, Func) and x.name == "sum" and isinstance(x.arg, Sym) and x.arg.is_vector:
+            note = f"if {x.arg.name} sums to 1 (a probability vector), sum({x.arg.name}) = 1"
+            if note not in sl.notes:
+                sl.notes.append(note)
     symbols = A.symbols(G)
     grad = R.isum(sl.bound, Expansion(arrays, sl.slices, sl.rename, sl.subst)(G, sl.want))
     out = IndexResult(expr, sl.variable, 1, "gradient", G, sl.function, symbols, tuple(sl.notes), None, None,
