@@ -206,7 +206,7 @@ def sympy_verdict(build: Callable[[], tuple], order: int, matdiff_zero: bool) ->
 def clear_matdiff_caches() -> None:
     """Empty matdiff's memo caches (not the parser, which is loaded once per process)."""
     for name, mod in list(sys.modules.items()):
-        if not name.startswith("matdiff.") or name == "matdiff.parser":
+        if not name.startswith("matdiff.") or name == "matdiff.frontend.syntax":
             continue
         for obj in list(vars(mod).values()):
             clear = getattr(obj, "cache_clear", None)

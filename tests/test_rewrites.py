@@ -11,8 +11,12 @@ pattern only when the entry says why.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
+
+import matdiff
 
 from matdiff.backends.evaluate import evaluate
 from matdiff.core import construct as A
@@ -20,7 +24,7 @@ from matdiff.core.rewrites import GROUPS, TABLE
 from matdiff.core.rewriting import Rewriter, cost, rewrite
 from matdiff.pipeline import parse
 
-from fdutil import draw_array
+from fdutil import draw_array, first_order_error
 
 SIZES = (3, 4, 5, 2, 6, 7)
 
@@ -115,3 +119,29 @@ def test_parsing_keeps_the_expression_as_typed():
     p = parse("sum(kron(X,X)*vec(A))")
     assert str(p.expr) == "sum(kron(X, X)*vec(A))"
     assert str(rewrite(p.expr)) == "sum(X*A*X')"
+
+
+def vec(a):
+    return np.asarray(a).reshape(-1, order="F")
+
+
+@pytest.mark.parametrize("text, wrt, f, names", [
+    ("sum(kron(X,X)*vec(A))", "X", lambda X, A: np.sum(np.kron(X, X) @ vec(A)),
+     ["Roth's column lemma", "sum of a vec"]),
+    ("-y'*log(exp(z)/sum(exp(z)))", "z", lambda y, z: -y @ np.log(np.exp(z) / np.exp(z).sum()),
+     ["softmax", "log of softmax"]),
+])
+def test_steps_begin_as_typed_and_name_each_rewrite(text, wrt, f, names):
+    """--steps: the first line is the expression as typed, then one line per rewrite, by name."""
+    r = matdiff.diff(text, wrt)
+    typed = str(parse(text).expr)
+    assert r.steps[0].endswith("= " + typed)
+    fired = [line for line in r.steps[1:] if line.startswith(("f = ", "F = "))]
+    assert [re.search(r"\[(.*?):", line).group(1) for line in fired] == names
+    assert fired[-1].split("    [")[0].endswith(str(rewrite(parse(text).expr)))
+    assert r.steps.index(fired[-1]) < next(i for i, line in enumerate(r.steps) if line.startswith("df"))
+    rng = np.random.default_rng(3)
+    inputs = {"X": rng.standard_normal((3, 4)), "A": rng.standard_normal((4, 4)),  # vec(A): n² entries
+              "y": rng.standard_normal(5), "z": rng.standard_normal(5)}
+    inputs = {k: v for k, v in inputs.items() if k in r.symbols}
+    assert first_order_error(f, inputs, wrt, r.lambdify()(**inputs)) < 1e-7

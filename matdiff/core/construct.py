@@ -1,10 +1,14 @@
-"""Smart constructors: every node is built here, in canonical form.
+"""Smart constructors: every node is built here, in structural canonical form.
 
-Each constructor applies the cheap identities that never make an expression
-longer: flattening, folding numbers, dropping zeros and identities, pushing
-transposes inward ((AB)ᵀ = BᵀAᵀ, Sᵀ = S for symmetric S), collecting like
-terms (G + G = 2G), merging equal factors (A A = A², A ⊙ A = A.^2).  The
-rewrites that need a choice (factoring, naming) live in simplify.py.
+Each constructor keeps only the structure canonical: flattening, ordering
+(scalars first, in one order), folding numbers, dropping zeros and
+identities, pushing transposes inward ((AB)ᵀ = BᵀAᵀ, Sᵀ = S for symmetric S),
+collecting like terms (G + G = 2G) and merging equal factors (A A = A²,
+A ⊙ A = A.^2), taking 1×1 runs (xᵀAy) out of a matrix chain.  Every other
+identity (Roth's lemma, diag(a) w = a ⊙ w, softmax, …) is an entry of the
+rewrite table in :mod:`matdiff.core.rewrites`, applied by
+:mod:`matdiff.core.rewriting`; the rewrites that need a choice (factoring,
+naming) live in :mod:`matdiff.simplify`.
 """
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ read the way it is written.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Callable
 
 from . import construct as A
@@ -60,6 +61,15 @@ class Rewrite:
 
 
 # -- helpers -----------------------------------------------------------------------
+def heads(*names: str):
+    """Mark a node entry rooted at a function call: it looks only at calls of these names
+    (the engine tries it on nothing else)."""
+    def mark(fn):
+        fn.heads = names
+        return fn
+    return mark
+
+
 def _is_func(e: Expr, name: str) -> bool:
     return isinstance(e, Func) and e.name == name
 
@@ -93,6 +103,7 @@ def outer_product(e: Expr) -> tuple[list[Expr], list[Expr], list[Expr]] | None:
 
 # -- transpose ------------------------------------------------------------------------
 def _f_of_transpose(name: str) -> NodeFn:
+    @heads(name)
     def apply(e: Expr) -> Expr | None:
         if _is_func(e, name) and isinstance(e.arg, Transpose):
             return A.func(name, e.arg.arg)
@@ -101,10 +112,12 @@ def _f_of_transpose(name: str) -> NodeFn:
 
 
 # -- product ----------------------------------------------------------------------------
+@heads("inv")
 def _inv_inv(e: Expr) -> Expr | None:
     return e.arg.arg if _is_func(e, "inv") and _is_func(e.arg, "inv") else None
 
 
+@heads("inv")
 def _inv_of_power(e: Expr) -> Expr | None:
     if _is_func(e, "inv") and isinstance(e.arg, MatPow):
         return A.matpow(A.func("inv", e.arg.base), e.arg.k)
@@ -282,6 +295,7 @@ def _kinked_pair(keep: str, drop: str) -> NodeFn:
 
 # -- Kronecker ------------------------------------------------------------------------
 def _multiplicative_on_kron(name: str) -> NodeFn:
+    @heads(name)
     def apply(e: Expr) -> Expr | None:
         if _is_func(e, name) and isinstance(e.arg, Kron) and (
                 name != "tr" or all(f.is_square for f in e.arg.factors)):
@@ -291,6 +305,7 @@ def _multiplicative_on_kron(name: str) -> NodeFn:
 
 
 # -- diag/vec -------------------------------------------------------------------------
+@heads("diagv")
 def _diag_of_outer(e: Expr) -> Expr | None:
     if _is_func(e, "diagv"):
         split = outer_product(e.arg)
@@ -300,10 +315,12 @@ def _diag_of_outer(e: Expr) -> Expr | None:
     return None
 
 
+@heads("diagv")
 def _diag_of_diag(e: Expr) -> Expr | None:
     return e.arg.arg if _is_func(e, "diagv") and _is_func(e.arg, "diagm") else None
 
 
+@heads("sum")
 def _sum_of_vec(e: Expr) -> Expr | None:
     return A.func("sum", e.arg.arg) if _is_func(e, "sum") and _is_func(e.arg, "vec") else None
 
@@ -343,14 +360,41 @@ def _one_minus_logistic(e: Expr) -> Expr | None:
     return None
 
 
+def logistic_pairs(e: Expr) -> Expr | None:
+    """c R ⊙ σ(v) + c R ⊙ σ(−v) = c R, since σ(v) + σ(−v) = 1; None when no pair is found."""
+    if not isinstance(e, Add):
+        return None
+    index: dict[tuple[Fraction, Expr, Expr], int] = {}
+    out: list[Expr | None] = list(e.terms)
+    for i, t in enumerate(e.terms):
+        c, core = A.split_coef(t)
+        factors = core.factors if isinstance(core, Hadamard) else (core,)
+        for f in factors:
+            if _is_func(f, "sigmoid"):
+                rest = [g for g in factors if g is not f]
+                key_rest = A.had(*rest) if rest else A.ones(core.shape)
+                partner = index.get((c, key_rest, A.neg(f.arg)))
+                if partner is not None and out[partner] is not None:
+                    out[partner] = None
+                    out[i] = A.scale(c, key_rest)
+                    break
+                index[(c, key_rest, f.arg)] = i
+    if all(o is not None for o in out):
+        return None
+    return A.add(*[o for o in out if o is not None])
+
+
+@heads("sign")
 def _sign_sign(e: Expr) -> Expr | None:
     return e.arg if _is_func(e, "sign") and _is_func(e.arg, "sign") else None
 
 
+@heads("log")
 def _log_exp(e: Expr) -> Expr | None:
     return e.arg.arg if _is_func(e, "log") and _is_func(e.arg, "exp") else None
 
 
+@heads("log")
 def _log_softmax(e: Expr) -> Expr | None:
     """Also log(softmax(z)ᵀ) = (z − logsumexp(z) 𝟙)ᵀ: the transpose of log ∘ softmax is pushed inside."""
     if not _is_func(e, "log"):
@@ -363,6 +407,7 @@ def _log_softmax(e: Expr) -> Expr | None:
     return None
 
 
+@heads("log")
 def _log_sum_exp(e: Expr) -> Expr | None:
     if _is_func(e, "log") and e.is_scalar and _is_func(e.arg, "sum") and _is_func(e.arg.arg, "exp") \
             and e.arg.arg.arg.is_vector:
@@ -371,6 +416,7 @@ def _log_sum_exp(e: Expr) -> Expr | None:
 
 
 # -- reductions -----------------------------------------------------------------------
+@heads("tr")
 def _trace_of_rank_one(e: Expr) -> Expr | None:
     if _is_func(e, "tr") and isinstance(e.arg, Mul) and not e.arg.is_scalar:
         chain = list(e.arg.factors)
@@ -384,6 +430,7 @@ def _trace_of_rank_one(e: Expr) -> Expr | None:
     return None
 
 
+@heads("norm1", "norm2")
 def _norm_of_multiple(e: Expr) -> Expr | None:
     if isinstance(e, Func) and e.name in ("norm1", "norm2"):
         outer, inner = A.split_scalars(e.arg)
@@ -392,31 +439,35 @@ def _norm_of_multiple(e: Expr) -> Expr | None:
     return None
 
 
-def _ones_reduce(e: Expr) -> Expr | None:
-    """𝟙ₘₓₖ R = sum(R) 𝟙ₘ for a product that is a column, R 𝟙ₖₓₙ = sum(R) 𝟙ᵀₙ for one that is a row."""
-    if not isinstance(e, Mul):
+def _ones_reduce(row: bool) -> NodeFn:
+    """𝟙ₘₓₖ R = sum(R) 𝟙ₘ for a product that is a column; R 𝟙ₖₓₙ = sum(R) 𝟙ᵀₙ for one that is a row."""
+    def apply(e: Expr) -> Expr | None:
+        if not isinstance(e, Mul):
+            return None
+        scalars = [f for f in e.factors if f.is_scalar]
+        chain = [f for f in e.factors if not f.is_scalar]
+        if e.is_scalar and not scalars:
+            scalars, chain = [], list(e.factors)
+        if len(chain) < 2:
+            return None
+        ones = [Ones(e.shape)] if e.shape != SCALAR else []
+        if not row and e.shape[1] == 1 and isinstance(chain[0], Ones):
+            return A.mul(*scalars, A.func("sum", A.mul(*chain[1:])), *ones)
+        if row and e.shape[0] == 1 and isinstance(chain[-1], Ones):
+            return A.mul(*scalars, A.func("sum", A.mul(*chain[:-1])), *ones)
         return None
-    scalars = [f for f in e.factors if f.is_scalar]
-    chain = [f for f in e.factors if not f.is_scalar]
-    if e.is_scalar and not scalars:
-        scalars, chain = [], list(e.factors)
-    if len(chain) < 2:
-        return None
-    ones = [Ones(e.shape)] if e.shape != SCALAR else []
-    if e.shape[1] == 1 and isinstance(chain[0], Ones):
-        return A.mul(*scalars, A.func("sum", A.mul(*chain[1:])), *ones)
-    if e.shape[0] == 1 and isinstance(chain[-1], Ones):
-        return A.mul(*scalars, A.func("sum", A.mul(*chain[:-1])), *ones)
-    return None
+    return apply
 
 
 # -- constants ------------------------------------------------------------------------
 def _func_of(name: str, leaf: type, value: Callable[[Expr], Expr]) -> NodeFn:
+    @heads(name)
     def apply(e: Expr) -> Expr | None:
         return value(e.arg) if _is_func(e, name) and isinstance(e.arg, leaf) else None
     return apply
 
 
+@heads("sum")
 def _sum_of_probability(e: Expr) -> Expr | None:
     if _is_func(e, "sum") and isinstance(e.arg, Sym) and e.arg.probability:
         return A.ONE
@@ -525,6 +576,8 @@ TABLE: tuple[Rewrite, ...] = (
     # element-wise
     R("logistic function", "element-wise", "1 − σ(v)", "σ(−v)", "", Add, _one_minus_logistic,
       "1 - sigmoid(X)"),
+    R("logistic function", "element-wise", "R ⊙ σ(v) + R ⊙ σ(−v)", "R", "", Add, logistic_pairs,
+      "X .* sigmoid(Y) + X .* sigmoid(-Y)"),
     R("sign of a sign", "element-wise", "sign(sign(u))", "sign(u)", "", Func, _sign_sign, "sign(sign(X))"),
     R("log of exp", "element-wise", "log(exp(u))", "u", "", Func, _log_exp, "log(exp(X))"),
     R("log of softmax", "element-wise", "log(softmax(z))", "z − logsumexp(z) 𝟙", "z a vector", Func,
@@ -534,8 +587,10 @@ TABLE: tuple[Rewrite, ...] = (
     # reductions
     R("trace of a rank-one product", "reductions", "tr(L u R)", "R L u", "u a column (or a row)", Func,
       _trace_of_rank_one, "tr(A*x*y'*B)"),
-    R("sum by ones", "reductions", "𝟙ₘₓₖ v", "sum(v) 𝟙ₘ", "the product a column (also v 𝟙ₖₓₙ, a row)", Mul,
-      _ones_reduce, "matrix(1)*A*x + y", expands=_SUMS),
+    R("sum by ones", "reductions", "𝟙ₘₓₖ v", "sum(v) 𝟙ₘ", "the product a column", Mul,
+      _ones_reduce(False), "matrix(1)*A*x + y", expands=_SUMS),
+    R("sum by ones", "reductions", "vᵀ 𝟙ₖₓₙ", "sum(vᵀ) 𝟙ᵀₙ", "the product a row", Mul,
+      _ones_reduce(True), "x'*A*matrix(1) + y'", expands=_SUMS),
     R("homogeneity of norms", "reductions", "‖c A‖", "|c| ‖A‖", "c a scalar", Func, _norm_of_multiple,
       "norm2(alpha*X)",
       expands="the scalar stands outside, as a textbook writes it"),
@@ -562,4 +617,4 @@ def by_name(name: str) -> list[Rewrite]:
     return [r for r in TABLE if r.name == name]
 
 
-__all__ = ["Rewrite", "TABLE", "GROUPS", "by_name", "diag_terms", "outer_product"]
+__all__ = ["Rewrite", "TABLE", "GROUPS", "by_name", "diag_terms", "logistic_pairs", "outer_product"]

@@ -25,7 +25,7 @@ from ..core import construct as A
 from ..core.nodes import Add, Expr, Func, Hadamard, Identity, MatPow, Mul, Num, Ones, Power, Sym, Transpose, Where  # noqa: F401
 from ..core.catalogue import ELEMENTWISE, lookup
 from ..core.names import fresh_name
-from ..core.rewrites import diag_terms
+from ..core.rewrites import diag_terms, logistic_pairs
 from ..core.rewriting import Fired, rewrite
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+|[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*"
@@ -138,36 +138,13 @@ def _expand_ones_sums(e: Add) -> Expr:
     return A.add(*terms)
 
 
-def _sigmoid_pairs(e: Expr) -> Expr:
-    """c R ⊙ σ(v) + c R ⊙ σ(−v) = c R, since σ(v) + σ(−v) = 1."""
-    if not isinstance(e, Add):
-        return e
-    index: dict[tuple[Fraction, Expr, Expr], int] = {}
-    out: list[Expr | None] = list(e.terms)
-    for i, t in enumerate(e.terms):
-        c, core = A.split_coef(t)
-        factors = core.factors if isinstance(core, Hadamard) else (core,)
-        for f in factors:
-            if isinstance(f, Func) and f.name == "sigmoid":
-                rest = [g for g in factors if g is not f]
-                key_rest = A.had(*rest) if rest else A.ones(core.shape)
-                partner = index.get((c, key_rest, A.neg(f.arg)))
-                if partner is not None and out[partner] is not None:
-                    out[partner] = None
-                    out[i] = A.scale(c, key_rest)
-                    break
-                index[(c, key_rest, f.arg)] = i
-    if all(o is not None for o in out):
-        return e
-    return A.add(*[o for o in out if o is not None])
-
-
 def _logistic_sum(e: Add) -> Expr:
     """Try σ(v) + σ(−v) = 1 after expanding (1 − t) ⊙ …; keep it when cheaper."""
     if not any(isinstance(x, Func) and x.name == "sigmoid" for x in e.walk()):
         return e
-    candidate = _sigmoid_pairs(_expand_ones_sums(e))
-    return candidate if cost(candidate) < cost(e) else e
+    expanded = _expand_ones_sums(e)
+    candidate = logistic_pairs(expanded) if isinstance(expanded, Add) else None
+    return candidate if candidate is not None and cost(candidate) < cost(e) else e
 
 
 def _diag_terms(e: Add) -> Expr:
