@@ -11,6 +11,7 @@ from .backends.sympy_bridge import sympy_to_text
 from .core.catalogue import FUNCTIONS
 from .core.names import NAME
 from .errors import UnsupportedError, UsageError, guarded
+from .frontend.types import check_types
 from .indices.typing import parse_part
 from .pipeline import parse as _parse
 from .pipeline import run, run_many
@@ -27,9 +28,24 @@ def parse(text: str, types: dict[str, str] | None = None) -> Parsed:
 
 
 @guarded("differentiating")
-def diff(expr: str, wrt: str | list[str], *, types: dict[str, str] | None = None, order: int = 1) -> Result | Results:
+def diff(expr: str | Parsed, wrt: Any, *, types: dict[str, str] | None = None,
+         order: int = 1) -> Result | Results:
     """The derivative of ``expr`` with respect to ``wrt``, simplified (SPEC §3, §5); for a
-    list of variables, a mapping variable → derivative found in one pass (SPEC §7)."""
+    list of variables, a mapping variable → derivative found in one pass (SPEC §7).
+
+    ``expr`` is text or what :func:`parse` and :func:`from_sympy` return (read
+    again with its declarations); a variable is a name, or a SymPy ``MatrixSymbol``
+    or ``Symbol``, whose shape declares its type unless ``types`` does."""
+    if isinstance(expr, Parsed):
+        types = {**expr.types, **check_types(types)}
+        expr = expr.text or str(expr)
+    if isinstance(wrt, (list, tuple)):
+        wrt = list(wrt)
+        for i, w in enumerate(wrt):
+            if _is_sympy(w):
+                wrt[i], types = _sympy_variable(w, types)
+    elif _is_sympy(wrt):
+        wrt, types = _sympy_variable(wrt, types)
     try:
         if isinstance(wrt, (list, tuple)):
             return _diff_many(expr, list(wrt), types, order)
@@ -37,6 +53,24 @@ def diff(expr: str, wrt: str | list[str], *, types: dict[str, str] | None = None
     except RecursionError:
         raise UnsupportedError("the expression is nested too deeply for this Python's recursion limit",
                                expr if isinstance(expr, str) else None, 1) from None
+
+
+def _is_sympy(obj: Any) -> bool:
+    return type(obj).__module__.split(".")[0] == "sympy"
+
+
+def _sympy_variable(wrt: Any, types: dict[str, str] | None) -> tuple[str, dict[str, str]]:
+    """A SymPy symbol as a name, its type declared by its shape (1×1 scalar, n×1 vector)."""
+    import sympy as sp
+
+    if not isinstance(wrt, (sp.MatrixSymbol, sp.Symbol)):
+        raise UsageError(f"the variable must be a name, a MatrixSymbol or a Symbol, got {type(wrt).__name__}")
+    name = str(wrt.name)
+    types = dict(types or {})
+    if name not in types:
+        r, c = wrt.shape if isinstance(wrt, sp.MatrixSymbol) else (1, 1)
+        types[name] = "scalar" if (r, c) == (1, 1) else "vector" if c == 1 else "matrix"
+    return name, types
 
 
 def _check_variable(wrt: str, types: dict[str, str] | None) -> None:

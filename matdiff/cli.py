@@ -1,15 +1,26 @@
 """The command line (SPEC §4): ``matdiff EXPR WRT [options]``.
 
-Exit status: 0 success, 1 when --check finds a mismatch, 2 on bad input —
-always a one-line message with a caret, never a traceback."""
+Standard output holds the result alone; notes, steps and the check report go
+to standard error (or into the JSON object).  Exit status: 0 success, 1 when
+--check finds a mismatch, 3 when it could not check, 2 on bad input — always
+a one-line message with a caret, never a traceback."""
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import signal
 import sys
 
+from . import __version__
 from .api import diff
 from .errors import MatdiffError, UsageError
+from .present.jupyter import latex_steps
+from .present.printing import to_unicode
+from .present.steps import derivation_lines
+from .result import Result
+from .results import ProgramResult
 
 FORMATS = ("text", "unicode", "latex", "index", "numpy", "jax", "torch", "json")
 KINDS = ("scalar", "vector", "matrix", "symmetric", "probability", "tensor")
@@ -35,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--steps", action="store_true", help="show the derivation, one rewrite per line")
     p.add_argument("--check", action="store_true", help="verify numerically on random inputs")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
     return p
 
 
@@ -95,38 +107,45 @@ def index_form(r) -> str:
 
 
 def run(argv: list[str] | None = None, out=None, err=None) -> int:
+    """Standard output holds the result alone; notes, steps and the check report
+    go to standard error, or into the object under ``--format json`` (SPEC §4)."""
     out = out or sys.stdout
     err = err or sys.stderr
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--version" in argv:
+        print(f"matdiff {__version__}", file=out)
+        return 0
     try:
-        args = build_parser().parse_args(_reorder(sys.argv[1:] if argv is None else list(argv)))
+        args = build_parser().parse_args(_reorder(argv))
         order = 2 if (args.hessian or args.gauss_newton) else args.order
+        types = _types(args)
         wrt = _variables(args.wrt)
         if args.gauss_newton and isinstance(wrt, list):
             raise UsageError("--gauss-newton takes one variable")
-        r = diff(args.expr, wrt, types=_types(args), order=order)
+        r = diff(args.expr, wrt, types=types, order=order)
         if args.gauss_newton:
             r = r.gauss_newton
+        notes = list(r.notes) + unused_declarations(types, r.symbols)
+        report = r.check() if args.check else None
         if args.format == "json":
-            print(json.dumps(r.to_dict(), indent=2, ensure_ascii=False), file=out)
+            data = dict(r.to_dict(), notes=notes)
+            if report is not None:
+                data["check"] = report_dict(report)
+            print(json.dumps(data, indent=2, ensure_ascii=False), file=out)
         else:
-            if args.format in ("numpy", "jax", "torch"):
-                body = r.to_code(args.format)
-            else:
-                body = index_form(r) if args.format == "index" else \
-                    {"text": r.text, "unicode": r.unicode(), "latex": r.latex()}[args.format]
             if args.steps:
-                for line in r.steps:
-                    print(line, file=out)
-                print(file=out)
-            print(body, file=out)
-            mark = "# note" if args.format in ("numpy", "jax", "torch") else "note"
-            for note in r.notes:
-                print(f"{mark}: {note}", file=out)
-        if args.check:
-            report = r.check()
-            print(report, file=out)
-            return 0 if report.ok else 1
-        return 0
+                for line in steps_in(r, args.format):
+                    print(line, file=err)
+            print(body_in(r, args.format), file=out)
+            for note in notes:
+                print(f"note: {note}", file=err)
+            if report is not None:
+                print(report, file=err)
+        if report is None or report.ok:
+            return 0
+        return 3 if not _checked(report) else 1
+    except BrokenPipeError:
+        raise
     except MatdiffError as e:
         print(f"matdiff: {e.report()}", file=err)
         return 2
@@ -138,11 +157,61 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
         return 2
 
 
+def body_in(r, fmt: str) -> str:
+    """The result alone, in the chosen format."""
+    if fmt in ("numpy", "jax", "torch"):
+        return r.to_code(fmt)
+    if fmt == "index":
+        return index_form(r)
+    return {"text": r.text, "unicode": r.unicode(), "latex": r.latex()}[fmt]
+
+
+def steps_in(r, fmt: str) -> list[str]:
+    """The derivation in the chosen format (code formats, and programs, show the text)."""
+    single = isinstance(r, Result) and not isinstance(r, ProgramResult) and not hasattr(r, "index")
+    if fmt == "latex" and single:
+        return [f"{tex}    [{label}]" if tex and label else tex or label for tex, label in latex_steps(r)]
+    return derivation_lines(r, printer=to_unicode) if fmt == "unicode" and single else list(r.steps)
+
+
+def unused_declarations(types: dict[str, str], symbols: dict) -> list[str]:
+    """A declared name the expression lacks is said, never silently ignored."""
+    return [f"'{name}' is declared {kind} but does not occur in the expression"
+            for name, kind in types.items() if name not in symbols]
+
+
+def _checked(report) -> bool:
+    """False when the check could not be made (no random point was usable): exit 3, not 1."""
+    reports = getattr(report, "reports", {"": report})
+    return any(not r.ok and r.trials > 0 for r in reports.values())
+
+
+def report_dict(report) -> dict:
+    """The check report as JSON-ready values (NaN, which JSON lacks, as null); one
+    entry per variable for several."""
+    err = report.max_rel_error
+    out = {"ok": bool(report.ok), "max_rel_error": None if math.isnan(err) else float(err), "report": str(report)}
+    if hasattr(report, "reports"):
+        out["variables"] = {v: report_dict(r) for v, r in report.reports.items()}
+    else:
+        out.update(trials=report.trials, dims=dict(report.dims))
+    return out
+
+
 def main() -> None:
+    """The console script: a closed pipe (``matdiff … | head -c1``) ends quietly, as in other Unix tools."""
     if sys.argv[1:2] == ["serve"]:  # the local web page; its options are its own (matdiff/web/serve.py)
         from .web.serve import main as serve_main
         sys.exit(serve_main(sys.argv[2:]))
-    sys.exit(run())
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        code = run()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        code = 128 + 13
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@
 """
 from __future__ import annotations
 
+import re
+
 from .calculus.backward import derive_many
 from .calculus.derive import derivative, kink_notes
 from .core import construct as A
@@ -25,7 +27,7 @@ from .frontend.program import infer_program, lower_program, program_notes
 from .indices import stage as index_stage
 from .indices.typing import has_indices
 from .frontend.syntax import parse_raw
-from .frontend.types import Inference, check_types, concatenation_notes, default_kind
+from .frontend.types import Inference, assumed_types_note, check_types, concatenation_notes, default_kind
 from .present.printing import to_text
 from .result import Parsed, Result
 from .results import ProgramResult, Results, fold_into, needed
@@ -58,8 +60,9 @@ def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...]
     for name, shape in inf.sym_shapes.items():
         kind = types.get(name) or default_kind(name)
         symbols[name] = Sym(name, inf.final_shape(shape), kind == "symmetric", kind == "probability")
-    notes = tuple(concatenation_notes(list(symbols)) + (program_notes(program) if program else []))
-    return Parsed(expr, symbols, notes, text, program, lowering.origins if lowering else {})
+    notes = tuple(concatenation_notes(list(symbols), set(types)) + assumed_types_note(list(symbols), types)
+                  + (program_notes(program) if program else []))
+    return Parsed(expr, symbols, notes, text, program, lowering.origins if lowering else {}, types)
 
 
 def dimension_notes(value: Expr, symbols: dict[str, Sym]) -> list[str]:
@@ -71,6 +74,24 @@ def dimension_notes(value: Expr, symbols: dict[str, Sym]) -> list[str]:
               if set(map(str, s.shape)) & set(letters)]
     return [f"{', '.join(letters)} {'is a dimension' if len(letters) == 1 else 'are dimensions'}: "
             + ", ".join(shapes)]
+
+
+def kind_note(kind: str, value: Expr, function: Expr) -> list[str]:
+    """What a result that is not a gradient is, and its shape (SPEC §2):
+    ``Jacobian, (m·n)×(m·n): the function is matrix-valued``."""
+    if kind == "gradient":
+        return []
+    if kind == "hessian" and value.is_scalar:
+        return ["second derivative, a scalar"]
+    shape = "×".join(f"({d})" if "·" in d else d for d in (str(x).replace("*", "·") for x in value.shape))
+    what = {"jacobian": "Jacobian", "derivative": "derivative", "hessian": "Hessian"}[kind]
+    valued = "" if kind == "hessian" else \
+        f": the function is {_valued(function)}-valued"
+    return [f"{what}, {shape}{valued}"]
+
+
+def _valued(e: Expr) -> str:
+    return "vector" if e.is_vector else "row-vector" if e.shape[0] == 1 else "matrix"
 
 
 def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]) -> Result:
@@ -95,7 +116,7 @@ def finish(expr: str, parsed: Parsed, f: Expr, var: Sym, order: int, kind: str, 
     """The result of a simplified derivative of f (the parsed expression rewritten): its notes
     and display form."""
     wrt = var.name
-    notes = list(parsed.notes) + notes + kink_notes(f, var)
+    notes = list(parsed.notes) + kind_note(kind, value, f) + notes + kink_notes(f, var)
     sums = sorted({x.arg.name for x in value.walk() if isinstance(x, Func) and x.name == "sum"
                    and isinstance(x.arg, Sym) and x.arg.is_vector})
     for name in sums:
@@ -103,7 +124,9 @@ def finish(expr: str, parsed: Parsed, f: Expr, var: Sym, order: int, kind: str, 
                      f"types={{'{name}': 'probability'}} or --probability {name}")
     notes += dimension_notes(value, parsed.symbols)
     if wrt not in A.free_names(f):
-        notes.append(f"'{wrt}' does not occur in the expression: the derivative is zero")
+        written = re.search(rf"(?<!\w){re.escape(wrt)}(?!\w)", expr) is not None
+        notes.append(f"the expression simplifies to {to_text(f)}, without '{wrt}': the derivative is zero"
+                     if written else f"'{wrt}' does not occur in the expression: the derivative is zero")
     if parsed.program is not None:  # written in the program's names (SPEC §7)
         named = pull_transposes(fold_into(parsed.program, value), to_text)
         return ProgramResult(expr, var, order, kind, value, parsed.expr, parsed.symbols, tuple(notes), first,

@@ -22,6 +22,7 @@ from .frontend.program import Program
 from .present.jupyter import RESULT_NAMES, result_html, result_markdown
 from .present.plotting import plot_structure
 from .present.printing import shape_text, to_latex, to_text, to_unicode
+from .present.steplist import Steps
 from .present.steps import derivation_lines
 
 
@@ -36,6 +37,7 @@ class Parsed:
     program: Program | None = None  # the definitions, when the input is a program (SPEC §7)
     origins: dict[Expr, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
     """The columns (start, end) of the text each sub-expression was built from."""
+    types: dict[str, str] = field(default_factory=dict)  # the declarations it was read with
 
     def __str__(self) -> str:
         return to_text(self.expr)
@@ -102,9 +104,10 @@ class Result:
 
     # -- the derivation ------------------------------------------------------------
     @cached_property
-    def steps(self) -> list[str]:
-        """The derivation, one rewrite per line, ending in the identification."""
-        return derivation_lines(self)
+    def steps(self) -> Steps:
+        """The derivation, one rewrite per line, ending in the identification
+        (a list of lines; ``print`` shows one per line, Jupyter typesets it)."""
+        return Steps(derivation_lines(self), self)
 
     # -- numbers ------------------------------------------------------------------
     def lambdify(self) -> Callable[..., Any]:
@@ -119,7 +122,12 @@ class Result:
 
     @guarded("generating code")
     def to_code(self, target: str = "numpy", name: str = "derivative") -> str:
-        """A self-contained function computing the result: ``numpy``, ``jax`` or ``torch``."""
+        """A self-contained function computing the result: ``numpy``, ``jax`` or ``torch``.
+
+        Arguments are passed by keyword (``lambda`` as ``lambda_=…`` or ``**{"lambda": …}``).
+        NumPy computes in float64. JAX computes in float32 unless 64-bit mode is on
+        (``jax.config.update("jax_enable_x64", True)`` before calling), as JAX does by default.
+        PyTorch computes in float64 and returns the inputs' floating dtype (float32 in, float32 out)."""
         return to_code(self.display, self.symbols, target=target, name=name,
                        doc=f"{self.label} of {self.input} with respect to {self.variable.name}.")
 
@@ -157,7 +165,7 @@ class Result:
         return {"input": self.input, "variable": self.variable.name, "kind": self.kind,
                 "order": self.order, "shape": [str(d) for d in self.shape], "text": self.text,
                 "unicode": self.unicode(), "latex": self.latex(), "numpy": self.numpy(),
-                "notes": list(self.notes), "steps": self.steps}
+                "notes": list(self.notes), "steps": list(self.steps)}
 
 
 @dataclass(frozen=True, repr=False)

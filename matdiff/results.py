@@ -30,6 +30,7 @@ from .core import construct as A
 from .frontend.program import Program
 from .present import multi
 from .present.printing import to_text
+from .present.steplist import Steps
 from .result import Result
 from .simplify.passes import simplify
 from .simplify.refold import refold
@@ -95,9 +96,9 @@ class ProgramResult(Result):
         assert self.program is not None
         head = multi.program_lines(self.program)
         if self.order != 1 or not self.function.is_scalar:
-            return head + [""] + Result.steps.func(self)  # type: ignore[attr-defined]
-        return head + backward_steps(self.program, [self.variable], {self.variable.name: self.display},
-                                     {self.variable.name: self.kind})
+            return Steps(head + [""] + Result.steps.func(self))  # type: ignore[attr-defined]
+        return Steps(head + backward_steps(self.program, [self.variable], {self.variable.name: self.display},
+                                           {self.variable.name: self.kind}))
 
 
 def backward_steps(program: Program, variables: Sequence[Sym], answers: dict[str, Expr],
@@ -196,12 +197,12 @@ class Results(Mapping):
         """A program's backward pass; otherwise each derivation in turn."""
         if self.program is not None and all(r.order == 1 for r in self.values()) \
                 and self.program.function.is_scalar:
-            return multi.program_lines(self.program) + backward_steps(
-                self.program, [r.variable for r in self.values()], self.bodies, self.kinds)
+            return Steps(multi.program_lines(self.program) + backward_steps(
+                self.program, [r.variable for r in self.values()], self.bodies, self.kinds))
         out: list[str] = []
         for v, r in self.items():
             out += [f"-- {multi.lhs_text(self.function_name, v, r.kind)}"] + r.steps
-        return out
+        return Steps(out)
 
     # -- numbers ------------------------------------------------------------------------------
     @property

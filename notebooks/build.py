@@ -58,7 +58,8 @@ notes and a collapsible derivation."""),
     ("py", r"""r = matdiff.diff("beta*sum(abs(X'X - I))", "X")
 r"""),
     ("md", r"""As plain text (this string parses back as a matdiff expression), with its shape and notes.
-`abs` has a kink at 0, so the result is a subgradient there, and matdiff says so:"""),
+The first note says which types matdiff assumed for the names it was not told about; `abs` has
+a kink at 0, so the result is a subgradient there, and matdiff says so:"""),
     ("py", r"""print(r)
 print("shape of the gradient:", r.shape_text)
 for note in r.notes:
@@ -66,8 +67,10 @@ for note in r.notes:
     ("md", r"""## The derivation
 
 `r.steps` is the derivation, one rule per line, as in a textbook: take the differential,
-push it inward rule by rule, then read the gradient off $df = \langle G, dX\rangle = \mathrm{tr}(G^\top dX)$."""),
-    ("py", r"""print("\n".join(r.steps))"""),
+push it inward rule by rule, then read the gradient off $df = \langle G, dX\rangle = \mathrm{tr}(G^\top dX)$.
+It is a list of lines; `print` shows one per line, and as a cell's value it is typeset."""),
+    ("py", r"""print(r.steps)"""),
+    ("py", r"""r.steps"""),
     ("md", r"""The identification step is where the factor 2 comes from. With $S = \mathrm{sign}(X^\top X - I)$,
 which is **symmetric** because $X^\top X - I$ is,
 

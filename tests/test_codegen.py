@@ -133,18 +133,24 @@ def test_numpy_method_is_the_numpy_target():
 def test_keyword_names_are_renamed_and_documented():
     r = result("keyword-lambda")
     src = r.to_code()
-    assert "def derivative(lambda_, x):" in src
+    assert "def derivative(lambda_=None, x=None, **keywords):" in src
     assert "`lambda` is a Python keyword" in src
     f = load(src)
     x = np.array([1.0, -2.0, 0.5])
     np.testing.assert_allclose(f(lambda_=0.3, x=x), 2 * 0.3 * x)
+    np.testing.assert_allclose(f(**{"lambda": 0.3}, x=x), 2 * 0.3 * x)  # the same in generated code (SPEC §5)
+    np.testing.assert_allclose(f(0.3, x), 2 * 0.3 * x)
+    with pytest.raises(TypeError, match="missing the argument lambda_"):
+        f(x=x)
+    with pytest.raises(TypeError, match="unexpected arguments"):
+        f(lambda_=0.3, x=x, mu=1.0)
 
 
 def test_generated_names_never_clash_with_user_names():
     r = matdiff.diff("lambda*x'*x + lambda_*x'*np + dim_m'*x + t1'*x", "x")
     src = r.to_code()
     assert "import numpy as np_" in src
-    assert "def derivative(lambda__, x, lambda_, np, dim_m, t1):" in src
+    assert "def derivative(lambda__=None, x=None, lambda_=None, np=None, dim_m=None, t1=None, **keywords):" in src
     values = inputs(r)
     assert_same(load(src)(*positional(r, values)), r.lambdify()(**values))
 

@@ -16,6 +16,7 @@ SAME = [
     ("a / 2b", "(a/2)*b"), ("Xᵀ", "X'"), ("A ⊙ B", "A .* B"), ("A ∘ B", "A .* B"), ("A ⊗ B", "kron(A, B)"),
     ("X^-1", "inv(X)"), ("X^-2", "inv(X)*inv(X)"), ("-beta^2", "-(beta^2)"), ("X + eye", "X + I"), ("1e-3*x", "0.001*x"),
     ("x'Ax", "x'*Ax"), ("beta^2", "beta*beta"), ("c ./ A", "c*(matrix(1) ./ A)"),
+    ("A @ B", "A*B"), ("X.T", "X'"), ("x ** 2", "x .^ 2"),  # NumPy's spellings
 ]
 
 

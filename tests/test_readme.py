@@ -1,4 +1,4 @@
-"""The README's console examples are what matdiff prints (numbers of --check aside)."""
+"""The README's console examples are what a user sees in a terminal (numbers of --check aside)."""
 import io
 import re
 import shlex
@@ -37,9 +37,9 @@ def test_readme_has_examples():
 def test_readme_example(command, expected):
     argv = shlex.split(command)
     assert argv[0] == "matdiff"
-    out, err = io.StringIO(), io.StringIO()
-    code = run(argv[1:], out=out, err=err)
-    got = [ln for ln in (out.getvalue() + err.getvalue()).splitlines() if ln.strip()]
+    screen = io.StringIO()  # standard output and standard error, in the order a terminal shows them
+    code = run(argv[1:], out=screen, err=screen)
+    got = [ln for ln in screen.getvalue().splitlines() if ln.strip()]
     keep = [ln for ln in expected if not ln.startswith("check ok")]
     assert [ln for ln in got if not ln.startswith("check ok")] == keep
     assert code == (2 if any(ln.startswith("matdiff:") for ln in expected) else 0)

@@ -96,8 +96,10 @@ class CheckReport:
         return self.ok
 
     def __str__(self) -> str:
-        verdict = "ok" if self.ok else "MISMATCH"
         sizes = ", ".join(f"{k}={v}" for k, v in self.dims.items())
+        if not self.ok and self.trials == 0:  # neither ok nor a mismatch (SPEC §5)
+            return f"check could not be made ({sizes or 'scalars'}): {self.message or 'no usable random point'}"
+        verdict = "ok" if self.ok else "MISMATCH"
         return (f"check {verdict}: largest relative error {self.max_rel_error:.2e} over {self.trials} "
                 f"random points ({sizes or 'scalars'}){'; ' + self.message if self.message else ''}")
 

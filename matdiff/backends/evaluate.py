@@ -6,6 +6,7 @@ No user text is ever evaluated: the tree is walked.
 """
 from __future__ import annotations
 
+import keyword
 from typing import Any, Callable
 
 import numpy as np
@@ -171,8 +172,21 @@ def _scalar(v) -> float:
 
 
 # -- the boundary: user arrays in, SPEC layouts out -------------------------------
+def keyword_spellings(kwargs: dict[str, Any], symbols: dict[str, Sym]) -> dict[str, Any]:
+    """``lambda_=…`` for a name that is a Python keyword, as ``**{"lambda": …}`` (SPEC §5)."""
+    out = dict(kwargs)
+    for name in symbols:
+        alias = name + "_"
+        if keyword.iskeyword(name) and alias in out and alias not in symbols:
+            if name in out:
+                raise UsageError(f"'{name}' is given twice, as {name!r} and as {alias!r}")
+            out[name] = out.pop(alias)
+    return out
+
+
 def bind(symbols: dict[str, Sym], kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int]]:
     """Internal 2-D values and the sizes of every dimension, from user arrays."""
+    kwargs = keyword_spellings(kwargs, symbols)
     values: dict[str, Any] = {}
     dims: dict[str, int] = {}
     products: list[tuple[str, str, int]] = []

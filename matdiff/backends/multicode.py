@@ -63,6 +63,7 @@ class _ManyEmitter(_Emitter):
         pr = Printer(tg, mod, temps, self.dim, self.helper)
         body = [f"    {temps[id(op)]} = {pr.render(op, defining=True)[0]}" for op in order]
         items = []
+        dtype = self.input_dtype()  # PyTorch: each result in the inputs' floating dtype
         for (var, e), root in zip(bodies.items(), roots):
             result, prec = pr.render(root)
             if e.shape == SCALAR:
@@ -74,7 +75,9 @@ class _ManyEmitter(_Emitter):
                 value = f"{result if prec >= ATOM else '(' + result + ')'}.reshape(-1)"
             else:
                 value = result
-            items.append(f"        {var!r}: {value},")
+            items.append(f"        {var!r}: {f'({value}).to({dtype[1]})' if dtype else value},")
+        if dtype:
+            head = [dtype[0]] + head
         lines: list[str] = []
         if tg.name == "jax":
             lines.append("# float64 needs jax.config.update(\"jax_enable_x64\", True); jit-compatible")
@@ -83,11 +86,11 @@ class _ManyEmitter(_Emitter):
             if h in self.helper_names:
                 lines += [tg.helpers[h].format(m=mod, name=self.helper_names[h],
                                                perm=self.helper_names.get("commutation_perm", "")), "", ""]
-        lines.append(f"def {self.name}({', '.join(self.argnames[n] for n in self.symbols)}):")
+        lines.append(f"def {self.name}({self.signature()}):")
         doc_lines = _docstring(doc, self.symbols, self.argnames, SCALAR, tg)
         k = doc_lines.index("    Returns:")
         doc_lines[k + 1] = "        dict: " + ", ".join(f"{v!r}" for v in bodies) + " -> each derivative."
-        lines += doc_lines + head + body + ["    return {"] + items + ["    }"]
+        lines += doc_lines + self.keyword_arguments() + head + body + ["    return {"] + items + ["    }"]
         return "\n".join(lines) + "\n"
 
 

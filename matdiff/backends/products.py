@@ -30,6 +30,7 @@ def hvp(result: Any) -> Callable[..., Any]:
     inner = numeric.lambdify(expr, symbols)
 
     def f(v, /, **values):
+        values = numeric.keyword_spellings(values, symbols)
         if V.name in values:
             raise UsageError(f"'{V.name}' names the direction of the product; pass it as the first argument")
         if var.name not in values:

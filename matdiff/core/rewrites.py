@@ -474,6 +474,10 @@ def _sum_of_probability(e: Expr) -> Expr | None:
     return None
 
 
+def _sum_of_softmax(e: Expr) -> Expr | None:
+    return A.ONE if _is_func(e, "sum") and _is_func(e.arg, "softmax") else None
+
+
 # -- the builders of examples that have no syntax (the commutation matrix K) ------------------
 def _sym(name: str, rows, cols) -> Sym:
     return Sym(name, (rows, cols))
@@ -605,6 +609,8 @@ TABLE: tuple[Rewrite, ...] = (
       _func_of("sum", Ones, lambda a: A.DimSize(A.dim_mul(*a.shape))), "sum(matrix(1) + 0*X)*X"),
     R("sum of a probability vector", "constants", "sum(p)", "1", "p declared a probability vector", Func,
       _sum_of_probability, "sum(p)*x", types={"p": "probability"}),
+    R("sum of softmax", "constants", "sum(softmax(z))", "1", "z a vector", Func, _sum_of_softmax,
+      "sum(softmax(x))*y"),
     R("diagonal of ones", "constants", "diag(𝟙)", "I", "", Func,
       _func_of("diagm", Ones, lambda a: Identity((a.shape[0], a.shape[0]))), "diag(vector(1))*A"),
     R("diagonal of the identity", "constants", "diag(I)", "𝟙", "", Func,

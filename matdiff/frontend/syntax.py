@@ -15,8 +15,9 @@ from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from ..errors import MatdiffError, ParseError, UnknownNameError
-from ..core.catalogue import nearest_function
+from ..core.catalogue import FUNCTIONS, nearest_function
 from ..core.names import NAME, is_greek
+from .hints import bars_hint, check_spellings
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,7 @@ def parse_raw(text: str) -> Raw:
     if not text.strip():
         raise ParseError("empty expression", text, 1)
     text = statement_breaks(text.translate(_SAME_WIDTH))  # − and · as - and *, column for column
+    check_spellings(text, FUNCTIONS.__contains__)
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as e:
@@ -266,7 +268,7 @@ def _syntax_error(text: str, e: UnexpectedInput) -> ParseError:
     end = len(text.rstrip()) + 1
     if isinstance(e, UnexpectedCharacters):
         ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else "?"
-        return ParseError(f"unexpected character '{ch}'", text, e.column)
+        return bars_hint(text, e.column) or ParseError(f"unexpected character '{ch}'", text, e.column)
     if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
         if _depth_before(text, end) > 0:
             return ParseError("unclosed parenthesis: '(' is never closed", text, _unclosed(text) + 1)

@@ -359,19 +359,56 @@ def integer_exponent(r: Raw) -> int | None:
     return None
 
 
-def concatenation_notes(names: list[str]) -> list[str]:
-    """Names that read as a product of other names of the expression (SPEC §1)."""
+def concatenation_notes(names: list[str], declared: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """Names that may have been meant as a product (SPEC §1): one that reads as
+    a product of other names of the expression, and every undeclared name of two
+    or three letters that is not Greek (``Ax``, ``SW``, ``Xb``)."""
     notes = []
     known = set(names)
     for name in names:
-        for i in range(1, len(name)):
-            left, right = name[:i], name[i:]
-            if left in known and (right in known or _split(right, known)):
-                notes.append(f"'{name}' is read as one name; write '{left} {right}' or "
-                             f"'{left}*{right}' for the product")
-                break
+        parts = _split_known(name, known)
+        if parts is None and name not in declared and _short(name):
+            parts = list(name)
+        if parts:
+            notes.append(f"'{name}' is read as one name; write '{' '.join(parts)}' or "
+                         f"'{'*'.join(parts)}' for the product")
     return notes
 
 
-def _split(s: str, known: set[str]) -> bool:
-    return any(s[:i] in known and (s[i:] in known or _split(s[i:], known)) for i in range(1, len(s)))
+def _short(name: str) -> bool:
+    """Two or three letters, not a Greek name nor a reserved one."""
+    return 2 <= len(name) <= 3 and name.isascii() and name.isalpha() and not is_greek(name) \
+        and name not in RESERVED_NAMES
+
+
+def _split_known(s: str, known: set[str]) -> list[str] | None:
+    """``s`` as two or more names of ``known`` (the first split found), or None."""
+    for i in range(1, len(s)):
+        left, right = s[:i], s[i:]
+        if left in known:
+            if right in known:
+                return [left, right]
+            rest = _split_known(right, known)
+            if rest:
+                return [left] + rest
+    return None
+
+
+KIND_PLURALS = {"scalar": "scalars", "vector": "vectors", "matrix": "matrices"}
+
+
+def assumed_types_note(names: list[str], declared: dict[str, str]) -> list[str]:
+    """``assumed A is a matrix, x and y are vectors`` for the names not declared (SPEC §2)."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        if name not in declared and name not in RESERVED_NAMES:
+            groups.setdefault(default_kind(name), []).append(name)
+    if not groups:
+        return []
+    parts = []
+    for kind, group in groups.items():
+        if len(group) == 1:
+            parts.append(f"{group[0]} is a {kind}")
+        else:
+            parts.append(f"{', '.join(group[:-1])} and {group[-1]} are {KIND_PLURALS[kind]}")
+    return ["assumed " + ", ".join(parts)]

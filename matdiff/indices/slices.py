@@ -41,6 +41,10 @@ class _Step:
     def text(self) -> str:
         return to_text(self.value)
 
+    @property
+    def display(self) -> Expr:
+        return self.value
+
 
 @dataclass
 class SliceAnswer:

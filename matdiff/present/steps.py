@@ -7,7 +7,7 @@ the rewrites that shorten the derivative; the answer."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from ..calculus.derive import derivative
 from ..calculus.differential import derivation, differential
@@ -108,14 +108,16 @@ def derivation_steps(r: Any) -> list[Line]:
     return lines
 
 
-def derivation_lines(r: Any, steps: list[Line] | None = None) -> list[str]:
-    """The derivation as text, one line each (``--steps``, ``Result.steps``; r is a Result)."""
+def derivation_lines(r: Any, steps: list[Line] | None = None,
+                     printer: Callable[[Expr], str] = to_text) -> list[str]:
+    """The derivation as text, one line each (``--steps``, ``Result.steps``; r is a Result),
+    printed by ``printer`` (``to_text``, or ``to_unicode`` for ``--format unicode``)."""
     var = r.variable
     F = "f" if r.function.is_scalar else "F"
     dX, shown = differential_shown(r.function, var)
 
     def show(e: Expr) -> str:
-        return to_text(A.substitute(e, {dX: shown}) if shown is not dX else e)
+        return printer(A.substitute(e, {dX: shown}) if shown is not dX else e)
 
     out = []
     for line in derivation_steps(r) if steps is None else steps:
@@ -140,6 +142,6 @@ def derivation_lines(r: Any, steps: list[Line] | None = None) -> list[str]:
         elif line.form == "rewrite":
             body = f"    {show(e[0])} = {show(e[1])}"
         else:  # the answer
-            body = f"{LEFT_SIDES[r.kind].format(x=var.name)} = {r.text}"
+            body = f"{LEFT_SIDES[r.kind].format(x=var.name)} = {printer(r.display)}"
         out.append(body + (f"    [{line.label}]" if line.label else ""))
     return out

@@ -76,11 +76,11 @@ def _factor_sum(e: Add) -> Expr:
     best: tuple[int, str, Expr] | None = None
     counts: Counter = Counter()
     for _, scal, chain in terms:
-        keys = {("s", s) for s in scal}
+        keys = dict.fromkeys(("s", s) for s in scal)  # in order, not by hash: ties go the same way every run
         if chain and (not e.is_scalar or len(chain) > 1):
-            keys.update((side, f) for side, f in (("r", chain[-1]), ("l", chain[0]))
-                        if not isinstance(f, Identity))
-        counts.update(keys)
+            keys.update(dict.fromkeys((side, f) for side, f in (("r", chain[-1]), ("l", chain[0]))
+                                      if not isinstance(f, Identity)))
+        counts.update(keys.keys())
     for (side, f), n in counts.most_common():
         if n < 2:
             break

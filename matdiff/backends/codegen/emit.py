@@ -18,7 +18,7 @@ from ...errors import UsageError
 from .lowering import Op, _lower, _postorder, _uses, is_trivial
 from .targets import _BY_NAME, TARGETS, Target, _needs_helper
 
-HELPER_ORDER = ("kron", "commutation_perm", "commutation") + WITH_HELPER
+HELPER_ORDER = ("kron", "commutation_perm", "commutation") + WITH_HELPER + ("float_dtype",)
 """The helpers a generated function may define, in the order they are written."""
 
 
@@ -231,7 +231,8 @@ def _docstring(doc: str, symbols: dict[str, Sym], argnames: dict[str, str], shap
     for n, s in symbols.items():
         line = f"    {argnames[n]}: {_kind_text(s)}."
         if argnames[n] != n:
-            line += f" The variable `{n}`, renamed: `{n}` is a Python keyword." if keyword.iskeyword(n) \
+            line += f" The variable `{n}`, renamed: `{n}` is a Python keyword (also `**{{'{n}': …}}`)." \
+                if keyword.iskeyword(n) \
                 else f" The variable `{n}`, renamed to avoid a clash."
         lines.append(line)
     lines += ["", "Returns:", f"    {_result_text(shape, target)}."]
@@ -245,8 +246,10 @@ def _docstring(doc: str, symbols: dict[str, Sym], argnames: dict[str, str], shap
 def to_code(e: Expr, symbols: dict[str, Sym], target: str = "numpy", name: str = "f", doc: str = "") -> str:
     """Source of a self-contained function computing e: ``numpy``, ``jax`` or ``torch``.
 
-    The function takes every name of ``symbols`` (a Python keyword gets a trailing ``_``),
-    checks ranks and that dimensions agree, and returns the layout of SPEC §5."""
+    The function takes every name of ``symbols`` (a Python keyword gets a trailing ``_``,
+    or is passed as ``**{"lambda": …}``), checks ranks and that dimensions agree, and returns
+    the layout of SPEC §5.  JAX code computes in float32 unless ``jax_enable_x64`` is on;
+    PyTorch code returns the inputs' floating dtype."""
     if target not in _BY_NAME:
         raise UsageError(f"unknown code target {target!r}; the targets are {', '.join(TARGETS)}")
     if not isinstance(name, str) or not name.isidentifier():
@@ -291,6 +294,48 @@ class _Emitter:
         if missing:
             raise UsageError(f"cannot generate code: dimension {missing[0]} cannot be read off any argument")
         return " * ".join(self.dim_vars[p] for p in parts)
+
+    # -- names that are Python keywords: lambda_=… or **{"lambda": …} (SPEC §5) ----------------------
+    def signature(self) -> str:
+        """The parameters in order; from the first keyword name on they default to None, and
+        ``**keywords`` takes the keyword spelled as itself."""
+        names = list(self.symbols)
+        first = next((i for i, n in enumerate(names) if keyword.iskeyword(n)), None)
+        if first is None:
+            return ", ".join(self.argnames[n] for n in names)
+        self.rest = self.namer.fresh("keywords")
+        return ", ".join([self.argnames[n] for n in names[:first]]
+                         + [f"{self.argnames[n]}=None" for n in names[first:]] + [f"**{self.rest}"])
+
+    def keyword_arguments(self) -> list[str]:
+        """Take ``lambda`` from ``**keywords``; an unknown or a missing argument is a TypeError."""
+        rest = getattr(self, "rest", None)
+        if rest is None:
+            return []
+        names = list(self.symbols)
+        first = next(i for i, n in enumerate(names) if keyword.iskeyword(n))
+        lines = []
+        for n in names:
+            if keyword.iskeyword(n):
+                a = self.argnames[n]
+                lines += [f"    if {a} is None:", f"        {a} = {rest}.pop({n!r}, None)"]
+        lines += [f"    if {rest}:",
+                  f'        raise TypeError(f"{self.name}() got unexpected arguments {{sorted({rest})}}")']
+        for n in names[first:]:
+            a = self.argnames[n]
+            lines += [f"    if {a} is None:",
+                      f'        raise TypeError("{self.name}() is missing the argument {a}'
+                      + (f' (or {n})' if keyword.iskeyword(n) else '') + '")']
+        return lines
+
+    def input_dtype(self) -> tuple[str, str] | None:
+        """PyTorch: (the line reading the inputs' floating dtype, its variable), so that the
+        result comes back in it (float32 in, float32 out); None for the other targets."""
+        if self.t.name != "torch":
+            return None
+        dtype = self.namer.fresh("dtype")
+        args = ", ".join(self.argnames[n] for n in self.symbols)
+        return f"    {dtype} = {self.helper('float_dtype')}({args})", dtype
 
     # -- argument checks ----------------------------------------------------------------------------
     def arguments(self) -> list[str]:
@@ -394,14 +439,18 @@ class _Emitter:
             lines.append("# float64 needs jax.config.update(\"jax_enable_x64\", True); jit-compatible")
         imp = tg.module.format(m=mod, as_m="" if mod == "torch" else f" as {mod}")
         lines += [imp, "", ""]
+        dtype = self.input_dtype()
+        if dtype:
+            head = [dtype[0]] + head
+            ret = f"({ret}).to({dtype[1]})"
         for h in HELPER_ORDER:
             if h in self.helper_names:
                 src = tg.helpers[h].format(m=mod, name=self.helper_names[h],
                                            perm=self.helper_names.get("commutation_perm", ""))
                 lines += [src, "", ""]
-        args = ", ".join(self.argnames[n] for n in self.symbols)
-        lines.append(f"def {self.name}({args}):")
+        lines.append(f"def {self.name}({self.signature()}):")
         lines += _docstring(doc, self.symbols, self.argnames, e.shape, tg)
+        lines += self.keyword_arguments()
         lines += head
         lines += body
         lines.append(f"    return {ret}")

@@ -71,6 +71,12 @@ TORCH = Target(
     {"kron": 'def {name}(a, b):\n    """torch.kron of contiguous operands (torch.kron rejects some strided '
              'views)."""\n    return {m}.kron(a.contiguous(), b.contiguous())',
      "commutation_perm": _NP_HELPERS["commutation_perm"],
+     "float_dtype": 'def {name}(*args):\n    """The floating dtype of the array arguments, promoted (float32 stays '
+                    'float32); float64 when none has one."""\n'
+                    "    dtypes = [{m}.as_tensor(a).dtype for a in args if hasattr(a, \"dtype\")]\n"
+                    "    dtypes = [d for d in dtypes if d.is_floating_point] or [{m}.float64]\n"
+                    "    out = dtypes[0]\n    for d in dtypes[1:]:\n        out = {m}.promote_types(out, d)\n"
+                    "    return out",
      "commutation": 'def {name}(m, n):\n    """K(m, n), the (mn)×(mn) commutation matrix, by permuting the '
                     'rows of the identity."""\n    return {m}.eye(m * n, dtype={m}.float64)[{perm}(m, n)]'},
     "{m}.eye({n}, dtype={m}.float64)", "{m}.zeros(({r}, {c}), dtype={m}.float64)",
