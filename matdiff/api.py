@@ -10,8 +10,10 @@ from .backends import evaluate as numeric
 from .backends.sympy_bridge import sympy_to_text
 from .core.catalogue import FUNCTIONS
 from .core.names import NAME
+from .calculus.higher import check_order
 from .errors import UnsupportedError, UsageError, guarded
 from .frontend.types import check_types
+from .higher_result import run_higher
 from .indices.typing import parse_part
 from .pipeline import parse as _parse
 from .pipeline import run, run_many
@@ -28,10 +30,11 @@ def parse(text: str, types: dict[str, str] | None = None) -> Parsed:
 
 
 @guarded("differentiating")
-def diff(expr: str | Parsed, wrt: Any, *, types: dict[str, str] | None = None,
+def diff(expr: str | Parsed, wrt: Any, *more: Any, types: dict[str, str] | None = None,
          order: int = 1) -> Result | Results:
     """The derivative of ``expr`` with respect to ``wrt``, simplified (SPEC §3, §5); for a
-    list of variables, a mapping variable → derivative found in one pass (SPEC §7).
+    list of variables, a mapping variable → derivative found in one pass (SPEC §7);
+    ``diff(f, "x", "y")`` is the mixed derivative ∂²f/∂x∂yᵀ, ``order=K`` the K-th (SPEC §7).
 
     ``expr`` is text or what :func:`parse` and :func:`from_sympy` return (read
     again with its declarations); a variable is a name, or a SymPy ``MatrixSymbol``
@@ -46,9 +49,18 @@ def diff(expr: str | Parsed, wrt: Any, *, types: dict[str, str] | None = None,
                 wrt[i], types = _sympy_variable(w, types)
     elif _is_sympy(wrt):
         wrt, types = _sympy_variable(wrt, types)
+    more = list(more)
+    for i, w in enumerate(more):
+        if _is_sympy(w):
+            more[i], types = _sympy_variable(w, types)
     try:
         if isinstance(wrt, (list, tuple)):
+            if more:
+                raise UsageError("give several variables as one list, or a mixed derivative as "
+                                 "diff(f, 'x', 'y'), not both")
             return _diff_many(expr, list(wrt), types, order)
+        if more or (isinstance(order, int) and not isinstance(order, bool) and order > 2):
+            return _diff_higher(expr, (wrt, *more), types, order)
         return _diff(expr, wrt, types, order)
     except RecursionError:
         raise UnsupportedError("the expression is nested too deeply for this Python's recursion limit",
@@ -82,6 +94,19 @@ def _check_variable(wrt: str, types: dict[str, str] | None) -> None:
         raise UsageError(f"'{wrt}' is the identity matrix, not a variable")
 
 
+def _diff_higher(expr: str, names: tuple[str, ...], types: dict[str, str] | None, order: int) -> Result:
+    """diff(f, x, y, …) (each of vec of the one before) or order K ≥ 3 by one variable."""
+    if len(names) > 1 and order != 1:
+        raise UsageError("give either several variables for a mixed derivative or order=K, not both")
+    names = names * order if len(names) == 1 else names
+    check_order(len(names))
+    for name in names:
+        _check_variable(name, types)
+    if len(names) == 2 and names[0] == names[1] and _parse(expr, types, extra=names[:1]).expr.is_scalar:
+        return _diff(expr, names[0], types, 2)  # ∂²f/∂x∂xᵀ is the Hessian
+    return run_higher(expr, names, dict(types or {}), [])
+
+
 def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Result:
     if isinstance(wrt, str) and "[" in wrt:  # an indexed part, Phi[:,a,b] (SPEC §6)
         part = parse_part(wrt)
@@ -90,7 +115,7 @@ def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Resu
     else:
         _check_variable(wrt, types)
     if isinstance(order, bool) or order not in (1, 2):
-        raise UsageError(f"order must be 1 (gradient or Jacobian) or 2 (Hessian), got {order!r}")
+        check_order(order)
     notes = []
     if str((types or {}).get(wrt, "")).lower() == "probability":  # d with respect to p: sum(p) = 1 not used
         types = dict(types or {}, **{wrt: "vector"})

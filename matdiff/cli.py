@@ -15,6 +15,11 @@ import sys
 
 from . import __version__
 from .api import diff
+from .indices.result import IndexResult
+from .indices.stage import as_index_result
+from .present.index_form import IndexForm
+from .core.declared import calls
+from .core.nodes import Expr
 from .errors import MatdiffError, UsageError
 from .present.jupyter import latex_steps
 from .present.printing import to_unicode
@@ -23,7 +28,10 @@ from .result import Result
 from .results import ProgramResult
 
 FORMATS = ("text", "unicode", "latex", "index", "numpy", "jax", "torch", "json")
-KINDS = ("scalar", "vector", "matrix", "symmetric", "probability", "tensor")
+DECLARABLE = ("scalar", "vector", "matrix", "symmetric", "probability", "tensor", "function", "scalar function")
+DECLARE_HELP = {"function": " (unspecified smooth functions, element-wise: f(u), f'(u))",
+                "scalar function": " (unspecified smooth functions of one array to a scalar: g(u), grad_g(u))",
+                "tensor": " (arrays of order 3 or more, used with subscripts: Phi[:,i,:])"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,13 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
                 epilog="example: matdiff \"beta*sum(abs(X'X - I))\" X --steps --check")
     p.add_argument("expr", help="the expression, e.g. \"tr(A*X*B)\"")
     p.add_argument("wrt", help="the variable to differentiate by; several: W,b (one gradient each)")
-    p.add_argument("--order", type=int, default=1, help="1 (default) or 2 for the Hessian")
+    p.add_argument("--order", type=int, default=1, help="K-th derivative: 1 (default), 2 the Hessian, "
+                   "3 and higher a tensor in index notation")
+    p.add_argument("--then", action="append", default=[], metavar="NAME",
+                   help="mixed derivative: differentiate the result again by NAME (repeatable)")
     p.add_argument("--hessian", action="store_true", help="same as --order 2")
     p.add_argument("--gauss-newton", action="store_true",
                    help="for f = L(N(x)): the Gauss-Newton part J_N' H_L J_N of the Hessian")
-    for kind in KINDS:
-        p.add_argument(f"--{kind}", action="append", default=[], metavar="NAMES",
-                       help=f"comma-separated names declared {kind}")
+    for kind in DECLARABLE:
+        p.add_argument(f"--{kind.replace(' ', '-')}", action="append", default=[], metavar="NAMES",
+                       help=f"comma-separated names declared {kind}" + DECLARE_HELP.get(kind, ""))
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--steps", action="store_true", help="show the derivation, one rewrite per line")
     p.add_argument("--check", action="store_true", help="verify numerically on random inputs")
@@ -52,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _types(args) -> dict[str, str]:
     out: dict[str, str] = {}
-    for kind in KINDS:
-        for group in getattr(args, kind):
+    for kind in DECLARABLE:
+        for group in getattr(args, kind.replace(" ", "_")):
             for name in group.split(","):
                 name = name.strip()
                 if name and out.setdefault(name, kind) != kind:
@@ -61,7 +72,7 @@ def _types(args) -> dict[str, str]:
     return out
 
 
-VALUE_OPTIONS = {"--order", "--format"} | {f"--{k}" for k in KINDS}
+VALUE_OPTIONS = {"--order", "--then", "--format"} | {"--" + k.replace(" ", "-") for k in DECLARABLE}
 
 
 def _reorder(argv: list[str]) -> list[str]:
@@ -100,10 +111,11 @@ def _variables(text: str):
 
 def index_form(r) -> str:
     """The answer entry by entry (SPEC §6), for index expressions and matrix ones alike."""
-    if not hasattr(r, "index"):
-        from .indices.stage import as_index_result
-        r = as_index_result(r)
-    return r.index()
+    if isinstance(r, IndexResult):
+        return r.index()
+    if isinstance(getattr(r, "index", None), IndexForm):  # a higher derivative: already in indices
+        return r.text
+    return as_index_result(r).index()
 
 
 def run(argv: list[str] | None = None, out=None, err=None) -> int:
@@ -122,10 +134,14 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
         wrt = _variables(args.wrt)
         if args.gauss_newton and isinstance(wrt, list):
             raise UsageError("--gauss-newton takes one variable")
-        r = diff(args.expr, wrt, types=types, order=order)
+        if args.then and order != 1:
+            raise UsageError("give either --then NAME (a mixed derivative) or --order K, not both")
+        if args.then and isinstance(wrt, list):
+            raise UsageError("--then takes one variable before it, not a list")
+        r = diff(args.expr, wrt, *args.then, types=types, order=order)
         if args.gauss_newton:
             r = r.gauss_newton
-        notes = list(r.notes) + unused_declarations(types, r.symbols)
+        notes = list(r.notes) + unused_declarations(types, r.symbols, _function_of(r))
         report = r.check() if args.check else None
         if args.format == "json":
             data = dict(r.to_dict(), notes=notes)
@@ -168,16 +184,23 @@ def body_in(r, fmt: str) -> str:
 
 def steps_in(r, fmt: str) -> list[str]:
     """The derivation in the chosen format (code formats, and programs, show the text)."""
-    single = isinstance(r, Result) and not isinstance(r, ProgramResult) and not hasattr(r, "index")
+    single = isinstance(r, Result) and not isinstance(r, (ProgramResult, IndexResult))
     if fmt == "latex" and single:
         return [f"{tex}    [{label}]" if tex and label else tex or label for tex, label in latex_steps(r)]
     return derivation_lines(r, printer=to_unicode) if fmt == "unicode" and single else list(r.steps)
 
 
-def unused_declarations(types: dict[str, str], symbols: dict) -> list[str]:
-    """A declared name the expression lacks is said, never silently ignored."""
+def _function_of(r) -> Expr:
+    """The typed function of a result, or of the first of several (they share it)."""
+    return r.function if isinstance(r, Result) else next(iter(r.values())).function
+
+
+def unused_declarations(types: dict[str, str], symbols: dict, function: Expr) -> list[str]:
+    """A declared name the expression lacks is said, never silently ignored (a declared
+    function occurs when it is called)."""
+    called = {c.name for c in calls(function)}
     return [f"'{name}' is declared {kind} but does not occur in the expression"
-            for name, kind in types.items() if name not in symbols]
+            for name, kind in types.items() if name not in symbols and name not in called]
 
 
 def _checked(report) -> bool:

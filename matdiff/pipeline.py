@@ -19,6 +19,7 @@ import re
 from .calculus.backward import derive_many
 from .calculus.derive import derivative, kink_notes
 from .core import construct as A
+from .core.declared import callable_names
 from .core.nodes import DimSize, Expr, Func, Sym
 from .core.rewriting import rewrite
 from .errors import INTERNAL_FAULTS, MatdiffError, internal_error
@@ -38,7 +39,7 @@ from .simplify.shared_names import name_shared
 def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...] = ()) -> Parsed:
     """Parse and type ``text``; ``extra`` names variables that must exist even if absent."""
     types = check_types(types)
-    raw = parse_raw(text)
+    raw = parse_raw(text, callable_names(types))
     if raw.op != "program" and has_indices(raw):  # index notation: its matrix form (SPEC §6)
         return index_stage.as_parsed(text, types, parse)
     if raw.op == "program":

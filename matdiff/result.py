@@ -12,7 +12,7 @@ import numpy as np
 from .backends import check as numcheck
 from .backends import evaluate as numeric
 from .backends.codegen import to_code
-from .backends.products import hvp
+from .backends.products import hvp, jvp, product_code, vjp
 from .backends.sympy_bridge import to_sympy
 from .calculus.secondorder import gauss_newton_parts
 from .core import construct as A
@@ -121,13 +121,17 @@ class Result:
                               trials=trials, seed=seed)
 
     @guarded("generating code")
-    def to_code(self, target: str = "numpy", name: str = "derivative") -> str:
-        """A self-contained function computing the result: ``numpy``, ``jax`` or ``torch``.
+    def to_code(self, target: str = "numpy", name: str = "derivative", product: str | None = None) -> str:
+        """A self-contained function computing the result: ``numpy``, ``jax`` or ``torch``;
+        with ``product="jvp"``, ``"vjp"`` or ``"hvp"`` the product with a direction instead,
+        the direction its first argument.
 
         Arguments are passed by keyword (``lambda`` as ``lambda_=…`` or ``**{"lambda": …}``).
         NumPy computes in float64. JAX computes in float32 unless 64-bit mode is on
         (``jax.config.update("jax_enable_x64", True)`` before calling), as JAX does by default.
         PyTorch computes in float64 and returns the inputs' floating dtype (float32 in, float32 out)."""
+        if product is not None:
+            return product_code(self, product, target, name)
         return to_code(self.display, self.symbols, target=target, name=name,
                        doc=f"{self.label} of {self.input} with respect to {self.variable.name}.")
 
@@ -145,6 +149,14 @@ class Result:
     def hvp(self) -> Callable[..., Any]:
         """v ↦ H v from the closed form, without forming H: f(v, **values)."""
         return hvp(self)
+
+    def jvp(self) -> Callable[..., Any]:
+        """v ↦ J v (dF in the direction v, F's shape) without forming J: f(v, **values)."""
+        return jvp(self)
+
+    def vjp(self) -> Callable[..., Any]:
+        """u ↦ uᵀ J (the gradient of ⟨u, F⟩, the variable's shape) without forming J: f(u, **values)."""
+        return vjp(self)
 
     def plot(self, **values):
         """The sparsity / block structure of the result at random (or given) inputs."""

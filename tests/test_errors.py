@@ -86,8 +86,9 @@ def test_cli_error(expr, wrt, cls, message, column):
 
 # -- misuse of the API and of the command line (no column: nothing to point at) ---------
 @pytest.mark.parametrize("kwargs,wrt,message", [
-    (dict(order=3), "x", "usage error: order must be 1 (gradient or Jacobian) or 2 (Hessian), got 3"),
-    (dict(order=0), "x", "usage error: order must be 1 (gradient or Jacobian) or 2 (Hessian), got 0"),
+    (dict(order=99), "x", "usage error: order 99 is too high: matdiff takes derivatives up to order 6 "
+                          "(the K-th derivative of f by an n-vector has n^K entries)"),
+    (dict(order=0), "x", "usage error: order must be a positive integer, got 0"),
     (dict(), "x+y", "usage error: the variable must be a name, got 'x+y'"),
     (dict(), "2", "usage error: the variable must be a name, got '2'"),
     (dict(), "I", "usage error: 'I' is the identity matrix, not a variable"),
@@ -108,7 +109,7 @@ def test_unknown_type():
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["x'x", "x", "--order", "3"], "matdiff: usage error: order must be 1 (gradient or Jacobian) or 2 (Hessian), got 3"),
+    (["x'x", "x", "--order", "0"], "matdiff: usage error: order must be a positive integer, got 0"),
     (["x'x", "x", "--bogus"], "matdiff: usage error: unrecognized arguments: --bogus"),
     (["x'x"], "matdiff: usage error: the following arguments are required: wrt"),
     (["x'x", "x+y"], "matdiff: usage error: the variable must be a name, got 'x+y'"),

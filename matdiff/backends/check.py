@@ -14,6 +14,7 @@ import numpy as np
 
 from ..core.catalogue import KINKED
 from ..core.nodes import Expr, Func, Sym
+from .declared_numeric import stand_ins
 from .evaluate import _scalar, _shape, evaluate
 
 
@@ -111,6 +112,7 @@ def random_point(f: Expr, result: Expr, symbols: dict[str, Sym], rng: np.random.
         style = ("normal", "positive", "spd", "small")[attempt % 4]
         values = {n: draw(s, dims, rng, style if not (style == "spd" and s.shape[0] != s.shape[1]) else "positive")
                   for n, s in symbols.items()}
+        values.update(stand_ins(f, result))
         if _off_kinks(f, values, dims) and _off_kinks(result, values, dims):
             return values
     return None

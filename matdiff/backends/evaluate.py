@@ -14,7 +14,9 @@ import numpy as np
 from ..core.nodes import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
                   MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, Zero)
 from ..core.catalogue import CATALOGUE
+from ..core.declared import Declared
 from ..errors import UsageError
+from .declared_numeric import call_declared, callables
 
 
 FUNCS: dict[str, Callable[[Any], Any]] = {f.name: f.numpy for f in CATALOGUE if f.numpy is not None}
@@ -160,6 +162,8 @@ def _eval_one(x: Expr, kids: list, values, dims):
         return np.linalg.matrix_power(kids[0], x.k)
     if isinstance(x, Unvec):
         return kids[0].reshape(_shape(x.shape, dims), order="F")
+    if isinstance(x, Declared):
+        return call_declared(x, kids[0], values)
     if isinstance(x, D):
         raise UsageError("cannot evaluate an unexpanded differential")
     raise TypeError(type(x).__name__)
@@ -262,6 +266,7 @@ def lambdify(e: Expr, symbols: dict[str, Sym]) -> Callable[..., Any]:
     """A NumPy function of every name in ``symbols``, passed by keyword."""
     def f(**kwargs):
         values, dims = bind(symbols, kwargs)
+        values.update(callables((e,), kwargs))
         with np.errstate(all="ignore"):
             return to_layout(evaluate(e, values, dims), e.shape)
 

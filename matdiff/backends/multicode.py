@@ -11,6 +11,7 @@ from typing import Sequence
 
 from ..core.nodes import SCALAR, Expr, Sym, Where
 from ..errors import UsageError
+from .declared_numeric import code_arguments
 from .codegen.emit import ATOM, HELPER_ORDER, Printer, _docstring, _Emitter, _temp_base
 from .codegen.lowering import Lowering, Op, _postorder, _uses, is_trivial
 from .codegen.targets import _BY_NAME, TARGETS
@@ -36,6 +37,9 @@ class _ManyEmitter(_Emitter):
             for s, v in reversed(list(shared)):
                 b = Where(b, s, v, b.shape)
             exprs.append(b)
+        functions = [f for e in exprs for f in code_arguments(e)]
+        functions = list(dict(functions).items())  # each declared callable once
+        self.namer.taken |= {n for n, _ in functions}
         roots, low = _lower_all(exprs)
         top = Op("tuple", tuple(roots), (), SCALAR)
         head = self.arguments()
@@ -86,8 +90,8 @@ class _ManyEmitter(_Emitter):
             if h in self.helper_names:
                 lines += [tg.helpers[h].format(m=mod, name=self.helper_names[h],
                                                perm=self.helper_names.get("commutation_perm", "")), "", ""]
-        lines.append(f"def {self.name}({self.signature()}):")
-        doc_lines = _docstring(doc, self.symbols, self.argnames, SCALAR, tg)
+        lines.append(f"def {self.name}({self.signature([n for n, _ in functions])}):")
+        doc_lines = _docstring(doc, self.symbols, self.argnames, SCALAR, tg, functions)
         k = doc_lines.index("    Returns:")
         doc_lines[k + 1] = "        dict: " + ", ".join(f"{v!r}" for v in bodies) + " -> each derivative."
         lines += doc_lines + self.keyword_arguments() + head + body + ["    return {"] + items + ["    }"]

@@ -16,7 +16,9 @@ from typing import Callable
 from ..core import construct as A
 from ..core.catalogue import CATALOGUE
 from ..core.nodes import Add, Expr, Func, Hadamard, Kron, MatPow, Mul, Power, Transpose, Unvec
+from ..core.declared import Declared
 from ..errors import UnsupportedError
+from . import declared as declared_functions
 
 Dfn = Callable[[Expr], Expr]
 """d: the differential of a child (Zero when it does not depend on the variable)."""
@@ -93,8 +95,15 @@ OPERATOR_RULES: dict[type, Rule] = {
 }
 
 
+DECLARED_RULE = Rule("declared function", declared_functions.IDENTITY, declared_functions.d_declared,
+                     "sum(f(A*X))")
+"""Functions the user declares (SPEC §7); tested with their own declarations, not by the table walk."""
+
+
 def rule_for(e: Expr) -> Rule:
     """The rule that differentiates node e."""
+    if isinstance(e, Declared):
+        return DECLARED_RULE
     rule = OPERATOR_RULES.get(type(e))
     if rule is None:
         raise UnsupportedError(f"no differential rule for {type(e).__name__}", node=e)

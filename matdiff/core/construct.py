@@ -20,6 +20,8 @@ from .nodes import (SCALAR, Add, Commutation, D, Differential, Dim, DimSize, Exp
                   Identity, Kron, MatPow, Mul, Num, Ones, Power, Shape, Sym, Transpose, Unvec,
                   Where, Zero)
 from .catalogue import BY_NAME, ELEMENTWISE, VECTOR
+from .declared import Declared
+from .declared import rebuilt as declared_rebuilt
 
 ONE = Num(Fraction(1))
 MINUS_ONE = Num(Fraction(-1))
@@ -734,6 +736,8 @@ def rebuild(e: Expr, kids: tuple[Expr, ...]) -> Expr:
         return D(kids[0], kids[0].shape)
     if isinstance(e, Where):
         return Where(kids[0], e.name, kids[1], kids[0].shape)
+    if isinstance(e, Declared):
+        return declared_rebuilt(e, kids[0])
     return e
 
 

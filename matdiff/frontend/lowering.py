@@ -6,7 +6,8 @@ from __future__ import annotations
 
 
 from ..core import construct as A
-from ..core.catalogue import CONSTRUCTORS
+from ..core.catalogue import CONSTRUCTORS, FUNCTIONS
+from ..core.declared import declared, read_call
 from ..core.names import RESERVED_NAMES
 from ..core.nodes import Expr, Ones, Sym, Zero
 from ..errors import INTERNAL_FAULTS, MatdiffError, UnsupportedError, internal_error
@@ -122,5 +123,8 @@ class Lowering:
                 return A.kron(*sub)
             if fn in CONSTRUCTORS:
                 return A.mul(sub[0], Ones(shape))
+            call = read_call(fn, self.inf.types) if fn not in FUNCTIONS else None
+            if call is not None:  # a declared function (SPEC §7)
+                return declared(call[0], call[1], call[2], sub[0])
             return A.func(fn, sub[0])
         raise AssertionError(op)

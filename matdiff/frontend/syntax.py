@@ -4,6 +4,7 @@ The raw tree (:class:`Raw`) records what was written and where; types and
 dimensions are given to it by :mod:`matdiff.shapes`."""
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -42,12 +43,27 @@ def grammar_text() -> str:
     return resources.files("matdiff").joinpath("grammar/matdiff.lark").read_text(encoding="utf-8")
 
 
+_CALLED: ContextVar[tuple[str, frozenset[str]]] = ContextVar("matdiff_declared", default=("", frozenset()))
+"""The text being parsed and the names declared as functions (f, g, grad_g)."""
+
+
+def _declared_call(tok: Token) -> Token:
+    """A NAME that is a declared function and is called — ``f(``, ``f'(`` — is lexed as FUNC."""
+    text, names = _CALLED.get()
+    if tok.value in names:
+        rest = text[tok.end_pos:].lstrip("'′").lstrip()
+        if rest.startswith("("):
+            tok.type = "FUNC"
+    return tok
+
+
 def build_parser(strict: bool = False, cache: bool = True) -> Lark:
     """The LALR parser.  The tests build it with ``strict=True`` (colliding
     terminals and conflicts are errors); at run time the checked grammar is
     loaded from lark's cache, which takes milliseconds instead of a second."""
     return Lark(grammar_text(), parser="lalr", strict=strict, propagate_positions=True,
-                maybe_placeholders=False, cache=cache and not strict)
+                maybe_placeholders=False, cache=cache and not strict,
+                lexer_callbacks={"NAME": _declared_call})
 
 
 @lru_cache(maxsize=1)
@@ -139,6 +155,14 @@ class _ToRaw(Transformer_NonRecursive, Transformer):
         fn = str(c[0])
         return self._node("call", meta, fn, *c[1:])
 
+    def call_prime(self, meta, c):
+        """f'(u), f''(u), f′(u): a derivative of a declared function."""
+        fn, *marks, arg = c
+        if any(str(m) == "ᵀ" for m in marks):
+            raise ParseError(f"write {fn}'(…) for the derivative of '{fn}', not {fn}ᵀ(…)",
+                             self.text, meta.column, len(str(fn)) + len(marks))
+        return self._node("call", meta, str(fn) + "'" * len(marks), arg)
+
     def define(self, meta, c):  # name = expr: args (name, expr, the name as a raw node)
         tok, expr = c
         return self._node("define", meta, str(tok), expr, Raw("name", (str(tok),), tok.column, tok.end_column))
@@ -193,18 +217,22 @@ def sum_indices(tok, text: str) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
-def parse_raw(text: str) -> Raw:
-    """Parse ``text`` into a raw tree; syntax errors raise :class:`ParseError`."""
+def parse_raw(text: str, functions: frozenset[str] = frozenset()) -> Raw:
+    """Parse ``text`` into a raw tree; syntax errors raise :class:`ParseError`.
+    ``functions`` are the names called like functions by declaration (f, g, grad_g)."""
     if not isinstance(text, str):
         raise ParseError(f"expected the expression as a string, got {type(text).__name__}")
     if not text.strip():
         raise ParseError("empty expression", text, 1)
     text = statement_breaks(text.translate(_SAME_WIDTH))  # − and · as - and *, column for column
-    check_spellings(text, FUNCTIONS.__contains__)
+    check_spellings(text, lambda n: n in FUNCTIONS or n in functions)
+    token = _CALLED.set((text, frozenset(functions)))
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as e:
         raise _syntax_error(text, e) from None
+    finally:
+        _CALLED.reset(token)
     try:
         raw = _ToRaw(text).transform(tree)
     except VisitError as e:

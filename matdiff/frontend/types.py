@@ -14,14 +14,16 @@ from fractions import Fraction
 from ..core import construct as A
 from ..errors import ParseError, ShapeError, UsageError
 from ..core.catalogue import lookup
+from ..core.declared import FUNCTION_KINDS, SCALAR_KIND, check_declaration, read_call
 from ..core.names import NAME, RESERVED_NAMES, is_greek
 from .syntax import Raw
 
 DimT = tuple[int, ...]
 ShapeT = tuple[DimT, DimT]
 ONE: DimT = ()
-TYPE_NAMES = ("scalar", "vector", "matrix", "symmetric", "probability", "tensor")
-"""The types a name may be declared as (API ``types=``, CLI flags)."""
+TYPE_NAMES = ("scalar", "vector", "matrix", "symmetric", "probability", "tensor") + FUNCTION_KINDS
+"""The types a name may be declared as (API ``types=``, CLI flags); a tensor is used with subscripts
+(SPEC §6); the last two declare functions (SPEC §7)."""
 LETTERS = "m n p q r s t u v w k l a b c d e f g h i j".split()
 
 
@@ -46,6 +48,10 @@ def check_types(types: dict[str, str] | None) -> dict[str, str]:
             raise UsageError(f"unknown type {kind!r} for {name!r}; the types are {', '.join(TYPE_NAMES)}")
         if not NAME.match(str(name)):
             raise UsageError(f"{name!r} is not a name")
+        try:
+            check_declaration(str(name), k)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
         out[str(name)] = k
     return out
 
@@ -197,6 +203,8 @@ class Inference:
                 d = self.dims.fresh()
                 self.constants.append((r, (d, d)))
                 return (d, d)
+            if self.types.get(name) in FUNCTION_KINDS:
+                raise self.fail(r, f"'{name}' is a declared {self.types[name]}: call it as {name}(…)")
             return self.symbol_shape(name)
         if op in ("paren", "neg"):
             return self.shape(args[0])
@@ -262,7 +270,7 @@ class Inference:
         fn, *args = r.args
         rec = lookup(fn)
         if rec is None:
-            raise AssertionError(fn)
+            return self._infer_declared(r)
         if len(args) != rec.arity:
             raise ParseError(f"{fn}() takes {rec.arity} argument{'s' * (rec.arity > 1)}, got {len(args)}",
                              self.text, r.start, max(1, r.end - r.start))
@@ -312,6 +320,21 @@ class Inference:
                 raise self.fail(r, f"{fn}() takes a vector, but '{self.src(a)}' is {self.shape_text(s)}")
             return s if rule == "vector->same" else (ONE, ONE)
         raise AssertionError(rule)
+
+    def _infer_declared(self, r: Raw) -> ShapeT:
+        """f(A), f'(A) have A's shape; g(A) is a scalar, grad_g(A) has A's shape (SPEC §7)."""
+        fn, *args = r.args
+        try:
+            call = read_call(fn, self.types)
+        except ValueError as e:
+            raise ParseError(str(e), self.text, r.start, max(1, r.end - r.start)) from None
+        if call is None:
+            raise ParseError(f"unknown function '{fn}'", self.text, r.start, len(fn))
+        if len(args) != 1:
+            raise ParseError(f"{fn}() takes 1 argument, got {len(args)}", self.text, r.start,
+                             max(1, r.end - r.start))
+        _, kind, order = call
+        return (ONE, ONE) if kind == SCALAR_KIND and order == 0 else self.shape(args[0])
 
     def check_constants(self) -> None:
         """Every I, vector(c), matrix(c) must get its size from a variable."""

@@ -8,6 +8,7 @@ from fractions import Fraction
 from ..core.nodes import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
                           MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, shape_text, PRINTERS)
 from ..core.catalogue import INTERNAL, lookup
+from ..core.declared import Declared, spelling
 
 # precedence levels, lowest first
 SUM, KRON, PRODUCT, UNARY, POWER, POSTFIX, ATOM = range(7)
@@ -227,6 +228,12 @@ class TextPrinter:
     def _Func(self, e: Func):
         return f"{self.func_name(e.name)}({self(e.arg)})", ATOM
 
+    declared_style = "text"
+
+    def _Declared(self, e: Declared):
+        """f(u), f'(u), grad_g(u) (SPEC §7)."""
+        return f"{spelling(e, self.declared_style)}({self(e.arg)})", ATOM
+
     def _Power(self, e: Power):
         if not e.is_scalar and e.exp == Num(Fraction(-1)):  # A .^ -1 reads 1 ./ A
             return "1" + self.ediv + self.wrap(e.base, PRODUCT, strict=True), PRODUCT
@@ -261,6 +268,8 @@ def _scaled_ones(printer: TextPrinter, c: Expr, shape) -> tuple[str, int]:
 
 class UnicodePrinter(TextPrinter):
     """Mathematical notation in plain unicode: ``2 β X sign(XᵀX − I)``."""
+
+    declared_style = "unicode"
 
     times = " "
     minus = "−"
@@ -329,6 +338,11 @@ def _spelled(printer: TextPrinter, template: str, arg: Expr) -> tuple[str, int]:
 
 class LatexPrinter(TextPrinter):
     """LaTeX: ``2 \\beta X \\operatorname{sign}(X^{\\top} X - I)``."""
+
+    declared_style = "latex"
+
+    def _Declared(self, e: Declared):
+        return rf"{spelling(e, 'latex')}\left({self(e.arg)}\right)", ATOM
 
     times = " "
     minus = "-"

@@ -28,6 +28,7 @@ from ...core import construct as A
 from ...core.rewrites import diag_terms
 from ...core.nodes import (SCALAR, Add, Commutation, DimSize, Expr, Func, Hadamard, Identity, Kron,
                   MatPow, Mul, Num, Ones, Power, Shape, Sym, Transpose, Unvec, Where, Zero)
+from ...core.declared import Declared, callable_name
 from ...errors import UsageError
 
 # ---------------------------------------------------------------------------------------------
@@ -237,6 +238,9 @@ class Lowering:
 
     def _Unvec(self, e: Unvec) -> Op:
         return self.unvec(self.lower(e.arg), e.shape)
+
+    def _Declared(self, e: Declared) -> Op:
+        return self.mk("declared", (self.lower(e.arg),), (callable_name(e),), e.shape)
 
     # -- matrix chains ----------------------------------------------------------------------------
     def inv_of(self, f: Op) -> Op | None:

@@ -1,0 +1,116 @@
+"""Products of the first derivative with a direction, as closed forms that never
+build the Jacobian (SPEC §7):
+
+* J v — the directional derivative: dF with dX := V, so of ``inv(X)`` it is
+  ``-inv(X)*V*inv(X)``; V has the variable's shape, J v the shape of F.
+* uᵀ J — the gradient of the scalar ⟨U, F⟩: from ⟨U, dF⟩ = ⟨G, dX⟩ by the
+  identification of :mod:`matdiff.calculus.identify`, so of ``inv(X)`` it is
+  ``-inv(X)'*U*inv(X)'``; U has F's shape, uᵀ J the variable's.
+
+For a symmetric variable the directions are symmetric: J v takes sym(V),
+and uᵀ J is symmetrized like a gradient.
+"""
+from __future__ import annotations
+
+from ..core import construct as A
+from ..core.nodes import Add, Differential, Expr, Func, Mul, Sym
+from ..errors import UnsupportedError
+from ..simplify.passes import simplify
+from .derive import sym
+from .differential import differential
+from .identify import gradient
+
+
+def fresh_name(taken: set[str], pool: tuple[str, ...]) -> str:
+    """The first name of ``pool`` (then pool[0] with a number) not in ``taken``."""
+    for cand in pool:
+        if cand not in taken and "d" + cand not in taken:
+            return cand
+    i = 1
+    while f"{pool[0]}{i}" in taken:
+        i += 1
+    return f"{pool[0]}{i}"
+
+
+def _pool(shape, first: str) -> tuple[str, ...]:
+    if shape == (1, 1):
+        return ("nu", "eta", "tau", "omega") if first == "v" else ("mu", "xi", "rho", "kappa")
+    names = (first, "w", "z", "q") if shape[1] == 1 else (first.upper(), "W", "Z", "Q")
+    return names
+
+
+# -- products applied right to left: a diagonal or rank-one matrix is never built -----------------
+def _structured(t: Expr) -> bool:
+    """diag(s) or an outer product s tᵀ (possibly scaled): cheap applied to a vector, costly built."""
+    _, core = A.split_coef(t)
+    if isinstance(core, Func) and core.name == "diagm":
+        return True
+    if isinstance(core, Mul):
+        chain = [f for f in core.factors if not f.is_scalar]
+        return any(a.shape[1] == 1 and b.shape[0] == 1 for a, b in zip(chain, chain[1:]))
+    return False
+
+
+def _apply(f: Expr, w: Expr) -> Expr:
+    """f w, with f = diag(s) as s ⊙ w and a sum of diagonal or rank-one terms distributed."""
+    if isinstance(f, Func) and f.name == "diagm":
+        return A.had(f.arg, w)
+    if isinstance(f, Add) and any(_structured(t) for t in f.terms):
+        return A.add(*[_apply(t, w) for t in f.terms])
+    if isinstance(f, Mul) and _structured(f):
+        for g in reversed(f.factors):
+            w = A.mul(g, w) if g.is_scalar else _apply(g, w)
+        return w
+    return A.mul(f, w)
+
+
+def apply_right(e: Expr) -> Expr:
+    """Every matrix chain that ends in a column, evaluated as matrix–vector products from the right:
+    (diag(s) − s sᵀ) A v ↦ s ⊙ (A v) − s (sᵀ A v)."""
+    memo: dict[Expr, Expr] = {}
+
+    def go(x: Expr) -> Expr:
+        if x in memo:
+            return memo[x]
+        kids = tuple(go(c) for c in x.children)
+        y = x if all(a is b for a, b in zip(kids, x.children)) else A.rebuild(x, kids)
+        if isinstance(y, Mul):
+            chain = [f for f in y.factors if not f.is_scalar]
+            if len(chain) >= 2 and chain[-1].shape[1] == 1 and any(
+                    _structured(f) or (isinstance(f, Add) and any(_structured(t) for t in f.terms))
+                    for f in chain[:-1]):
+                w = chain[-1]
+                for f in reversed(chain[:-1]):
+                    w = _apply(f, w)
+                y = A.mul(*[f for f in y.factors if f.is_scalar], w)
+        memo[x] = y
+        return y
+
+    return go(e)
+
+
+def jvp_expr(f: Expr, var: Sym, taken: set[str]) -> tuple[Expr, Sym]:
+    """(J V = dF[dX := V], V)."""
+    V = Sym(fresh_name(taken | set(A.free_names(f)), _pool(var.shape, "v")), var.shape, var.symmetric)
+    dF = differential(f, var)
+    JV = A.substitute(dF, {Differential(var, var.shape): V})
+    if not A.is_diff_free(JV):
+        raise UnsupportedError("the differential is not linear in d" + var.name)
+    return apply_right(simplify(JV)), V
+
+
+def vjp_expr(f: Expr, var: Sym, taken: set[str]) -> tuple[Expr, Sym]:
+    """(uᵀ J = ∇ₓ⟨U, F⟩ in the variable's shape, U)."""
+    U = Sym(fresh_name(taken | set(A.free_names(f)), _pool(f.shape, "u")), f.shape, False)
+    dX = Differential(var, var.shape)
+    ds = A.inner(U, differential(f, var))
+    if var.is_scalar:
+        out = A.substitute(ds, {dX: A.ONE})
+        if not A.is_diff_free(out):
+            raise UnsupportedError("the differential is not linear in d" + var.name)
+        return apply_right(simplify(out)), U
+    G = gradient(ds, var)
+    return apply_right(simplify(sym(G) if var.symmetric else G)), U
+
+
+__all__ = ["apply_right", "fresh_name", "jvp_expr", "vjp_expr"]
