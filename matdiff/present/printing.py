@@ -194,7 +194,7 @@ class TextPrinter:
 
     def _juxtapose(self, a: Expr, b: Expr) -> bool:
         """X'X: a transposed name followed by the same name."""
-        return isinstance(a, Transpose) and isinstance(a.arg, Sym) and a.arg == b
+        return isinstance(a, Transpose) and isinstance(a.arg, Sym) and a.arg == b and "[" not in b.name
 
     def _Hadamard(self, e: Hadamard):
         num_f = [f for f in e.factors if not _negative_power(f)]
@@ -277,6 +277,9 @@ class UnicodePrinter(TextPrinter):
     ediv = " ⊘ "
 
     def name(self, s: str) -> str:
+        if "[" in s:  # a slice, Phi[:,i,:] (SPEC §6)
+            base, _, rest = s.partition("[")
+            return self.name(base) + "[" + rest
         base, _, sub = s.partition("_")
         return GREEK.get(base, base) + (("_" + sub) if sub else "")
 
@@ -347,6 +350,9 @@ class LatexPrinter(TextPrinter):
     ediv = r" \oslash "
 
     def name(self, s: str) -> str:
+        if "[" in s:  # a slice, Phi[:,i,:] → \Phi_{:,i,:} (SPEC §6)
+            base, _, rest = s.partition("[")
+            return self.name(base) + "_{" + rest[:-1] + "}"
         base, _, sub = s.partition("_")
         if not sub:
             i = len(base.rstrip("0123456789"))
