@@ -5,7 +5,7 @@ Each constructor keeps only the structure canonical: flattening, ordering
 identities, pushing transposes inward ((AB)ᵀ = BᵀAᵀ, Sᵀ = S for symmetric S),
 collecting like terms (G + G = 2G) and merging equal factors (A A = A²,
 A ⊙ A = A.^2), taking 1×1 runs (xᵀAy) out of a matrix chain.  Every other
-identity (Roth's lemma, diag(a) w = a ⊙ w, softmax, …) is an entry of the
+identity (Roth's lemma, diag(a) w = a ⊙ w, exp(v) / sum(exp(v)), …) is an entry of the
 rewrite table in :mod:`matdiff.core.rewrites`, applied by
 :mod:`matdiff.core.rewriting`; the rewrites that need a choice (factoring,
 naming) live in :mod:`matdiff.simplify`.

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from ..core.catalogue import CONSTRUCTORS, ELEMENTWISE
+from ..core.catalogue import CONSTRUCTORS, ELEMENTWISE, VECTOR
 from ..core.names import RESERVED_NAMES
 from ..errors import UnsupportedError
 from ..frontend.syntax import Raw
@@ -167,8 +167,8 @@ class IndexLowering:
             if not keys:
                 return self.lower(a, [])
             return R.isum(keys[:1], self.lower(a, [keys[0], keys[0]]))
-        if fn in ("softmax", "logsumexp"):
-            return R.VecFn(fn, self.lower(a, keys), keys[0], want[0] if fn == "softmax" else None)
+        if fn in VECTOR:
+            return R.vector_function(fn, self.lower(a, keys), keys[0], want)
         if fn in ("inv", "det", "logdet") and len(keys) == 2:
             return R.MatFn(fn, self.lower(a, keys), (keys[0], keys[1]), tuple(want) if fn == "inv" else ())
         if fn in ("inv", "det", "logdet"):

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Union
 
+from ..core.catalogue import lookup
+
 
 class Ricci:
     """Base class of index expressions."""
@@ -72,8 +74,9 @@ class Fn(Ricci):
 
 @dataclass(frozen=True)
 class VecFn(Ricci):
-    """A function of a whole vector v (vᵢ = ``arg`` for the index ``axis``, bound here):
-    ``softmax(v)[at]``, or the scalar ``logsumexp(v)`` (``at`` is None)."""
+    """A function of a whole vector v (vᵢ = ``arg`` for the index ``axis``, bound here), a
+    record of the catalogue's vector group: the entry ``f(v)[at]`` of a vector-valued one, or
+    the scalar ``f(v)`` (``at`` is None)."""
 
     name: str
     arg: Ricci
@@ -240,6 +243,12 @@ def power(b: Ricci, p: Ricci) -> Ricci:
     if p == ZERO:
         return ONE
     return Pow(b, p)
+
+
+def vector_function(name: str, arg: Ricci, axis: str, want) -> VecFn:
+    """f(v) for a function of the catalogue's vector group, vᵢ = ``arg`` along ``axis``: its entry
+    ``want[0]`` when f is vector-valued, the scalar itself otherwise."""
+    return VecFn(name, arg, axis, want[0] if lookup(name).keeps_shape else None)
 
 
 def isum(idx, body: Ricci) -> Ricci:
