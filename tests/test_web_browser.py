@@ -93,13 +93,17 @@ def open_page(pg, query: str = "") -> str:
 
 
 def derive(pg, expr: str, wrt: str | None = None) -> str:
-    """Type the expression (and variable) as a person would, press Enter, wait for the answer."""
+    """Type the expression (and variable) as a person would (new lines with Enter), press
+    Ctrl+Enter, wait for the answer."""
     n = answers(pg)
     pg.fill("#expr", "")
-    pg.type("#expr", expr)
+    for k, line in enumerate(expr.split("\n")):
+        if k:
+            pg.press("#expr", "Enter")
+        pg.type("#expr", line)
     if wrt is not None:
         pg.fill("#wrt", wrt)
-    pg.press("#expr", "Enter")
+    pg.press("#expr", "Control+Enter")
     # a request sent while typing may answer first: wait for the answer to the whole expression
     pg.wait_for_function("([n, e]) => Number(document.body.dataset.answers || 0) > n && "
                          "document.body.dataset.input === e && document.body.dataset.state !== 'busy'",

@@ -1,13 +1,14 @@
 // matdiff's page: read the form, POST it to /api/diff, show the object that comes back.
-// The state (expression, variable, order, declared types) lives in the URL's query string.
+// The state (expression, variables, order, the mixed derivative's further variables, declared
+// types) lives in the URL's query string.
 "use strict";
 
-const TYPES = ["scalar", "vector", "matrix", "symmetric", "probability", "tensor", "function"];
+const TYPES = ["scalar", "vector", "matrix", "symmetric", "probability", "tensor", "function", "scalar function"];
 const GREEK = new Set(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
   "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega"]);
 
 const $ = (id) => document.getElementById(id);
-const state = { input: "", variable: "", order: 1, types: {} };
+const state = { input: "", variable: "", order: 1, then: "", types: {} };
 let symbols = [];      // the last table of symbols the server sent
 let result = null;     // the last derivation the server sent
 let tab = "numpy";
@@ -21,6 +22,7 @@ function readUrl() {
   state.input = q.get("expr") || "";
   state.variable = q.get("wrt") || "";
   state.order = parseInt(q.get("order") || "1", 10) || 1;
+  state.then = q.get("then") || "";
   state.types = {};
   for (const pair of (q.get("types") || "").split(",")) {
     const at = pair.lastIndexOf(":");
@@ -34,6 +36,7 @@ function writeUrl() {
   q.set("expr", state.input);
   q.set("wrt", state.variable);
   if (state.order !== 1) q.set("order", String(state.order));
+  if (state.then) q.set("then", state.then);
   const types = Object.entries(state.types).map(([n, t]) => `${n}:${t}`).join(",");
   if (types) q.set("types", types);
   history.replaceState(null, "", `${location.pathname}?${q}`);
@@ -42,6 +45,8 @@ function writeUrl() {
 function showState() {
   $("expr").value = state.input;
   $("wrt").value = state.variable;
+  $("then").value = state.then;
+  fitRows();
   const order = $("order");
   if (![...order.options].some((o) => o.value === String(state.order))) {
     order.add(new Option(String(state.order), String(state.order)));
@@ -50,8 +55,17 @@ function showState() {
 }
 
 // -- talking to the server ---------------------------------------------------------------
+function names(text) {
+  return text.split(",").map((n) => n.trim()).filter((n) => n);
+}
+
+// several variables go as a list (one gradient each), one as a name; "then" makes a mixed derivative
 function request(extra) {
-  return Object.assign({ input: state.input, variable: state.variable, order: state.order, types: state.types }, extra);
+  const vars = names(state.variable);
+  const body = { input: state.input, variable: vars.length > 1 ? vars : (vars[0] || ""), order: state.order,
+    types: state.types };
+  if (names(state.then).length) body.then = names(state.then);
+  return Object.assign(body, extra);
 }
 
 async function post(path, body) {
@@ -67,7 +81,8 @@ async function post(path, body) {
 async function derive() {
   clearTimeout(timer);
   state.input = $("expr").value;
-  state.variable = $("wrt").value.trim();
+  state.variable = names($("wrt").value).join(",");
+  state.then = names($("then").value).join(",");
   state.order = parseInt($("order").value, 10) || 1;
   writeUrl();
   if (!state.input.trim() || !state.variable) {
@@ -99,6 +114,12 @@ async function derive() {
   document.body.dataset.answers = String(++answers);  // how many answers the page has shown
 }
 
+// the expression box is as tall as its lines (a program shows whole)
+function fitRows() {
+  const box = $("expr");
+  box.rows = Math.min(12, Math.max(1, box.value.split("\n").length));
+}
+
 function deriveSoon() {
   clearTimeout(timer);
   timer = setTimeout(derive, 450);
@@ -119,7 +140,7 @@ function showError(err) {
   mark.replaceChildren();
   mark.hidden = !(err.column && typeof err.text === "string");
   if (!mark.hidden) {
-    const chars = Array.from(err.text.replace(/\n/g, " "));  // columns count characters, as in Python
+    const chars = Array.from(err.text);  // columns count characters, as in Python; a program keeps its lines
     const start = Math.max(0, err.column - 1);
     const end = Math.max(start + 1, start + (err.width || 1));
     while (chars.length < end) chars.push(" ");  // an error at the end marks the place after it
@@ -132,7 +153,11 @@ function showError(err) {
 }
 
 // -- the symbols table ------------------------------------------------------------------
-function dims(shape) {
+const FUNCTION_DIMS = { function: "element-wise", "scalar function": "array → scalar" };
+
+function dims(shape, type) {
+  if (type in FUNCTION_DIMS) return FUNCTION_DIMS[type];
+  if (!type) return "—";
   if (!shape || shape.length === 0 || shape.every((d) => d === "1")) return "1 (scalar)";
   return shape.join("×");
 }
@@ -151,15 +176,20 @@ function showSymbols(list) {
     tr.insertCell().append(name);
     const select = document.createElement("select");
     select.setAttribute("aria-label", `type of ${s.name}`);
+    if (!s.type) {  // the expression does not type: no type inferred, one can be chosen
+      const none = new Option(s.called ? "? (called: a function?)" : "?", "");
+      none.disabled = true;
+      select.add(none);
+    }
     for (const t of TYPES) select.add(new Option(t, t));
-    if (!TYPES.includes(s.type)) select.add(new Option(s.type, s.type));
-    select.value = s.type;
+    if (s.type && !TYPES.includes(s.type)) select.add(new Option(s.type, s.type));
+    select.value = s.type || "";
     select.addEventListener("change", () => {
       state.types[s.name] = select.value;
       derive();
     });
     tr.insertCell().append(select);
-    tr.insertCell().textContent = dims(s.shape);
+    tr.insertCell().textContent = dims(s.shape, s.type);
     const cell = tr.insertCell();
     if (s.declared) {
       const undo = document.createElement("button");
@@ -173,7 +203,7 @@ function showSymbols(list) {
       });
       cell.append(undo);
     } else {
-      cell.textContent = "inferred";
+      cell.textContent = s.type ? "inferred" : "not typed: choose";
       cell.className = "inferred";
     }
   }
@@ -188,24 +218,50 @@ function texName(name) {
   return m[2] ? `${base}_{${m[2]}}` : base;
 }
 
+// x for a vector or scalar, vec X for a matrix (the mixed derivative is on vec of each)
+function vecOf(name) {
+  const s = symbols.find((x) => x.name === name);
+  const column = !s || !s.shape || s.shape.length < 2 || s.shape[1] === "1";
+  return column ? texName(name) : `(\\operatorname{vec} ${texName(name)})`;
+}
+
 function lhs(r) {
+  if (!r.kind) return "";  // several variables: each row names its own ∂f/∂x
   const x = texName(r.variable);
   switch (r.kind) {
     case "gradient": return `\\frac{\\partial f}{\\partial ${x}}`;
     case "jacobian": return `\\frac{\\partial \\operatorname{vec} F}{\\partial (\\operatorname{vec} ${x})^{\\top}}`;
     case "derivative": return `\\frac{dF}{d${x}}`;
     case "hessian": return `\\frac{\\partial^2 f}{\\partial (\\operatorname{vec} ${x})\\, \\partial (\\operatorname{vec} ${x})^{\\top}}`;
-    default: return "";
+    case "mixed": {
+      const [a, b] = (r.variables || []).map(vecOf);
+      const f = (r.steps || [""])[0].startsWith("F = ") ? "\\operatorname{vec} F" : "f";
+      return a && b ? `\\frac{\\partial^2 ${f}}{\\partial ${a}\\, \\partial ${b}^{\\top}}` : "";
+    }
+    default: return "";  // order 3 and up: the index form names its entries
   }
 }
 
-const LABELS = { gradient: "Gradient", jacobian: "Jacobian", derivative: "Derivative", hessian: "Hessian" };
+const LABELS = { gradient: "Gradient", jacobian: "Jacobian", derivative: "Derivative", hessian: "Hessian",
+  mixed: "Mixed second derivative" };
+
+function title(r) {
+  if (!r.kind) {
+    const kinds = new Set(Object.values(r.results || {}).map((x) => x.kind));
+    const what = kinds.size === 1 ? `${LABELS[[...kinds][0]] || "Derivative"}s` : "Derivatives";
+    return `${what} of ${r.function || "f"} with respect to ${(r.variables || []).join(", ")}`;
+  }
+  const shape = (r.shape || []).join("×");
+  if (r.kind === "mixed") return `${LABELS.mixed} of ${r.input} with respect to ${(r.variables || []).join(", then ")}`;
+  if (r.kind === "higher") {
+    return `Derivative of order ${r.order} of ${r.input} with respect to ${(r.variables || []).join(", ")}`;
+  }
+  return `${LABELS[r.kind] || r.kind} of ${r.input} with respect to ${r.variable}` + (shape ? `, ${shape}` : "");
+}
 
 function showResult(r) {
   result = r;
-  const shape = (r.shape || []).join("×");
-  $("result-title").textContent = `${LABELS[r.kind] || r.kind} of ${r.input} with respect to ${r.variable}` +
-    (shape ? `, ${shape}` : "");
+  $("result-title").textContent = title(r);
   const math = $("math");
   const left = lhs(r);
   if (window.katex) {
@@ -213,11 +269,13 @@ function showResult(r) {
   } else {
     math.textContent = r.unicode || r.text;
   }
-  const assumed = symbols.filter((s) => !state.types[s.name] && !s.declared)
-    .map((s) => `${s.name} is ${article(s.type)}${s.type === "scalar" ? "" : ` (${dims(s.shape)})`}`);
+  const assumed = symbols.filter((s) => !state.types[s.name] && !s.declared && s.type)
+    .map((s) => `${s.name} is ${article(s.type)}${s.type === "scalar" ? "" : ` (${dims(s.shape, s.type)})`}`);
   $("assumed").textContent = assumed.length ? `where ${assumed.join(", ")} (assumed from the names; change them above)` : "";
   const notes = $("notes");
-  notes.replaceChildren(...(r.notes || []).map((n) => {
+  // the assumed types are said above, with their dimensions
+  const shown = (r.notes || []).filter((n) => !(assumed.length && n.startsWith("assumed ")));
+  notes.replaceChildren(...shown.map((n) => {
     const li = document.createElement("li");
     li.textContent = n;
     return li;
@@ -313,7 +371,8 @@ function useExample(i) {
   const ex = examples[i];
   if (!ex) return;
   state.input = ex.input;
-  state.variable = ex.variable;
+  state.variable = Array.isArray(ex.variable) ? ex.variable.join(",") : ex.variable;
+  state.then = (ex.then || []).join(",");
   state.order = ex.order || 1;
   state.types = Object.assign({}, ex.types || {});
   showState();
@@ -326,12 +385,20 @@ async function start() {
     e.preventDefault();
     derive();
   });
-  for (const id of ["expr", "wrt"]) {
+  for (const id of ["expr", "wrt", "then"]) {
     $(id).addEventListener("input", () => {
       $("examples").value = "";
+      fitRows();
       deriveSoon();
     });
   }
+  // the expression box takes programs: Enter starts a new line, Ctrl+Enter (⌘+Enter) derives now
+  $("expr").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      derive();
+    }
+  });
   $("order").addEventListener("change", derive);
   $("examples").addEventListener("change", (e) => useExample(parseInt(e.target.value, 10)));
   $("check").addEventListener("click", check);
