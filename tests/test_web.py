@@ -157,6 +157,7 @@ def test_examples_menu_all_derive(client):
 
 # -- several variables, programs, mixed and higher derivatives, declared functions ----------
 BACKPROP = "z = W*x + b; y = sigmoid(z); L = 0.5*norm2(y - t)^2 + lambda/2*norm2(W)^2"
+PHI = "beta*sum_i(sum(abs(Phi[:,i,:]'*Phi[:,i,:] - I)))"
 TWO_LAYERS = "h = tanh(W1*x + b1)\ny = W2*h + b2\nL = 0.5*norm2(y - t)^2"
 
 
@@ -164,6 +165,8 @@ TWO_LAYERS = "h = tanh(W1*x + b1)\ny = W2*h + b2\nL = 0.5*norm2(y - t)^2"
     ("f(x)'*A*y", "x,y", ["--function", "f"], {"variable": ["x", "y"], "types": {"f": "function"}}),
     (BACKPROP, "W,b", [], {"variable": ["W", "b"]}),
     (BACKPROP, "W,b", [], {"variable": "W,b"}),
+    (PHI, "Phi", [], {"variable": "Phi"}),
+    (PHI, "Phi[:,a,b]", [], {"variable": "Phi[:,a,b]"}),
     (TWO_LAYERS, "W1,b1,W2,b2", [], {"variable": ["W1", "b1", "W2", "b2"]}),
     (TWO_LAYERS, "W2", [], {"variable": "W2"}),
     ("x'*A*y", "x", ["--then", "y"], {"variable": "x", "then": ["y"]}),

@@ -111,10 +111,24 @@ def _as_asked(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def split_names(text: str) -> list[str]:
+    """W,b → ['W', 'b'], as the command line reads its variables: a comma inside brackets
+    belongs to an indexed part (Phi[:,a,b])."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "[") - (ch == "]")
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    return parts + [cur.strip()]
+
+
 def _names(value: Any, field_name: str) -> tuple[str, ...]:
     """A name, names separated by commas, or a list of names, as a tuple (never empty)."""
     if isinstance(value, str):
-        items = [v.strip() for v in value.split(",")] if "," in value else [value.strip()]
+        items = split_names(value)
     else:
         _expect(isinstance(value, list) and all(isinstance(v, str) for v in value), field_name,
                 "a string or an array of strings", value)
@@ -220,12 +234,15 @@ def error_body(e: Exception) -> dict[str, Any]:
 
 def cli_notes(r: Any, types: dict[str, str]) -> list[str]:
     """The notes ``--format json`` prints: the result's, then each declared name the
-    expression lacks."""
+    expression lacks (as ``matdiff.cli.unused_declarations``, which this package cannot import:
+    the command line starts the server)."""
     import matdiff
-    from matdiff.cli import unused_declarations
+    from matdiff.core.declared import calls
 
     function = r.function if isinstance(r, matdiff.Result) else next(iter(r.values())).function
-    return list(r.notes) + unused_declarations(types, r.symbols, function)
+    called = {c.name for c in calls(function)}  # a declared function occurs when it is called
+    return list(r.notes) + [f"'{name}' is declared {kind} but does not occur in the expression"
+                            for name, kind in types.items() if name not in r.symbols and name not in called]
 
 
 def check_body(report: Any) -> dict[str, Any]:

@@ -55,8 +55,22 @@ function showState() {
 }
 
 // -- talking to the server ---------------------------------------------------------------
+// "W,b" → ["W", "b"]; a comma inside brackets belongs to an indexed part (Phi[:,a,b])
 function names(text) {
-  return text.split(",").map((n) => n.trim()).filter((n) => n);
+  const parts = [];
+  let depth = 0;
+  let cur = "";
+  for (const ch of text) {
+    depth += (ch === "[") - (ch === "]");
+    if (ch === "," && depth === 0) {
+      parts.push(cur.trim());
+      cur = "";
+    } else {
+      cur += ch;
+    }
+  }
+  parts.push(cur.trim());
+  return parts.filter((n) => n);
 }
 
 // several variables go as a list (one gradient each), one as a name; "then" makes a mixed derivative
