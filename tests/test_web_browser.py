@@ -338,3 +338,21 @@ def test_declaring_a_function_in_the_table(page):
         assert state == "error" and e.message in page.text_content("#error-message")
     else:
         assert state == "done" and page.text_content("#math annotation").endswith(want.latex())
+
+
+@pytest.mark.parametrize("expr,wrt,left", [
+    ("h = tanh(W1*x + b1)\ny = W2*h + b2\nL = 0.5*norm2(y - t)^2", "W2", r"\frac{\partial L}{\partial W_{2}} = "),
+    ("beta*sum_i(sum(abs(Phi[:,i,:]'*Phi[:,i,:] - I)))", "Phi", None),
+])
+def test_the_left_side_names_the_function(page, expr, wrt, left):
+    """A program's gradient is ∂L/∂W; an answer in index notation names its own left side, once."""
+    open_page(page, "?expr=" + quote(expr) + "&wrt=" + quote(wrt))
+    state = page.evaluate("document.body.dataset.state")
+    try:
+        want = matdiff.diff(expr, wrt).latex()
+    except matdiff.MatdiffError as e:
+        assert state == "error" and e.message in page.text_content("#error-message")
+        return
+    tex = page.text_content("#math annotation")
+    assert state == "done" and tex == (left or "") + want
+    assert tex.count(r"\frac{\partial") == 1

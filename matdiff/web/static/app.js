@@ -226,6 +226,8 @@ function showSymbols(list) {
 
 // -- the result -------------------------------------------------------------------------
 function texName(name) {
+  const part = /^(\w+)\[([^\]]*)\]$/.exec(name);  // an indexed part: Phi[:,a,b]
+  if (part) return `${texName(part[1])}_{${part[2]}}`;
   const m = /^([A-Za-z]+)(?:_?(\w+))?$/.exec(name);
   if (!m) return `\\mathit{${name.replace(/_/g, "\\_")}}`;
   const base = GREEK.has(m[1]) ? `\\${m[1]}` : (m[1].length > 1 ? `\\mathit{${m[1]}}` : m[1]);
@@ -239,18 +241,28 @@ function vecOf(name) {
   return column ? texName(name) : `(\\operatorname{vec} ${texName(name)})`;
 }
 
+// the name a program gives its function (its last statement, "L = …"), else null
+function programName(text) {
+  const statements = text.split(/[;\n]/).map((t) => t.trim()).filter((t) => t);
+  const m = /^([A-Za-z][A-Za-z0-9_]*)\s*=(?!=)/.exec(statements[statements.length - 1] || "");
+  return m ? texName(m[1]) : null;
+}
+
 function lhs(r) {
   if (!r.kind) return "";  // several variables: each row names its own ∂f/∂x
   const x = texName(r.variable);
+  const f = programName(r.input || "") || "f";
+  const F = programName(r.input || "") || "F";
   switch (r.kind) {
-    case "gradient": return `\\frac{\\partial f}{\\partial ${x}}`;
-    case "jacobian": return `\\frac{\\partial \\operatorname{vec} F}{\\partial (\\operatorname{vec} ${x})^{\\top}}`;
-    case "derivative": return `\\frac{dF}{d${x}}`;
-    case "hessian": return `\\frac{\\partial^2 f}{\\partial (\\operatorname{vec} ${x})\\, \\partial (\\operatorname{vec} ${x})^{\\top}}`;
+    case "gradient": return `\\frac{\\partial ${f}}{\\partial ${x}}`;
+    case "jacobian": return `\\frac{\\partial \\operatorname{vec} ${F}}{\\partial (\\operatorname{vec} ${x})^{\\top}}`;
+    case "derivative": return `\\frac{d${F}}{d${x}}`;
+    case "hessian": return `\\frac{\\partial^2 ${f}}{\\partial (\\operatorname{vec} ${x})\\, \\partial (\\operatorname{vec} ${x})^{\\top}}`;
     case "mixed": {
       const [a, b] = (r.variables || []).map(vecOf);
-      const f = (r.steps || [""])[0].startsWith("F = ") ? "\\operatorname{vec} F" : "f";
-      return a && b ? `\\frac{\\partial^2 ${f}}{\\partial ${a}\\, \\partial ${b}^{\\top}}` : "";
+      const scalar = !(r.steps || [""])[0].startsWith("F = ");
+      const top = scalar ? f : `\\operatorname{vec} ${F}`;
+      return a && b ? `\\frac{\\partial^2 ${top}}{\\partial ${a}\\, \\partial ${b}^{\\top}}` : "";
     }
     default: return "";  // order 3 and up: the index form names its entries
   }
@@ -277,7 +289,8 @@ function showResult(r) {
   result = r;
   $("result-title").textContent = title(r);
   const math = $("math");
-  const left = lhs(r);
+  // an index-notation answer names its own left side
+  const left = /^\\frac\{\\partial[^=]*= /.test(r.latex || "") ? "" : lhs(r);
   if (window.katex) {
     katex.render(left ? `${left} = ${r.latex}` : r.latex, math, { displayMode: true, throwOnError: false });
   } else {
