@@ -533,3 +533,35 @@ def test_serve_on_a_taken_port(capsys):
         s.bind(("127.0.0.1", 0))
         s.listen()
         assert main(["--port", str(s.getsockname()[1])]) == 2
+
+
+def test_products_with_a_direction(client):
+    """`product`: the code of J v, uᵀ J or H v beside the derivative's; the J v of softmax(A x)
+    agrees with central differences of softmax written by hand (m ≠ n)."""
+    import numpy as np
+
+    body = post(client, {"input": "softmax(A*x)", "variable": "x", "product": "jvp", "code": ["jax", "torch"]}).json()
+    assert body["numpy"] == matdiff.diff("softmax(A*x)", "x").numpy()  # the derivative's own code is unchanged
+    code = body["products"]["jvp"]
+    assert set(code) == {"numpy", "jax", "torch"} and "import jax" in code["jax"]
+    assert code["numpy"] == matdiff.diff("softmax(A*x)", "x").to_code("numpy", product="jvp")
+    namespace: dict = {}
+    exec(compile(code["numpy"], "<page code>", "exec"), namespace)  # the generated code, not user text
+    rng = np.random.default_rng(2)
+    m, n = 4, 3
+    A, x, v = rng.normal(size=(m, n)), rng.normal(size=n), rng.normal(size=n)
+
+    def softmax_Ax(x):
+        e = np.exp(A @ x - np.max(A @ x))
+        return e / e.sum()
+
+    h = 1e-6
+    want = (softmax_Ax(x + h * v) - softmax_Ax(x - h * v)) / (2 * h)
+    assert np.allclose(np.ravel(namespace["derivative"](v, A=A, x=x)), want, atol=1e-7)
+    # a product the result has not: the reason, and the derivation itself still answered
+    r = post(client, {"input": "softmax(z)", "variable": "z", "product": "hvp"})
+    assert r.status_code == 200 and "needs a scalar function" in r.json()["products"]["hvp"]["error"]
+    r = post(client, {"input": BACKPROP, "variable": "W,b", "product": "vjp"}).json()
+    assert "one variable" in r["products"]["vjp"]["error"]
+    r = post(client, {"input": "x'x", "variable": "x", "product": "jacobian"})
+    assert r.status_code == 400 and "unknown product 'jacobian'" in r.json()["error"]["message"]

@@ -356,3 +356,24 @@ def test_the_left_side_names_the_function(page, expr, wrt, left):
     tex = page.text_content("#math annotation")
     assert state == "done" and tex == (left or "") + want
     assert tex.count(r"\frac{\partial") == 1
+
+
+def test_product_code_from_the_menu(page):
+    """'code of: H v' shows the Hessian-vector product's code in the code tabs, kept in the URL."""
+    open_page(page, "?expr=" + quote("norm2(A*x - b)^2") + "&wrt=x")
+    n = answers(page)
+    page.select_option("#product", "hvp")
+    assert until_answered(page, n) == "done" and "product=hvp" in page.url
+    want = matdiff.diff("norm2(A*x - b)^2", "x")
+    assert page.text_content("#code") == want.to_code("numpy", product="hvp")
+    page.click("[data-tab=jax]")
+    assert page.text_content("#code") == want.to_code("jax", product="hvp")
+    page.reload()
+    until_answered(page, 0)
+    assert page.input_value("#product") == "hvp"
+    n = answers(page)
+    page.fill("#expr", "softmax(z)")
+    page.fill("#wrt", "z")
+    page.press("#expr", "Control+Enter")
+    page.wait_for_function("() => document.body.dataset.input === 'softmax(z)' && document.body.dataset.state === 'done'")
+    assert page.text_content("#code").startswith("# no hvp code: a Hessian-vector product needs a scalar function")

@@ -4,7 +4,10 @@ A request is what ``matdiff EXPR WRT --format json`` prints (``input``,
 ``variable``, ``order``; other keys of that object are ignored), plus the
 optional ``types`` (name → type, as ``matdiff.diff(types=)``), ``code`` (a
 list of code targets besides NumPy, e.g. ``["jax", "torch"]``) and
-``symbols`` (true: add the table of names with their types and dimensions).
+``symbols`` (true: add the table of names with their types and dimensions) and
+``product`` (``jvp``, ``vjp`` or ``hvp``: add ``products``, the code of that
+product with a direction for NumPy and each target, ``result.to_code(target,
+product=…)``, or the error saying why the result has none).
 ``variable`` is a name, a list of names or names separated by commas (``"W,b"``,
 as the command line takes them: one gradient each, ``matdiff.diff(f, ["W",
 "b"])``); ``then`` is a list of names (``--then``: the mixed derivative
@@ -33,6 +36,7 @@ MAX_TYPES = 100  # declared names
 MAX_ORDER = 6  # as matdiff.diff
 MAX_VARIABLES = 50  # names in ``variable`` and ``then`` together
 CODE_TARGETS = ("numpy", "jax", "torch")
+PRODUCTS = ("jvp", "vjp", "hvp")
 TYPES = ("scalar", "vector", "matrix", "symmetric", "probability", "tensor", "function", "scalar function")
 FUNCTION_TYPES = ("function", "scalar function")
 
@@ -62,6 +66,7 @@ class Job:
     types: dict[str, str] = field(default_factory=dict)
     code: tuple[str, ...] = ()
     symbols: bool = False
+    product: str | None = None
 
 
 def read_request(body: bytes, op: str) -> Job:
@@ -94,8 +99,11 @@ def read_request(body: bytes, op: str) -> Job:
     _expect(isinstance(order, int) and not isinstance(order, bool), "order", "an integer", order)
     if not 1 <= order <= MAX_ORDER:
         raise RequestError(400, f"order must be between 1 and {MAX_ORDER}, got {order}")
+    product = data.get("product")
+    if product is not None and product not in PRODUCTS:
+        raise RequestError(400, f"unknown product {product!r}; the products are {', '.join(PRODUCTS)}")
     return Job(op, text, variable, order, then, _types(data.get("types")), _code(data.get("code")),
-               _flag(data.get("symbols", False)))
+               _flag(data.get("symbols", False)), product)
 
 
 def _as_asked(data: dict[str, Any]) -> dict[str, Any]:
@@ -204,6 +212,8 @@ def run_job(job: Job) -> tuple[int, dict[str, Any]]:
             body = dict(r.to_dict(), notes=cli_notes(r, job.types))
             if job.code:
                 body["code"] = {t: (body["numpy"] if t == "numpy" else r.to_code(t)) for t in job.code}
+            if job.product:
+                body["products"] = {job.product: product_code(r, job.product, ("numpy", *job.code))}
     except matdiff.MatdiffError as e:
         status, body = 422, error_body(e)
     except RecursionError:
@@ -230,6 +240,18 @@ def error_body(e: Exception) -> dict[str, Any]:
     if column is not None and text is not None:
         err.update(column=column, width=getattr(e, "width", 1), text=text)
     return {"error": err}
+
+
+def product_code(r: Any, product: str, targets: tuple[str, ...]) -> dict[str, Any]:
+    """target → the code of the product with a direction, or ``error``: why there is none."""
+    import matdiff
+
+    try:
+        return {t: r.to_code(t, product=product) for t in dict.fromkeys(targets)}
+    except matdiff.MatdiffError as e:
+        return {"error": getattr(e, "message", str(e))}
+    except TypeError:  # several variables, a mixed or higher derivative
+        return {"error": f"the {product} code is made for a gradient, Jacobian or Hessian of one variable"}
 
 
 def cli_notes(r: Any, types: dict[str, str]) -> list[str]:

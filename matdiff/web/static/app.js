@@ -8,7 +8,7 @@ const GREEK = new Set(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "et
   "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega"]);
 
 const $ = (id) => document.getElementById(id);
-const state = { input: "", variable: "", order: 1, then: "", types: {} };
+const state = { input: "", variable: "", order: 1, then: "", types: {}, product: "" };
 let symbols = [];      // the last table of symbols the server sent
 let result = null;     // the last derivation the server sent
 let tab = "numpy";
@@ -23,6 +23,7 @@ function readUrl() {
   state.variable = q.get("wrt") || "";
   state.order = parseInt(q.get("order") || "1", 10) || 1;
   state.then = q.get("then") || "";
+  state.product = q.get("product") || "";
   state.types = {};
   for (const pair of (q.get("types") || "").split(",")) {
     const at = pair.lastIndexOf(":");
@@ -37,6 +38,7 @@ function writeUrl() {
   q.set("wrt", state.variable);
   if (state.order !== 1) q.set("order", String(state.order));
   if (state.then) q.set("then", state.then);
+  if (state.product) q.set("product", state.product);
   const types = Object.entries(state.types).map(([n, t]) => `${n}:${t}`).join(",");
   if (types) q.set("types", types);
   history.replaceState(null, "", `${location.pathname}?${q}`);
@@ -46,6 +48,7 @@ function showState() {
   $("expr").value = state.input;
   $("wrt").value = state.variable;
   $("then").value = state.then;
+  $("product").value = state.product;
   fitRows();
   const order = $("order");
   if (![...order.options].some((o) => o.value === String(state.order))) {
@@ -79,6 +82,7 @@ function request(extra) {
   const body = { input: state.input, variable: vars.length > 1 ? vars : (vars[0] || ""), order: state.order,
     types: state.types };
   if (names(state.then).length) body.then = names(state.then);
+  if (state.product) body.product = state.product;
   return Object.assign(body, extra);
 }
 
@@ -98,6 +102,7 @@ async function derive() {
   state.variable = names($("wrt").value).join(",");
   state.then = names($("then").value).join(",");
   state.order = parseInt($("order").value, 10) || 1;
+  state.product = $("product").value;
   writeUrl();
   if (!state.input.trim() || !state.variable) {
     seq++;  // an answer still on its way is for an older input
@@ -335,6 +340,10 @@ function article(word) {
 
 function codeFor(name) {
   if (!result) return "";
+  const product = state.product && (result.products || {})[state.product];
+  if (product && ["numpy", "jax", "torch"].includes(name)) {
+    return product.error ? `# no ${state.product} code: ${product.error}` : product[name] || "";
+  }
   if (name === "numpy") return result.numpy;
   if (name === "latex") return result.latex;
   if (name === "text") return result.text;
@@ -427,6 +436,7 @@ async function start() {
     }
   });
   $("order").addEventListener("change", derive);
+  $("product").addEventListener("change", derive);
   $("examples").addEventListener("change", (e) => useExample(parseInt(e.target.value, 10)));
   $("check").addEventListener("click", check);
   $("copy").addEventListener("click", copyCode);
