@@ -29,6 +29,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..frontend.request import split_variables, unused_declarations
+
 MAX_BODY = 64 * 1024  # bytes of one request
 MAX_INPUT = 2000  # characters of the expression
 MAX_NAME = 100  # characters of the variable and of a declared name
@@ -119,24 +121,10 @@ def _as_asked(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def split_names(text: str) -> list[str]:
-    """W,b → ['W', 'b'], as the command line reads its variables: a comma inside brackets
-    belongs to an indexed part (Phi[:,a,b])."""
-    parts, depth, cur = [], 0, ""
-    for ch in text:
-        depth += (ch == "[") - (ch == "]")
-        if ch == "," and depth == 0:
-            parts.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    return parts + [cur.strip()]
-
-
 def _names(value: Any, field_name: str) -> tuple[str, ...]:
     """A name, names separated by commas, or a list of names, as a tuple (never empty)."""
     if isinstance(value, str):
-        items = split_names(value)
+        items = split_variables(value)
     else:
         _expect(isinstance(value, list) and all(isinstance(v, str) for v in value), field_name,
                 "a string or an array of strings", value)
@@ -209,7 +197,7 @@ def run_job(job: Job) -> tuple[int, dict[str, Any]]:
         if job.op == "check":
             body: dict[str, Any] = check_body(r.check())
         else:
-            body = dict(r.to_dict(), notes=cli_notes(r, job.types))
+            body = dict(r.to_dict(), notes=list(r.notes) + unused_declarations(job.types, r))
             if job.code:
                 body["code"] = {t: (body["numpy"] if t == "numpy" else r.to_code(t)) for t in job.code}
             if job.product:
@@ -252,19 +240,6 @@ def product_code(r: Any, product: str, targets: tuple[str, ...]) -> dict[str, An
         return {"error": getattr(e, "message", str(e))}
     except TypeError:  # several variables, a mixed or higher derivative
         return {"error": f"the {product} code is made for a gradient, Jacobian or Hessian of one variable"}
-
-
-def cli_notes(r: Any, types: dict[str, str]) -> list[str]:
-    """The notes ``--format json`` prints: the result's, then each declared name the
-    expression lacks (as ``matdiff.cli.unused_declarations``, which this package cannot import:
-    the command line starts the server)."""
-    import matdiff
-    from matdiff.core.declared import calls
-
-    function = r.function if isinstance(r, matdiff.Result) else next(iter(r.values())).function
-    called = {c.name for c in calls(function)}  # a declared function occurs when it is called
-    return list(r.notes) + [f"'{name}' is declared {kind} but does not occur in the expression"
-                            for name, kind in types.items() if name not in r.symbols and name not in called]
 
 
 def check_body(report: Any) -> dict[str, Any]:
