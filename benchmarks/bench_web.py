@@ -14,7 +14,7 @@ a type and comes back does. Median and worst over cases.
 
 With Playwright and a chromium binary (as the browser tests use), the page
 itself is timed too (*in the page* column): the case is opened from its
-URL, then Enter is pressed in the expression box, and the page's own clock
+URL, then Ctrl+Enter is pressed in the expression box, and the page's own clock
 runs from sending the request to the typeset result shown (KaTeX included).
 
 Target (measured, not asserted): a derivation's round trip under 100 ms.
@@ -117,7 +117,7 @@ class Page:
         self.page = self.browser.new_page()
 
     def times(self, case: dict, repeats: int) -> list[float] | None:
-        """Seconds from request to typeset result, as the page measures them, for each Enter."""
+        """Seconds from request to typeset result, as the page measures them, for each Ctrl+Enter."""
         from urllib.parse import urlencode
 
         q = {"expr": case["input"], "wrt": case["variable"], "order": case["order"],
@@ -127,7 +127,7 @@ class Page:
         pg.wait_for_function("() => Number(document.body.dataset.answers || 0) > 0")
         out = []
         for i in range(repeats):
-            pg.press("#expr", "Enter")
+            pg.press("#expr", "Control+Enter")
             pg.wait_for_function("n => Number(document.body.dataset.answers || 0) > n", arg=i + 1)
             if pg.evaluate("document.body.dataset.state") != "done":
                 return None

@@ -18,9 +18,8 @@ from .api import diff
 from .indices.result import IndexResult
 from .indices.stage import as_index_result
 from .present.index_form import IndexForm
-from .core.declared import calls
-from .core.nodes import Expr
 from .errors import MatdiffError, UsageError
+from .frontend.request import split_variables, unused_declarations
 from .present.jupyter import latex_steps
 from .present.printing import to_unicode
 from .present.steps import derivation_lines
@@ -95,20 +94,6 @@ def _reorder(argv: list[str]) -> list[str]:
     return options + ["--"] + positionals
 
 
-def _variables(text: str):
-    """W,b → ['W', 'b']; commas inside brackets belong to an indexed part (Phi[:,a,b])."""
-    parts, depth, cur = [], 0, ""
-    for ch in text:
-        depth += (ch == "[") - (ch == "]")
-        if ch == "," and depth == 0:
-            parts.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    parts.append(cur.strip())
-    return parts if len(parts) > 1 else text
-
-
 def index_form(r) -> str:
     """The answer entry by entry (SPEC §6), for index expressions and matrix ones alike."""
     if isinstance(r, IndexResult):
@@ -131,7 +116,8 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
         args = build_parser().parse_args(_reorder(argv))
         order = 2 if (args.hessian or args.gauss_newton) else args.order
         types = _types(args)
-        wrt = _variables(args.wrt)
+        names = split_variables(args.wrt)
+        wrt = names if len(names) > 1 else args.wrt
         if args.gauss_newton and isinstance(wrt, list):
             raise UsageError("--gauss-newton takes one variable")
         if args.then and order != 1:
@@ -141,7 +127,7 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
         r = diff(args.expr, wrt, *args.then, types=types, order=order)
         if args.gauss_newton:
             r = r.gauss_newton
-        notes = list(r.notes) + unused_declarations(types, r.symbols, _function_of(r))
+        notes = list(r.notes) + unused_declarations(types, r)
         report = r.check() if args.check else None
         if args.format == "json":
             data = dict(r.to_dict(), notes=notes)
@@ -188,19 +174,6 @@ def steps_in(r, fmt: str) -> list[str]:
     if fmt == "latex" and single:
         return [f"{tex}    [{label}]" if tex and label else tex or label for tex, label in latex_steps(r)]
     return derivation_lines(r, printer=to_unicode) if fmt == "unicode" and single else list(r.steps)
-
-
-def _function_of(r) -> Expr:
-    """The typed function of a result, or of the first of several (they share it)."""
-    return r.function if isinstance(r, Result) else next(iter(r.values())).function
-
-
-def unused_declarations(types: dict[str, str], symbols: dict, function: Expr) -> list[str]:
-    """A declared name the expression lacks is said, never silently ignored (a declared
-    function occurs when it is called)."""
-    called = {c.name for c in calls(function)}
-    return [f"'{name}' is declared {kind} but does not occur in the expression"
-            for name, kind in types.items() if name not in symbols and name not in called]
 
 
 def _checked(report) -> bool:

@@ -140,11 +140,136 @@ def test_examples_menu_all_derive(client):
     assert len(examples) >= 5
     inputs = {e["input"] for e in examples}
     assert {"beta*sum(abs(X'X - I))", "norm2(A*x - b)^2", "-sum(log(sigmoid(y .* (X*w))))",
-            "-y'*log(softmax(z))", GAUSS["input"]} <= inputs
+            "-y'*log(softmax(z))", GAUSS["input"], BACKPROP, "x'*A*y", "sum(x .^ 4)", "g(A*x)"} <= inputs
+    kinds = set()
     for e in examples:
-        r = post(client, {k: e[k] for k in ("input", "variable", "order", "types")})
+        r = post(client, {k: e[k] for k in ("input", "variable", "order", "then", "types")})
         assert r.status_code == 200, (e, r.text)
-        assert r.json()["order"] == e["order"]
+        body = r.json()
+        if isinstance(e["variable"], list):
+            assert body["variables"] == e["variable"] and set(body["results"]) == set(e["variable"])
+            kinds.add("several")
+        else:
+            assert body["order"] == e["order"] + len(e["then"])
+            kinds.add(body["kind"])
+    assert {"several", "mixed", "higher", "gradient", "hessian", "jacobian"} <= kinds
+
+
+# -- several variables, programs, mixed and higher derivatives, declared functions ----------
+BACKPROP = "z = W*x + b; y = sigmoid(z); L = 0.5*norm2(y - t)^2 + lambda/2*norm2(W)^2"
+PHI = "beta*sum_i(sum(abs(Phi[:,i,:]'*Phi[:,i,:] - I)))"
+TWO_LAYERS = "h = tanh(W1*x + b1)\ny = W2*h + b2\nL = 0.5*norm2(y - t)^2"
+
+
+@pytest.mark.parametrize("expr,wrt,flags,body", [
+    ("f(x)'*A*y", "x,y", ["--function", "f"], {"variable": ["x", "y"], "types": {"f": "function"}}),
+    (BACKPROP, "W,b", [], {"variable": ["W", "b"]}),
+    (BACKPROP, "W,b", [], {"variable": "W,b"}),
+    (PHI, "Phi", [], {"variable": "Phi"}),
+    (PHI, "Phi[:,a,b]", [], {"variable": "Phi[:,a,b]"}),
+    (TWO_LAYERS, "W1,b1,W2,b2", [], {"variable": ["W1", "b1", "W2", "b2"]}),
+    (TWO_LAYERS, "W2", [], {"variable": "W2"}),
+    ("x'*A*y", "x", ["--then", "y"], {"variable": "x", "then": ["y"]}),
+    ("tr(X*Y)", "X", ["--then", "Y"], {"variable": "X", "then": "Y"}),
+    ("sum(x .^ 4)", "x", ["--order", "3"], {"variable": "x", "order": 3}),
+    ("logsumexp(A*x)", "x", ["--order", "3"], {"variable": "x", "order": 3}),
+    ("g(A*x)", "x", ["--scalar-function", "g"], {"variable": "x", "types": {"g": "scalar function"}}),
+    ("x'*A*x", "x", ["--symmetric", "A", "--vector", "q"], {"variable": "x", "types": {"A": "symmetric", "q": "vector"}}),
+])
+def test_the_new_derivatives_answer_what_the_cli_prints(client, expr, wrt, flags, body):
+    """Several variables, programs, mixed and third derivatives, declared functions: the API's
+    answer is the object `--format json` prints for the same input, notes included."""
+    want = cli_json(expr, wrt, *flags)
+    r = post(client, dict(body, input=expr))
+    assert r.status_code == 200, r.text
+    assert r.json() == want
+    # and what it prints, posted back with the declarations (which it does not print), gives it again
+    assert post(client, dict(want, types=body.get("types", {}))).json() == want
+
+
+def test_several_variables_answer_each_gradient_numerically(client):
+    """The page's code for the backprop program returns both gradients; they agree with central
+    differences of the program written by hand in NumPy (m ≠ n)."""
+    import numpy as np
+
+    body = post(client, {"input": BACKPROP, "variable": ["W", "b"], "code": ["torch"]}).json()
+    assert body["variables"] == ["W", "b"] and body["function"] == "L"
+    assert body["text"].splitlines()[0].startswith("∂L/∂W = ") and body["text"].splitlines()[1].startswith("∂L/∂b = ")
+    assert r"\frac{\partial L}{\partial W}" in body["latex"] and r"\frac{\partial L}{\partial b}" in body["latex"]
+    assert "backward pass (adjoints, last to first):" in body["steps"]
+    namespace: dict = {}
+    exec(compile(body["numpy"], "<page code>", "exec"), namespace)  # the generated code, not user text
+    rng = np.random.default_rng(1)
+    m, n = 3, 5
+    W, x, b, t, lam = rng.normal(size=(m, n)), rng.normal(size=n), rng.normal(size=m), rng.normal(size=m), 0.7
+
+    def L(W, b):
+        y = 1 / (1 + np.exp(-(W @ x + b)))
+        return 0.5 * np.sum((y - t) ** 2) + lam / 2 * np.sum(W ** 2)
+
+    def fd(f, a, h=1e-6):
+        g = np.zeros_like(a)
+        for i in np.ndindex(a.shape):
+            e = np.zeros_like(a)
+            e[i] = h
+            g[i] = (f(a + e) - f(a - e)) / (2 * h)
+        return g
+
+    got = namespace["gradients"](W=W, x=x, b=b, t=t, **{"lambda": lam})
+    assert np.allclose(got["W"], fd(lambda w: L(w, b), W), atol=1e-7)
+    assert np.allclose(np.ravel(got["b"]), fd(lambda c: L(W, c), b), atol=1e-7)
+    assert "import torch" in body["code"]["torch"]
+
+
+def test_check_of_several_variables_and_higher_orders(client):
+    r = post(client, {"input": TWO_LAYERS, "variable": ["W1", "b1", "W2", "b2"]}, "/api/check").json()
+    assert r["ok"] is True and set(r["variables"]) == {"W1", "b1", "W2", "b2"}
+    assert all(v["ok"] and v["max_rel_error"] < 1e-5 for v in r["variables"].values())
+    assert r["text"].count("check ok") == 4
+    for body in ({"input": "sum(x .^ 4)", "variable": "x", "order": 3},
+                 {"input": "x'*A*y", "variable": "x", "then": ["y"]},
+                 {"input": "g(A*x)", "variable": "x", "types": {"g": "scalar function"}},
+                 {"input": "sum(f(A*x))", "variable": "x", "types": {"f": "function"}}):
+        r = post(client, body, "/api/check").json()
+        assert r["ok"] is True, (body, r)
+
+
+def test_what_the_api_refuses_is_said_by_the_api(client):
+    """Orders with several variables, a then with an order, an index type not (yet) taken:
+    422 with matdiff's own message."""
+    cases = [({"input": BACKPROP, "variable": ["W", "b"], "order": 2}, (BACKPROP, ["W", "b"]), {"order": 2}),
+             ({"input": "x'*A*y", "variable": "x", "then": ["y"], "order": 2}, ("x'*A*y", "x", "y"), {"order": 2}),
+             ({"input": "x'*A*x", "variable": "x", "types": {"A": "tensor"}}, ("x'*A*x", "x"), {"types": {"A": "tensor"}}),
+             ({"input": "sum(x)", "variable": "x", "order": 6}, ("sum(x)", "x"), {"order": 6})]
+    for body, args, kw in cases:
+        r = post(client, body)
+        try:
+            matdiff.diff(*args, **kw)
+        except matdiff.MatdiffError as e:
+            assert r.status_code == 422 and r.json()["error"]["message"] == e.message, body
+        else:
+            assert r.status_code == 200, body
+
+
+def test_symbols_of_programs_and_declared_functions(client):
+    table = post(client, {"input": BACKPROP, "variable": "W,b", "symbols": True}).json()["symbols"]
+    assert [s["name"] for s in table] == ["W", "x", "b", "t", "lambda"]  # not z, y, L: the program defines them
+    assert {s["name"]: s["type"] for s in table}["lambda"] == "scalar"
+    # g(A*x) before g is declared: the names it is written with, g called like a function, no types
+    r = post(client, {"input": "g(A*x)", "variable": "x", "symbols": True})
+    assert r.status_code == 422 and "'g' is not a function" in r.json()["error"]["message"]
+    rows = {s["name"]: s for s in r.json()["symbols"]}
+    assert rows["g"]["called"] is True and rows["g"]["type"] is None and rows["A"]["called"] is False
+    # declared a scalar function: the table says so, and the derivative is its gradient
+    r = post(client, {"input": "g(A*x)", "variable": "x", "types": {"g": "scalar function"}, "symbols": True}).json()
+    rows = {s["name"]: s for s in r["symbols"]}
+    assert rows["g"] == {"name": "g", "type": "scalar function", "declared": True, "shape": []}
+    assert rows["x"]["type"] == "vector" and r["text"] == "A'*grad_g(A*x)"
+    r = post(client, {"input": "sum(f(A*x))", "variable": "x", "types": {"f": "function"}, "symbols": True}).json()
+    assert {s["name"]: s["type"] for s in r["symbols"]}["f"] == "function" and r["text"] == "A'*f'(A*x)"
+    # a declared name the expression lacks is said, as on the command line
+    r = post(client, {"input": "x'*x", "variable": "x", "types": {"h": "function"}}).json()
+    assert "'h' is declared function but does not occur in the expression" in r["notes"]
 
 
 def test_check(client):
@@ -165,7 +290,13 @@ BAD_REQUESTS = [
     ({}, 400, "missing fields: input, variable"),
     ({"input": "x'x"}, 400, "missing field: variable"),
     ({"input": 3, "variable": "x"}, 400, "'input' must be a string, got a number"),
-    ({"input": "x'x", "variable": ["x"]}, 400, "'variable' must be a string, got an array"),
+    ({"input": "x'x", "variable": 3}, 400, "'variable' must be a string or an array of strings, got a number"),
+    ({"input": "x'x", "variable": ["x", 1]}, 400, "'variable' must be a string or an array of strings"),
+    ({"input": "x'x", "variable": []}, 400, "'variable' has an empty name"),
+    ({"input": "x'x", "variable": "x,,y"}, 400, "'variable' has an empty name"),
+    ({"input": "x'x", "variable": "x", "then": {"y": 1}}, 400, "'then' must be a string or an array of strings"),
+    ({"input": "x'x", "variable": [f"x{i}" for i in range(51)]}, 413, "the limit is 50"),
+    ({"input": "x'x", "variable": "x", "order": 7}, 400, "order must be between 1 and 6"),
     ({"input": "x'x", "variable": "x", "order": "2"}, 400, "'order' must be an integer, got a string"),
     ({"input": "x'x", "variable": "x", "order": True}, 400, "'order' must be an integer"),
     ({"input": "x'x", "variable": "x", "order": 1.5}, 400, "'order' must be an integer"),
@@ -402,3 +533,35 @@ def test_serve_on_a_taken_port(capsys):
         s.bind(("127.0.0.1", 0))
         s.listen()
         assert main(["--port", str(s.getsockname()[1])]) == 2
+
+
+def test_products_with_a_direction(client):
+    """`product`: the code of J v, uᵀ J or H v beside the derivative's; the J v of softmax(A x)
+    agrees with central differences of softmax written by hand (m ≠ n)."""
+    import numpy as np
+
+    body = post(client, {"input": "softmax(A*x)", "variable": "x", "product": "jvp", "code": ["jax", "torch"]}).json()
+    assert body["numpy"] == matdiff.diff("softmax(A*x)", "x").numpy()  # the derivative's own code is unchanged
+    code = body["products"]["jvp"]
+    assert set(code) == {"numpy", "jax", "torch"} and "import jax" in code["jax"]
+    assert code["numpy"] == matdiff.diff("softmax(A*x)", "x").to_code("numpy", product="jvp")
+    namespace: dict = {}
+    exec(compile(code["numpy"], "<page code>", "exec"), namespace)  # the generated code, not user text
+    rng = np.random.default_rng(2)
+    m, n = 4, 3
+    A, x, v = rng.normal(size=(m, n)), rng.normal(size=n), rng.normal(size=n)
+
+    def softmax_Ax(x):
+        e = np.exp(A @ x - np.max(A @ x))
+        return e / e.sum()
+
+    h = 1e-6
+    want = (softmax_Ax(x + h * v) - softmax_Ax(x - h * v)) / (2 * h)
+    assert np.allclose(np.ravel(namespace["derivative"](v, A=A, x=x)), want, atol=1e-7)
+    # a product the result has not: the reason, and the derivation itself still answered
+    r = post(client, {"input": "softmax(z)", "variable": "z", "product": "hvp"})
+    assert r.status_code == 200 and "needs a scalar function" in r.json()["products"]["hvp"]["error"]
+    r = post(client, {"input": BACKPROP, "variable": "W,b", "product": "vjp"}).json()
+    assert "one variable" in r["products"]["vjp"]["error"]
+    r = post(client, {"input": "x'x", "variable": "x", "product": "jacobian"})
+    assert r.status_code == 400 and "unknown product 'jacobian'" in r.json()["error"]["message"]

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 
@@ -93,13 +93,17 @@ def open_page(pg, query: str = "") -> str:
 
 
 def derive(pg, expr: str, wrt: str | None = None) -> str:
-    """Type the expression (and variable) as a person would, press Enter, wait for the answer."""
+    """Type the expression (and variable) as a person would (new lines with Enter), press
+    Ctrl+Enter, wait for the answer."""
     n = answers(pg)
     pg.fill("#expr", "")
-    pg.type("#expr", expr)
+    for k, line in enumerate(expr.split("\n")):
+        if k:
+            pg.press("#expr", "Enter")
+        pg.type("#expr", line)
     if wrt is not None:
         pg.fill("#wrt", wrt)
-    pg.press("#expr", "Enter")
+    pg.press("#expr", "Control+Enter")
     # a request sent while typing may answer first: wait for the answer to the whole expression
     pg.wait_for_function("([n, e]) => Number(document.body.dataset.answers || 0) > n && "
                          "document.body.dataset.input === e && document.body.dataset.state !== 'busy'",
@@ -239,3 +243,137 @@ def test_every_example_in_the_menu(page, server):
         page.select_option("#examples", label=title)
         assert until_answered(page, n) == "done", (title, page.text_content("#error"))
         assert page.locator("#math .katex").count() == 1
+
+
+BACKPROP = "z = W*x + b\ny = sigmoid(z)\nL = 0.5*norm2(y - t)^2 + lambda/2*norm2(W)^2"
+
+
+def test_program_typed_two_gradients_backward_pass_and_code(page):
+    """A program typed line by line, by W,b: two typeset rows, the backward pass, one function."""
+    open_page(page)
+    assert derive(page, BACKPROP, "W,b") == "done"
+    assert page.evaluate("document.getElementById('expr').rows") == 3
+    tex = page.locator("#math annotation").text_content()
+    assert r"\frac{\partial L}{\partial W}" in tex and r"\frac{\partial L}{\partial b}" in tex
+    assert page.locator("#math .katex-display").count() == 1
+    rows = page.locator("#math .katex-html .mtable .mtr, #math .katex-html .vlist-r .vlist > span").count()
+    assert rows >= 2
+    assert page.text_content("#result-title").startswith("Gradients of L with respect to W, b")
+    want = matdiff.diff(BACKPROP, ["W", "b"])
+    page.click("#steps summary")
+    lines = [s.text_content() for s in page.locator("#step-list li").all()]
+    assert lines == [ln.replace("    [", " [") for ln in want.steps]
+    assert "backward pass (adjoints, last to first):" in lines
+    assert any(ln.startswith("∂L/∂z = ∂L/∂y .* y .* (1 - y)") for ln in lines)
+    code = page.text_content("#code")
+    assert code == want.to_code("numpy") and "def gradients(" in code and "'b':" in code
+    page.click("[data-tab=jax]")
+    assert page.text_content("#code") == want.to_code("jax")
+    assert {r.get_attribute("data-name") for r in page.locator("#symbols tbody tr").all()} == \
+        {"W", "x", "b", "t", "lambda"}
+    page.click("#check")
+    page.wait_for_selector("#check-result.good", timeout=20000)
+    assert page.text_content("#check-result").count("check ok") == 2
+
+
+def test_url_round_trip_several_variables_and_order_3(page):
+    open_page(page, "?expr=" + quote(BACKPROP) + "&wrt=W,b")
+    url = page.url
+    q = parse_qs(urlparse(url).query)
+    assert q["expr"] == [BACKPROP] and q["wrt"] == ["W,b"]
+    other = page.context.new_page()
+    other.goto(url)
+    until_answered(other, 0)
+    assert other.input_value("#expr") == BACKPROP and other.input_value("#wrt") == "W,b"
+    assert other.text_content("#math annotation") == page.text_content("#math annotation")
+    # order 3: index notation, in the URL, back after a reload
+    n = answers(other)
+    other.fill("#wrt", "x")
+    other.fill("#expr", "sum(x .^ 4)")
+    other.select_option("#order", "3")
+    other.wait_for_function("n => document.body.dataset.input === 'sum(x .^ 4)' && "
+                            "document.body.dataset.state === 'done' && Number(document.body.dataset.answers) > n",
+                            arg=n, timeout=20000)
+    assert "order=3" in other.url
+    other.reload()
+    until_answered(other, 0)
+    assert other.input_value("#order") == "3" and other.input_value("#expr") == "sum(x .^ 4)"
+    assert other.text_content("#result-title").startswith("Derivative of order 3")
+    tex = other.text_content("#math annotation")
+    assert tex == matdiff.diff("sum(x .^ 4)", "x", order=3).latex() and r"\delta" in tex
+
+
+def test_mixed_derivative_from_the_then_field(page):
+    open_page(page, "?expr=" + quote("x'*A*y") + "&wrt=x&then=y")
+    assert page.input_value("#then") == "y"
+    assert page.text_content("#result-title").startswith("Mixed second derivative of x'*A*y with respect to x, then y")
+    tex = page.text_content("#math annotation")
+    assert tex.startswith(r"\frac{\partial^2 f}{\partial x\, \partial y^{\top}}") and tex.endswith("= A")
+    n = answers(page)
+    page.fill("#then", "")
+    assert until_answered(page, n) == "done" and "then=" not in page.url
+    assert page.text_content("#result-title").startswith("Gradient")
+
+
+def test_declaring_a_function_in_the_table(page):
+    """g(A*x) reads as a product until g is declared a scalar function in the table."""
+    open_page(page, "?expr=" + quote("g(A*x)") + "&wrt=x")
+    assert page.evaluate("document.body.dataset.state") == "error"
+    assert "'g' is not a function" in page.text_content("#error-message")
+    select = page.locator("#symbols tr[data-name=g] select")
+    assert select.input_value() == "" and "called" in select.locator("option").first.text_content()
+    n = answers(page)
+    select.select_option("scalar function")
+    assert until_answered(page, n) == "done"
+    assert page.text_content("#math annotation") .endswith(matdiff.diff("g(A*x)", "x", types={"g": "scalar function"}).latex())
+    assert "types=g%3Ascalar+function" in page.url or "types=g:scalar" in page.url
+    assert "array → scalar" in page.text_content("#symbols tr[data-name=g]")
+    # the other kind: element-wise
+    n = answers(page)
+    page.locator("#symbols tr[data-name=g] select").select_option("function")
+    state = until_answered(page, n)
+    try:
+        want = matdiff.diff("g(A*x)", "x", types={"g": "function"})
+    except matdiff.MatdiffError as e:
+        assert state == "error" and e.message in page.text_content("#error-message")
+    else:
+        assert state == "done" and page.text_content("#math annotation").endswith(want.latex())
+
+
+@pytest.mark.parametrize("expr,wrt,left", [
+    ("h = tanh(W1*x + b1)\ny = W2*h + b2\nL = 0.5*norm2(y - t)^2", "W2", r"\frac{\partial L}{\partial W_{2}} = "),
+    ("beta*sum_i(sum(abs(Phi[:,i,:]'*Phi[:,i,:] - I)))", "Phi", None),
+])
+def test_the_left_side_names_the_function(page, expr, wrt, left):
+    """A program's gradient is ∂L/∂W; an answer in index notation names its own left side, once."""
+    open_page(page, "?expr=" + quote(expr) + "&wrt=" + quote(wrt))
+    state = page.evaluate("document.body.dataset.state")
+    try:
+        want = matdiff.diff(expr, wrt).latex()
+    except matdiff.MatdiffError as e:
+        assert state == "error" and e.message in page.text_content("#error-message")
+        return
+    tex = page.text_content("#math annotation")
+    assert state == "done" and tex == (left or "") + want
+    assert tex.count(r"\frac{\partial") == 1
+
+
+def test_product_code_from_the_menu(page):
+    """'code of: H v' shows the Hessian-vector product's code in the code tabs, kept in the URL."""
+    open_page(page, "?expr=" + quote("norm2(A*x - b)^2") + "&wrt=x")
+    n = answers(page)
+    page.select_option("#product", "hvp")
+    assert until_answered(page, n) == "done" and "product=hvp" in page.url
+    want = matdiff.diff("norm2(A*x - b)^2", "x")
+    assert page.text_content("#code") == want.to_code("numpy", product="hvp")
+    page.click("[data-tab=jax]")
+    assert page.text_content("#code") == want.to_code("jax", product="hvp")
+    page.reload()
+    until_answered(page, 0)
+    assert page.input_value("#product") == "hvp"
+    n = answers(page)
+    page.fill("#expr", "softmax(z)")
+    page.fill("#wrt", "z")
+    page.press("#expr", "Control+Enter")
+    page.wait_for_function("() => document.body.dataset.input === 'softmax(z)' && document.body.dataset.state === 'done'")
+    assert page.text_content("#code").startswith("# no hvp code: a Hessian-vector product needs a scalar function")

@@ -181,9 +181,12 @@ class TextPrinter:
         return text, PRODUCT
 
     def chain(self, fs: list[Expr], first: bool) -> str:
+        """A matrix chain; an element-wise product leading it is parenthesised, ((y - t) .* y)*x',
+        which grouping to the left makes optional but a reader should not have to work out."""
         out = ""
         for i, f in enumerate(fs):
-            s = self.wrap(f, PRODUCT, strict=not (first and i == 0))
+            leading_hadamard = i == 0 and len(fs) > 1 and isinstance(f, Hadamard)
+            s = self.wrap(f, PRODUCT, strict=not (first and i == 0) or leading_hadamard)
             if i == 0:
                 out = s
             elif self._juxtapose(fs[i - 1], f):

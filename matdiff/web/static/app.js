@@ -1,13 +1,14 @@
 // matdiff's page: read the form, POST it to /api/diff, show the object that comes back.
-// The state (expression, variable, order, declared types) lives in the URL's query string.
+// The state (expression, variables, order, the mixed derivative's further variables, declared
+// types) lives in the URL's query string.
 "use strict";
 
-const TYPES = ["scalar", "vector", "matrix", "symmetric", "probability", "tensor", "function"];
+const TYPES = ["scalar", "vector", "matrix", "symmetric", "probability", "tensor", "function", "scalar function"];
 const GREEK = new Set(["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
   "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega"]);
 
 const $ = (id) => document.getElementById(id);
-const state = { input: "", variable: "", order: 1, types: {} };
+const state = { input: "", variable: "", order: 1, then: "", types: {}, product: "" };
 let symbols = [];      // the last table of symbols the server sent
 let result = null;     // the last derivation the server sent
 let tab = "numpy";
@@ -21,6 +22,8 @@ function readUrl() {
   state.input = q.get("expr") || "";
   state.variable = q.get("wrt") || "";
   state.order = parseInt(q.get("order") || "1", 10) || 1;
+  state.then = q.get("then") || "";
+  state.product = q.get("product") || "";
   state.types = {};
   for (const pair of (q.get("types") || "").split(",")) {
     const at = pair.lastIndexOf(":");
@@ -34,6 +37,8 @@ function writeUrl() {
   q.set("expr", state.input);
   q.set("wrt", state.variable);
   if (state.order !== 1) q.set("order", String(state.order));
+  if (state.then) q.set("then", state.then);
+  if (state.product) q.set("product", state.product);
   const types = Object.entries(state.types).map(([n, t]) => `${n}:${t}`).join(",");
   if (types) q.set("types", types);
   history.replaceState(null, "", `${location.pathname}?${q}`);
@@ -42,6 +47,9 @@ function writeUrl() {
 function showState() {
   $("expr").value = state.input;
   $("wrt").value = state.variable;
+  $("then").value = state.then;
+  $("product").value = state.product;
+  fitRows();
   const order = $("order");
   if (![...order.options].some((o) => o.value === String(state.order))) {
     order.add(new Option(String(state.order), String(state.order)));
@@ -50,8 +58,32 @@ function showState() {
 }
 
 // -- talking to the server ---------------------------------------------------------------
+// "W,b" → ["W", "b"]; a comma inside brackets belongs to an indexed part (Phi[:,a,b])
+function names(text) {
+  const parts = [];
+  let depth = 0;
+  let cur = "";
+  for (const ch of text) {
+    depth += (ch === "[") - (ch === "]");
+    if (ch === "," && depth === 0) {
+      parts.push(cur.trim());
+      cur = "";
+    } else {
+      cur += ch;
+    }
+  }
+  parts.push(cur.trim());
+  return parts.filter((n) => n);
+}
+
+// several variables go as a list (one gradient each), one as a name; "then" makes a mixed derivative
 function request(extra) {
-  return Object.assign({ input: state.input, variable: state.variable, order: state.order, types: state.types }, extra);
+  const vars = names(state.variable);
+  const body = { input: state.input, variable: vars.length > 1 ? vars : (vars[0] || ""), order: state.order,
+    types: state.types };
+  if (names(state.then).length) body.then = names(state.then);
+  if (state.product) body.product = state.product;
+  return Object.assign(body, extra);
 }
 
 async function post(path, body) {
@@ -67,8 +99,10 @@ async function post(path, body) {
 async function derive() {
   clearTimeout(timer);
   state.input = $("expr").value;
-  state.variable = $("wrt").value.trim();
+  state.variable = names($("wrt").value).join(",");
+  state.then = names($("then").value).join(",");
   state.order = parseInt($("order").value, 10) || 1;
+  state.product = $("product").value;
   writeUrl();
   if (!state.input.trim() || !state.variable) {
     seq++;  // an answer still on its way is for an older input
@@ -99,6 +133,12 @@ async function derive() {
   document.body.dataset.answers = String(++answers);  // how many answers the page has shown
 }
 
+// the expression box is as tall as its lines (a program shows whole)
+function fitRows() {
+  const box = $("expr");
+  box.rows = Math.min(12, Math.max(1, box.value.split("\n").length));
+}
+
 function deriveSoon() {
   clearTimeout(timer);
   timer = setTimeout(derive, 450);
@@ -119,7 +159,7 @@ function showError(err) {
   mark.replaceChildren();
   mark.hidden = !(err.column && typeof err.text === "string");
   if (!mark.hidden) {
-    const chars = Array.from(err.text.replace(/\n/g, " "));  // columns count characters, as in Python
+    const chars = Array.from(err.text);  // columns count characters, as in Python; a program keeps its lines
     const start = Math.max(0, err.column - 1);
     const end = Math.max(start + 1, start + (err.width || 1));
     while (chars.length < end) chars.push(" ");  // an error at the end marks the place after it
@@ -132,7 +172,11 @@ function showError(err) {
 }
 
 // -- the symbols table ------------------------------------------------------------------
-function dims(shape) {
+const FUNCTION_DIMS = { function: "element-wise", "scalar function": "array → scalar" };
+
+function dims(shape, type) {
+  if (type in FUNCTION_DIMS) return FUNCTION_DIMS[type];
+  if (!type) return "—";
   if (!shape || shape.length === 0 || shape.every((d) => d === "1")) return "1 (scalar)";
   return shape.join("×");
 }
@@ -151,15 +195,20 @@ function showSymbols(list) {
     tr.insertCell().append(name);
     const select = document.createElement("select");
     select.setAttribute("aria-label", `type of ${s.name}`);
+    if (!s.type) {  // the expression does not type: no type inferred, one can be chosen
+      const none = new Option(s.called ? "? (called: a function?)" : "?", "");
+      none.disabled = true;
+      select.add(none);
+    }
     for (const t of TYPES) select.add(new Option(t, t));
-    if (!TYPES.includes(s.type)) select.add(new Option(s.type, s.type));
-    select.value = s.type;
+    if (s.type && !TYPES.includes(s.type)) select.add(new Option(s.type, s.type));
+    select.value = s.type || "";
     select.addEventListener("change", () => {
       state.types[s.name] = select.value;
       derive();
     });
     tr.insertCell().append(select);
-    tr.insertCell().textContent = dims(s.shape);
+    tr.insertCell().textContent = dims(s.shape, s.type);
     const cell = tr.insertCell();
     if (s.declared) {
       const undo = document.createElement("button");
@@ -173,7 +222,7 @@ function showSymbols(list) {
       });
       cell.append(undo);
     } else {
-      cell.textContent = "inferred";
+      cell.textContent = s.type ? "inferred" : "not typed: choose";
       cell.className = "inferred";
     }
   }
@@ -182,42 +231,83 @@ function showSymbols(list) {
 
 // -- the result -------------------------------------------------------------------------
 function texName(name) {
+  const part = /^(\w+)\[([^\]]*)\]$/.exec(name);  // an indexed part: Phi[:,a,b]
+  if (part) return `${texName(part[1])}_{${part[2]}}`;
   const m = /^([A-Za-z]+)(?:_?(\w+))?$/.exec(name);
   if (!m) return `\\mathit{${name.replace(/_/g, "\\_")}}`;
   const base = GREEK.has(m[1]) ? `\\${m[1]}` : (m[1].length > 1 ? `\\mathit{${m[1]}}` : m[1]);
   return m[2] ? `${base}_{${m[2]}}` : base;
 }
 
+// x for a vector or scalar, vec X for a matrix (the mixed derivative is on vec of each)
+function vecOf(name) {
+  const s = symbols.find((x) => x.name === name);
+  const column = !s || !s.shape || s.shape.length < 2 || s.shape[1] === "1";
+  return column ? texName(name) : `(\\operatorname{vec} ${texName(name)})`;
+}
+
+// the name a program gives its function (its last statement, "L = …"), else null
+function programName(text) {
+  const statements = text.split(/[;\n]/).map((t) => t.trim()).filter((t) => t);
+  const m = /^([A-Za-z][A-Za-z0-9_]*)\s*=(?!=)/.exec(statements[statements.length - 1] || "");
+  return m ? texName(m[1]) : null;
+}
+
 function lhs(r) {
+  if (!r.kind) return "";  // several variables: each row names its own ∂f/∂x
   const x = texName(r.variable);
+  const f = programName(r.input || "") || "f";
+  const F = programName(r.input || "") || "F";
   switch (r.kind) {
-    case "gradient": return `\\frac{\\partial f}{\\partial ${x}}`;
-    case "jacobian": return `\\frac{\\partial \\operatorname{vec} F}{\\partial (\\operatorname{vec} ${x})^{\\top}}`;
-    case "derivative": return `\\frac{dF}{d${x}}`;
-    case "hessian": return `\\frac{\\partial^2 f}{\\partial (\\operatorname{vec} ${x})\\, \\partial (\\operatorname{vec} ${x})^{\\top}}`;
-    default: return "";
+    case "gradient": return `\\frac{\\partial ${f}}{\\partial ${x}}`;
+    case "jacobian": return `\\frac{\\partial \\operatorname{vec} ${F}}{\\partial (\\operatorname{vec} ${x})^{\\top}}`;
+    case "derivative": return `\\frac{d${F}}{d${x}}`;
+    case "hessian": return `\\frac{\\partial^2 ${f}}{\\partial (\\operatorname{vec} ${x})\\, \\partial (\\operatorname{vec} ${x})^{\\top}}`;
+    case "mixed": {
+      const [a, b] = (r.variables || []).map(vecOf);
+      const scalar = !(r.steps || [""])[0].startsWith("F = ");
+      const top = scalar ? f : `\\operatorname{vec} ${F}`;
+      return a && b ? `\\frac{\\partial^2 ${top}}{\\partial ${a}\\, \\partial ${b}^{\\top}}` : "";
+    }
+    default: return "";  // order 3 and up: the index form names its entries
   }
 }
 
-const LABELS = { gradient: "Gradient", jacobian: "Jacobian", derivative: "Derivative", hessian: "Hessian" };
+const LABELS = { gradient: "Gradient", jacobian: "Jacobian", derivative: "Derivative", hessian: "Hessian",
+  mixed: "Mixed second derivative" };
+
+function title(r) {
+  if (!r.kind) {
+    const kinds = new Set(Object.values(r.results || {}).map((x) => x.kind));
+    const what = kinds.size === 1 ? `${LABELS[[...kinds][0]] || "Derivative"}s` : "Derivatives";
+    return `${what} of ${r.function || "f"} with respect to ${(r.variables || []).join(", ")}`;
+  }
+  const shape = (r.shape || []).join("×");
+  if (r.kind === "mixed") return `${LABELS.mixed} of ${r.input} with respect to ${(r.variables || []).join(", then ")}`;
+  if (r.kind === "higher") {
+    return `Derivative of order ${r.order} of ${r.input} with respect to ${(r.variables || []).join(", ")}`;
+  }
+  return `${LABELS[r.kind] || r.kind} of ${r.input} with respect to ${r.variable}` + (shape ? `, ${shape}` : "");
+}
 
 function showResult(r) {
   result = r;
-  const shape = (r.shape || []).join("×");
-  $("result-title").textContent = `${LABELS[r.kind] || r.kind} of ${r.input} with respect to ${r.variable}` +
-    (shape ? `, ${shape}` : "");
+  $("result-title").textContent = title(r);
   const math = $("math");
-  const left = lhs(r);
+  // an index-notation answer names its own left side
+  const left = /^\\frac\{\\partial[^=]*= /.test(r.latex || "") ? "" : lhs(r);
   if (window.katex) {
     katex.render(left ? `${left} = ${r.latex}` : r.latex, math, { displayMode: true, throwOnError: false });
   } else {
     math.textContent = r.unicode || r.text;
   }
-  const assumed = symbols.filter((s) => !state.types[s.name] && !s.declared)
-    .map((s) => `${s.name} is ${article(s.type)}${s.type === "scalar" ? "" : ` (${dims(s.shape)})`}`);
+  const assumed = symbols.filter((s) => !state.types[s.name] && !s.declared && s.type)
+    .map((s) => `${s.name} is ${article(s.type)}${s.type === "scalar" ? "" : ` (${dims(s.shape, s.type)})`}`);
   $("assumed").textContent = assumed.length ? `where ${assumed.join(", ")} (assumed from the names; change them above)` : "";
   const notes = $("notes");
-  notes.replaceChildren(...(r.notes || []).map((n) => {
+  // the assumed types are said above, with their dimensions
+  const shown = (r.notes || []).filter((n) => !(assumed.length && n.startsWith("assumed ")));
+  notes.replaceChildren(...shown.map((n) => {
     const li = document.createElement("li");
     li.textContent = n;
     return li;
@@ -250,6 +340,10 @@ function article(word) {
 
 function codeFor(name) {
   if (!result) return "";
+  const product = state.product && (result.products || {})[state.product];
+  if (product && ["numpy", "jax", "torch"].includes(name)) {
+    return product.error ? `# no ${state.product} code: ${product.error}` : product[name] || "";
+  }
   if (name === "numpy") return result.numpy;
   if (name === "latex") return result.latex;
   if (name === "text") return result.text;
@@ -313,7 +407,8 @@ function useExample(i) {
   const ex = examples[i];
   if (!ex) return;
   state.input = ex.input;
-  state.variable = ex.variable;
+  state.variable = Array.isArray(ex.variable) ? ex.variable.join(",") : ex.variable;
+  state.then = (ex.then || []).join(",");
   state.order = ex.order || 1;
   state.types = Object.assign({}, ex.types || {});
   showState();
@@ -326,13 +421,22 @@ async function start() {
     e.preventDefault();
     derive();
   });
-  for (const id of ["expr", "wrt"]) {
+  for (const id of ["expr", "wrt", "then"]) {
     $(id).addEventListener("input", () => {
       $("examples").value = "";
+      fitRows();
       deriveSoon();
     });
   }
+  // the expression box takes programs: Enter starts a new line, Ctrl+Enter (⌘+Enter) derives now
+  $("expr").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      derive();
+    }
+  });
   $("order").addEventListener("change", derive);
+  $("product").addEventListener("change", derive);
   $("examples").addEventListener("change", (e) => useExample(parseInt(e.target.value, 10)));
   $("check").addEventListener("click", check);
   $("copy").addEventListener("click", copyCode);
