@@ -95,16 +95,9 @@ class Expansion:
         if name in ELEMENTWISE:
             return R.Fn(name, self.x(a, want))
         keys = [self.fresh(d) for d in self.axes(a)]
-        if name == "sum":
-            return R.isum(keys, self.x(a, keys))
-        if name == "norm1":
-            return R.isum(keys, R.Fn("abs", self.x(a, keys)))
-        if name == "norm2":
-            return R.power(R.isum(keys, R.power(self.x(a, keys), R.const(2))), R.Const(R.Fraction(1, 2)))
-        if name == "tr":
-            if not keys:
-                return self.x(a, [])
-            return R.isum(keys[:1], self.x(a, [keys[0], keys[0]]))
+        reduced = R.reduction(name, lambda ks: self.x(a, ks), keys)
+        if reduced is not None:
+            return reduced
         if name in VECTOR:
             return R.vector_function(name, self.x(a, keys), keys[0], want)
         if name in ("inv", "det", "logdet") and len(keys) == 2:

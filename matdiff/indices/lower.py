@@ -157,16 +157,9 @@ class IndexLowering:
         if fn in CONSTRUCTORS:
             return self.lower(a, [])
         keys = [self.fresh(t) for t in self.axes(a)]
-        if fn == "sum":
-            return R.isum(keys, self.lower(a, keys))
-        if fn == "norm1":
-            return R.isum(keys, R.Fn("abs", self.lower(a, keys)))
-        if fn == "norm2":
-            return R.power(R.isum(keys, R.power(self.lower(a, keys), R.const(2))), R.const(Fraction(1, 2)))
-        if fn == "tr":
-            if not keys:
-                return self.lower(a, [])
-            return R.isum(keys[:1], self.lower(a, [keys[0], keys[0]]))
+        reduced = R.reduction(fn, lambda ks: self.lower(a, ks), keys)
+        if reduced is not None:
+            return reduced
         if fn in VECTOR:
             return R.vector_function(fn, self.lower(a, keys), keys[0], want)
         if fn in ("inv", "det", "logdet") and len(keys) == 2:

@@ -245,6 +245,21 @@ def power(b: Ricci, p: Ricci) -> Ricci:
     return Pow(b, p)
 
 
+def reduction(name: str, entries, keys: list[str]) -> Ricci | None:
+    """A reduction in indices, of the array whose entry at ``keys`` is ``entries(keys)``:
+    sum(A) = Σ A, norm1(A) = Σ |A|, norm2(A) = (Σ A²)^(1/2), tr(A) = Σₖ A[k,k] (a scalar
+    passes); None for a function that is not one of these."""
+    if name == "sum":
+        return isum(keys, entries(keys))
+    if name == "norm1":
+        return isum(keys, Fn("abs", entries(keys)))
+    if name == "norm2":
+        return power(isum(keys, power(entries(keys), const(2))), const(Fraction(1, 2)))
+    if name == "tr":
+        return entries([]) if not keys else isum(keys[:1], entries([keys[0], keys[0]]))
+    return None
+
+
 def vector_function(name: str, arg: Ricci, axis: str, want) -> VecFn:
     """f(v) for a function of the catalogue's vector group, vᵢ = ``arg`` along ``axis``: its entry
     ``want[0]`` when f is vector-valued, the scalar itself otherwise."""
