@@ -10,6 +10,13 @@ import matdiff
 from matdiff.cli import run
 
 CASES = [
+    (['sum_i(tr(A[:,:]))', 'A'],
+     "matdiff: shape error at column 5: index 'i' of 'sum_i(tr(A[:,:]))' stands in no subscript of the sum: its "
+     "range is unknown (drop it from the sum, or multiply by its range as a scalar)\n  sum_i(tr(A[:,:]))\n      ^\n"),
+    (['sum_i(x[i])*0 + sum_i(1)', 'x'],
+     "matdiff: shape error at column 21: index 'i' of 'sum_i(1)' stands in no subscript of the sum: its "
+     "range is unknown (drop it from the sum, or multiply by its range as a scalar)\n"
+     "  sum_i(x[i])*0 + sum_i(1)\n                      ^\n"),
     (['sum_i(x[i]*y[j])', 'x'],
      "matdiff: shape error at column 14: index 'j' is free: no sum binds it (write sum_j(…) around it)\n  sum_i(x[i]*y[j])\n               ^\n"),
     (['sum_i(A[i,j])', 'A'],

@@ -173,7 +173,13 @@ class IndexInference(Inference):
         if op == "name" and id(r) in self.bases:
             return (ONE, ONE)  # the subscript node gives it its meaning
         if op == "index_sum":
-            return self.shape(r.args[1])
+            shape = self.shape(r.args[1])
+            for pos, (name, col) in enumerate(r.args[0]):  # the range comes from the body's subscripts
+                if self.keys[(id(r), pos)] not in self.index_dim:
+                    raise ShapeError(f"index '{name}' of '{self.src(r)}' stands in no subscript of the sum: "
+                                     f"its range is unknown (drop it from the sum, or multiply by its range "
+                                     f"as a scalar)", self.text, col, len(name))
+            return shape
         if op == "delta":
             (i, ci), (j, cj) = r.args
             ki, kj = self.keys[(id(r), 0)], self.keys[(id(r), 1)]
