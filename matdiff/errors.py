@@ -3,6 +3,7 @@ under the offending column when the error points into the expression."""
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Mapping
 from typing import Any, Callable, TypeVar
 
@@ -102,8 +103,14 @@ def internal_error(exc: BaseException, doing: str) -> InternalError:
 def guarded(doing: str) -> Callable[[F], F]:
     """Decorate an entry point so that a fault inside matdiff surfaces as an :class:`InternalError`."""
     def wrap(fn: F) -> F:
+        signature = inspect.signature(fn)
+
         @functools.wraps(fn)
         def entry(*args: Any, **kwargs: Any) -> Any:
+            try:  # a call with wrong arguments is the caller's TypeError, not a fault inside matdiff
+                signature.bind(*args, **kwargs)
+            except TypeError as e:
+                raise TypeError(f"{fn.__qualname__}() {e}") from None
             try:
                 return fn(*args, **kwargs)
             except INTERNAL_FAULTS as e:

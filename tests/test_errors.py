@@ -220,3 +220,13 @@ def test_gauss_newton_errors_point_at_the_sub_expression():
     with pytest.raises(matdiff.UnsupportedError) as info:
         r.gauss_newton
     assert info.value.column == 10 and info.value.width == 1  # the variable itself
+
+
+@pytest.mark.parametrize("call", [lambda: matdiff.diff("x'*A*x", "x", then=["A"]),
+                                  lambda: matdiff.diff("x'*A*x", "x").to_code(targt="jax"),
+                                  lambda: matdiff.parse()])
+def test_a_call_with_wrong_arguments_is_the_callers_type_error_not_an_internal_error(call):
+    with pytest.raises(TypeError) as info:
+        call()
+    assert not isinstance(info.value, matdiff.MatdiffError)
+    assert "() " in str(info.value) and "bug in matdiff" not in str(info.value)
