@@ -14,6 +14,7 @@ from .calculus.higher import check_order
 from .errors import UnsupportedError, UsageError, guarded
 from .frontend.types import check_types
 from .higher_result import run_higher
+from .indices.typing import parse_part
 from .pipeline import parse as _parse
 from .pipeline import run, run_many
 from .result import Parsed, Result
@@ -107,7 +108,12 @@ def _diff_higher(expr: str, names: tuple[str, ...], types: dict[str, str] | None
 
 
 def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Result:
-    _check_variable(wrt, types)
+    if isinstance(wrt, str) and "[" in wrt:  # an indexed part, Phi[:,a,b] (SPEC §6)
+        part = parse_part(wrt)
+        _check_variable(part.name, types)
+        wrt = str(part)
+    else:
+        _check_variable(wrt, types)
     if isinstance(order, bool) or order not in (1, 2):
         check_order(order)
     notes = []

@@ -15,6 +15,9 @@ import sys
 
 from . import __version__
 from .api import diff
+from .indices.result import IndexResult
+from .indices.stage import as_index_result
+from .present.index_form import IndexForm
 from .core.declared import calls
 from .core.nodes import Expr
 from .errors import MatdiffError, UsageError
@@ -24,10 +27,11 @@ from .present.steps import derivation_lines
 from .result import Result
 from .results import ProgramResult
 
-FORMATS = ("text", "unicode", "latex", "numpy", "jax", "torch", "json")
-DECLARABLE = ("scalar", "vector", "matrix", "symmetric", "probability", "function", "scalar function")
+FORMATS = ("text", "unicode", "latex", "index", "numpy", "jax", "torch", "json")
+DECLARABLE = ("scalar", "vector", "matrix", "symmetric", "probability", "tensor", "function", "scalar function")
 DECLARE_HELP = {"function": " (unspecified smooth functions, element-wise: f(u), f'(u))",
-                "scalar function": " (unspecified smooth functions of one array to a scalar: g(u), grad_g(u))"}
+                "scalar function": " (unspecified smooth functions of one array to a scalar: g(u), grad_g(u))",
+                "tensor": " (arrays of order 3 or more, used with subscripts: Phi[:,i,:])"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -91,6 +95,29 @@ def _reorder(argv: list[str]) -> list[str]:
     return options + ["--"] + positionals
 
 
+def _variables(text: str):
+    """W,b → ['W', 'b']; commas inside brackets belong to an indexed part (Phi[:,a,b])."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "[") - (ch == "]")
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur.strip())
+    return parts if len(parts) > 1 else text
+
+
+def index_form(r) -> str:
+    """The answer entry by entry (SPEC §6), for index expressions and matrix ones alike."""
+    if isinstance(r, IndexResult):
+        return r.index()
+    if isinstance(getattr(r, "index", None), IndexForm):  # a higher derivative: already in indices
+        return r.text
+    return as_index_result(r).index()
+
+
 def run(argv: list[str] | None = None, out=None, err=None) -> int:
     """Standard output holds the result alone; notes, steps and the check report
     go to standard error, or into the object under ``--format json`` (SPEC §4)."""
@@ -104,7 +131,7 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
         args = build_parser().parse_args(_reorder(argv))
         order = 2 if (args.hessian or args.gauss_newton) else args.order
         types = _types(args)
-        wrt = [w.strip() for w in args.wrt.split(",")] if "," in args.wrt else args.wrt
+        wrt = _variables(args.wrt)
         if args.gauss_newton and isinstance(wrt, list):
             raise UsageError("--gauss-newton takes one variable")
         if args.then and order != 1:
@@ -150,12 +177,14 @@ def body_in(r, fmt: str) -> str:
     """The result alone, in the chosen format."""
     if fmt in ("numpy", "jax", "torch"):
         return r.to_code(fmt)
+    if fmt == "index":
+        return index_form(r)
     return {"text": r.text, "unicode": r.unicode(), "latex": r.latex()}[fmt]
 
 
 def steps_in(r, fmt: str) -> list[str]:
     """The derivation in the chosen format (code formats, and programs, show the text)."""
-    single = isinstance(r, Result) and not isinstance(r, ProgramResult)
+    single = isinstance(r, Result) and not isinstance(r, (ProgramResult, IndexResult))
     if fmt == "latex" and single:
         return [f"{tex}    [{label}]" if tex and label else tex or label for tex, label in latex_steps(r)]
     return derivation_lines(r, printer=to_unicode) if fmt == "unicode" and single else list(r.steps)

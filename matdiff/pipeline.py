@@ -25,6 +25,8 @@ from .core.rewriting import rewrite
 from .errors import INTERNAL_FAULTS, MatdiffError, internal_error
 from .frontend.lowering import Lowering
 from .frontend.program import infer_program, lower_program, program_notes
+from .indices import stage as index_stage
+from .indices.typing import has_indices
 from .frontend.syntax import parse_raw
 from .frontend.types import Inference, assumed_types_note, check_types, concatenation_notes, default_kind
 from .present.printing import to_text
@@ -38,6 +40,8 @@ def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...]
     """Parse and type ``text``; ``extra`` names variables that must exist even if absent."""
     types = check_types(types)
     raw = parse_raw(text, callable_names(types))
+    if raw.op != "program" and has_indices(raw):  # index notation: its matrix form (SPEC §6)
+        return index_stage.as_parsed(text, types, parse)
     if raw.op == "program":
         inf, stmts = infer_program(raw, text, types, extra)
     else:
@@ -92,7 +96,10 @@ def _valued(e: Expr) -> str:
 
 
 def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]) -> Result:
-    """Every stage for one variable; ``notes`` are the caller's, said first."""
+    """Every stage for one variable; ``notes`` are the caller's, said first.
+    Index notation (subscripts, index sums, δ) goes through the index stage."""
+    if index_stage.applies(expr, wrt):
+        return index_stage.run(expr, wrt, types, order, notes, run)
     parsed = parse(expr, types, extra=(wrt,))
     var = parsed.symbols[wrt]
     try:

@@ -16,6 +16,8 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from cells_tensors import TENSORS  # noqa: E402
 
 SETUP = r"""%matplotlib inline
 import numpy as np
@@ -770,6 +772,7 @@ NOTEBOOKS = {
     "03_machine_learning.ipynb": ML,
     "04_symmetric_and_gaussian.ipynb": SYMMETRIC,
     "05_backprop.ipynb": BACKPROP,
+    "06_tensors.ipynb": TENSORS,
 }
 CELL_SUBSTITUTIONS = {"HVP_CELL": HVP_CELL, "PLOT_CELL": PLOT_CELL, "GN_CELL": GN_CELL}
 

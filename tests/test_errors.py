@@ -103,8 +103,8 @@ def test_api_misuse(kwargs, wrt, message):
 
 def test_unknown_type():
     with pytest.raises(UsageError) as info:
-        matdiff.diff("x'x", "x", types={"x": "tensor"})
-    assert str(info.value).startswith("usage error: unknown type 'tensor' for 'x'; the types are scalar, "
+        matdiff.diff("x'x", "x", types={"x": "cube"})
+    assert str(info.value).startswith("usage error: unknown type 'cube' for 'x'; the types are scalar, "
                                       "vector, matrix, symmetric")
 
 

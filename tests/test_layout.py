@@ -81,3 +81,13 @@ def test_no_import_cycles():
 def test_the_cycle_finder_finds_a_cycle():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c"]]
+
+
+def test_every_subpackage_ships_in_the_wheel():
+    """pyproject lists packages by hand (the grammar lives outside matdiff/): a new subpackage
+    must be listed, or an installed matdiff lacks it."""
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {_module_name(init) for init in PACKAGE.rglob("__init__.py")}
+    assert found - listed == set()

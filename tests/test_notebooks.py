@@ -75,6 +75,8 @@ VOLATILE = [
     # which optional library (JAX, PyTorch or neither) the autodiff comparison used: the machine's, not matdiff's
     (re.compile(r"(JAX's grad agrees|PyTorch's autograd agrees) on every parameter|neither JAX nor PyTorch is "
                 r"installed: the autodiff comparison is skipped"), "AUTODIFF COMPARISON"),
+    (re.compile(r"max \|matdiff - jax\.grad\|: \S+|JAX is not installed \(pip install jax\): autodiff "
+                r"comparison skipped"), "AUTODIFF COMPARISON"),
 ]
 
 

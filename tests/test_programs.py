@@ -278,7 +278,7 @@ def test_cli_done_when():
     code, out, err = cli(SIGLS, "W,b", "--steps", "--check")
     assert code == 0, err
     text = out + err
-    assert "∂L/∂W = (y - t) .* y .* (1 - y)*x' + lambda*W" in text
+    assert "∂L/∂W = ((y - t) .* y .* (1 - y))*x' + lambda*W" in text
     assert "∂L/∂b = (y - t) .* y .* (1 - y)" in text
     assert "∂L/∂z = ∂L/∂y .* y .* (1 - y)" in text
     assert text.count("check ok") == 2
@@ -402,7 +402,7 @@ def test_spec_answer_form():
     spec = matdiff.lambdify("z = W*x + b; y = sigmoid(z); ((y - t) .* y .* (1 - y))*x'")(**SPEC_IN)
     np.testing.assert_allclose(r.lambdify()(**SPEC_IN), spec, rtol=1e-12)
     assert first_order_error(spec_program, SPEC_IN, "W", spec) < 1e-6
-    assert str(r) == "(y - t) .* y .* (1 - y)*x'"  # left to right: the same grouping as SPEC's
+    assert str(r) == "((y - t) .* y .* (1 - y))*x'"  # as SPEC §7 prints it
 
 
 def test_one_definition_program_and_trailing_separator():
@@ -416,7 +416,7 @@ def test_one_definition_program_and_trailing_separator():
 def test_cli_program_on_several_lines():
     code, out, err = cli("z = W*x + b\ny = sigmoid(z)\nL = 0.5*norm2(y - t)^2", "W,b", "--check")
     assert code == 0, err
-    assert out.splitlines()[0] == "∂L/∂W = (y - t) .* y .* (1 - y)*x'"
+    assert out.splitlines()[0] == "∂L/∂W = ((y - t) .* y .* (1 - y))*x'"
     code, out, err = cli("z = W*x\nz = 2*x\nsum(z)", "x")
     assert code == 2 and "defined twice" in err and "Traceback" not in err
 

@@ -17,7 +17,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from ..errors import MatdiffError, ParseError, UnknownNameError
 from ..core.catalogue import FUNCTIONS, nearest_function
-from ..core.names import is_greek
+from ..core.names import NAME, is_greek
 from .hints import bars_hint, check_spellings
 
 
@@ -170,6 +170,52 @@ class _ToRaw(Transformer_NonRecursive, Transformer):
     def program(self, meta, c):  # definitions, the last statement the function (SPEC §7)
         return self._node("program", meta, *c)
 
+    # index notation (SPEC §6): the nodes are read by matdiff.indices
+    def sub_item(self, meta, c):
+        return c[0]
+
+    def subscript(self, meta, c):
+        return self._node("subscript", meta, c[0], index_subscripts(c[1:], self.text))
+
+    def index_sum(self, meta, c):
+        return self._node("index_sum", meta, sum_indices(c[0], self.text), c[1])
+
+    def delta(self, meta, c):
+        return self._node("delta", meta, (str(c[1]), c[1].column), (str(c[2]), c[2].column))
+
+
+def index_subscripts(tokens, text: str) -> tuple[tuple[str, int], ...]:
+    """The subscripts of ``A[i,:]`` as (index name or ':', column)."""
+    out = []
+    for t in tokens:
+        if t.type == "NUMBER":
+            raise ParseError(f"a subscript is an index name or ':', not the number '{t}' "
+                             "(indices are names; their values are passed to the function)",
+                             text, t.column, len(str(t)))
+        out.append((str(t), t.column))
+    return tuple(out)
+
+
+def sum_indices(tok, text: str) -> tuple[tuple[str, int], ...]:
+    """The indices bound by ``sum_i`` or ``sum_{i,j}``, as (name, column)."""
+    body = str(tok).split("_", 1)[1]
+    col = tok.column + len(str(tok)) - len(body)
+    if not body.startswith("{"):
+        return ((body, col),)
+    out: list[tuple[str, int]] = []
+    pos = 1
+    for part in body[1:-1].split(","):
+        name = part.strip()
+        where = col + pos + (len(part) - len(part.lstrip()))
+        if not NAME.fullmatch(name or "-"):
+            raise ParseError(f"'{tok}' must list index names separated by commas",
+                             text, where if name else col, max(1, len(name)))
+        if name in [n for n, _ in out]:
+            raise ParseError(f"index '{name}' is listed twice in '{tok}'", text, where, len(name))
+        out.append((name, where))
+        pos += len(part) + 1
+    return tuple(out)
+
 
 def parse_raw(text: str, functions: frozenset[str] = frozenset()) -> Raw:
     """Parse ``text`` into a raw tree; syntax errors raise :class:`ParseError`.
@@ -254,6 +300,8 @@ def _syntax_error(text: str, e: UnexpectedInput) -> ParseError:
     if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
         if _depth_before(text, end) > 0:
             return ParseError("unclosed parenthesis: '(' is never closed", text, _unclosed(text) + 1)
+        if text.count("[") > text.count("]"):
+            return ParseError("unclosed bracket: '[' is never closed", text, text.rindex("[") + 1)
         return ParseError("missing operand at the end of the expression", text, end)
     assert isinstance(e, UnexpectedToken)
     tok = e.token
@@ -267,6 +315,10 @@ def _syntax_error(text: str, e: UnexpectedInput) -> ParseError:
         if _depth_before(text, col) <= 0:
             return ParseError("',' outside a function call", text, col)
         return ParseError("missing operand before ','", text, col)
+    if tok.type == "RSQB":
+        if text[:col - 1].count("[") <= text[:col - 1].count("]"):
+            return ParseError("unmatched ']'", text, col)
+        return ParseError("missing subscript before ']': write an index name or ':'", text, col)
     statement = text[:col - 1].rsplit(";", 1)[-1]  # the statement the error is in, up to the error
     if "=" in text and (tok.type == "_SEP" and "=" not in statement or not statement.strip() and ";" in text[:col - 1]):
         return ParseError("only the last statement of a program can be an expression without a name; "

@@ -21,8 +21,9 @@ from .syntax import Raw
 DimT = tuple[int, ...]
 ShapeT = tuple[DimT, DimT]
 ONE: DimT = ()
-TYPE_NAMES = ("scalar", "vector", "matrix", "symmetric", "probability") + FUNCTION_KINDS
-"""The types a name may be declared as (API ``types=``, CLI flags); the last two declare functions (SPEC §7)."""
+TYPE_NAMES = ("scalar", "vector", "matrix", "symmetric", "probability", "tensor") + FUNCTION_KINDS
+"""The types a name may be declared as (API ``types=``, CLI flags); a tensor is used with subscripts
+(SPEC §6); the last two declare functions (SPEC §7)."""
 LETTERS = "m n p q r s t u v w k l a b c d e f g h i j".split()
 
 
@@ -163,6 +164,9 @@ class Inference:
     def symbol_shape(self, name: str) -> ShapeT:
         if name not in self.sym_shapes:
             kind = self.types.get(name) or default_kind(name)
+            if kind == "tensor":
+                raise UsageError(f"'{name}' is declared a tensor: use it with subscripts, e.g. "
+                                 f"'{name}[:,i,:]'")
             if kind == "scalar":
                 s: ShapeT = (ONE, ONE)
             elif kind in ("vector", "probability"):

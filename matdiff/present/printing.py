@@ -181,9 +181,12 @@ class TextPrinter:
         return text, PRODUCT
 
     def chain(self, fs: list[Expr], first: bool) -> str:
+        """A matrix chain; an element-wise product leading it is parenthesised, ((y - t) .* y)*x',
+        which grouping to the left makes optional but a reader should not have to work out."""
         out = ""
         for i, f in enumerate(fs):
-            s = self.wrap(f, PRODUCT, strict=not (first and i == 0))
+            leading_hadamard = i == 0 and len(fs) > 1 and isinstance(f, Hadamard)
+            s = self.wrap(f, PRODUCT, strict=not (first and i == 0) or leading_hadamard)
             if i == 0:
                 out = s
             elif self._juxtapose(fs[i - 1], f):
@@ -194,7 +197,7 @@ class TextPrinter:
 
     def _juxtapose(self, a: Expr, b: Expr) -> bool:
         """X'X: a transposed name followed by the same name."""
-        return isinstance(a, Transpose) and isinstance(a.arg, Sym) and a.arg == b
+        return isinstance(a, Transpose) and isinstance(a.arg, Sym) and a.arg == b and "[" not in b.name
 
     def _Hadamard(self, e: Hadamard):
         num_f = [f for f in e.factors if not _negative_power(f)]
@@ -277,6 +280,9 @@ class UnicodePrinter(TextPrinter):
     ediv = " ⊘ "
 
     def name(self, s: str) -> str:
+        if "[" in s:  # a slice, Phi[:,i,:] (SPEC §6)
+            base, _, rest = s.partition("[")
+            return self.name(base) + "[" + rest
         base, _, sub = s.partition("_")
         return GREEK.get(base, base) + (("_" + sub) if sub else "")
 
@@ -347,6 +353,9 @@ class LatexPrinter(TextPrinter):
     ediv = r" \oslash "
 
     def name(self, s: str) -> str:
+        if "[" in s:  # a slice, Phi[:,i,:] → \Phi_{:,i,:} (SPEC §6)
+            base, _, rest = s.partition("[")
+            return self.name(base) + "_{" + rest[:-1] + "}"
         base, _, sub = s.partition("_")
         if not sub:
             i = len(base.rstrip("0123456789"))
