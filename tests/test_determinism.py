@@ -76,6 +76,10 @@ JOBS: list[dict] = [dict(expr=e, wrt=w, **kw) for e, w, kw in [
     ("vec(X)' * kron(A'A, I) * vec(X)", "X", {}),
     ("sum(softmax(Z*x) .* log(softmax(Z*x)))", "x", {}),
     ("y'*log(softmax(W*x + b)) + sum(W .* W)", ["W", "b"], {}),
+    ("sum_{i,j}(A[i,j]*x[i]*x[j]) + sum_i(x[i]*y[i])", "x", {}),
+    ("sum_i((sum_j(A[i,j]*x[j]) - y[i])^2) + sum_j(x[j]^4)", "x", {}),
+    ("sum(exp(x) .* x .^ 2) + sum(x .* y .* x)", "x", dict(order=3)),
+    ("sum(x .^ 2 .* sigmoid(x))", "x", dict(order=4)),
 ]]
 
 
