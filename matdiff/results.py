@@ -22,7 +22,7 @@ import numpy as np
 from .backends import evaluate as numeric
 from .backends.check import CheckReport, check
 from .backends.codegen import to_code
-from .backends.multicode import to_code_many
+from .backends.codegen.multi import to_code_many
 from .calculus.backward import backward_pass
 from .calculus.rules import ELEMENTWISE_DERIVATIVE
 from .core.nodes import Expr, Func, Sym, Where

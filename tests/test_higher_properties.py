@@ -9,18 +9,9 @@ from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
 import matdiff
-from fdutil import vec
+from fdutil import direction, vec
 from strategies import SYMMETRIC, TYPES, array_expressions, scalar_expressions
 from test_properties import SETTINGS, examples, find_inputs
-
-
-def _direction(rng, x, symmetric):
-    if np.ndim(x) == 0:
-        return 1.0
-    e = rng.standard_normal(np.shape(x))
-    if symmetric:
-        e = (e + e.T) / 2
-    return e / np.linalg.norm(e)
 
 
 def _moved(inputs, steps):
@@ -55,7 +46,7 @@ def test_mixed_second_derivative_by_polarization(node, data):
     rng = np.random.default_rng(0)
     scale = 1.0 + abs(float(f(**inputs)))
     for _ in range(3):
-        e1, e2 = _direction(rng, inputs[x], x in SYMMETRIC), _direction(rng, inputs[y], y in SYMMETRIC)
+        e1, e2 = direction(rng, inputs[x], x in SYMMETRIC), direction(rng, inputs[y], y in SYMMETRIC)
         h = 1e-4
         with np.errstate(all="ignore"):
             fd = (f(**_moved(inputs, [(x, h * e1), (y, h * e2)])) - f(**_moved(inputs, [(x, h * e1), (y, -h * e2)]))
@@ -92,7 +83,7 @@ def test_third_derivative_by_a_stencil(node, data):
         return total / (2 * h) ** 3
 
     for _ in range(2):
-        es = [_direction(rng, inputs[x], False) for _ in range(3)]
+        es = [direction(rng, inputs[x], False) for _ in range(3)]
         an = T
         for e in es:
             an = np.tensordot(vec(e), an, axes=([0], [0]))
@@ -117,7 +108,7 @@ def test_jvp_and_vjp_by_central_differences(node, data):
     rng = np.random.default_rng(2)
     with np.errstate(all="ignore"):
         F0 = np.asarray(f(**inputs), dtype=float)
-        v = _direction(rng, inputs[x], x in SYMMETRIC)
+        v = direction(rng, inputs[x], x in SYMMETRIC)
         u = rng.standard_normal(F0.shape)
         jv = np.asarray(r.jvp()(v, **inputs), dtype=float)
         uj = np.asarray(r.vjp()(u, **inputs), dtype=float)

@@ -91,3 +91,20 @@ def test_every_subpackage_ships_in_the_wheel():
     listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {_module_name(init) for init in PACKAGE.rglob("__init__.py")}
     assert found - listed == set()
+
+
+# The modules that may name a function of the catalogue's vector group: its record, the rewrite
+# table, the rule that differentiates it in indices, and the web page's example inputs.
+MAY_NAME_VECTOR_FUNCTIONS = {"matdiff.core.catalogue", "matdiff.core.rewrites", "matdiff.indices.derivative",
+                             "matdiff.web.examples"}
+
+
+def test_only_the_catalogue_names_the_vector_functions():
+    """A function lives in one record: other modules ask the catalogue (its group, its NumPy
+    implementation), they do not test its name."""
+    from matdiff.core.catalogue import VECTOR
+
+    assert VECTOR, "the catalogue has vector functions"
+    naming = {_module_name(path) for path in PACKAGE.rglob("*.py")
+              if any(name in path.read_text() for name in VECTOR)}
+    assert naming - MAY_NAME_VECTOR_FUNCTIONS == set()

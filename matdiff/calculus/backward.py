@@ -20,27 +20,13 @@ from ..core import construct as A
 from ..core.nodes import Differential, Expr, Sym
 from ..simplify.passes import simplify
 from .derive import sym
+from .differential import differential_by_rules
 from .identify import gradient, jacobian, symmetric_projection
-from .rules import rule_for
 
 
 def differential_many(e: Expr, variables: Sequence[Sym]) -> Expr:
     """df, linear in dv for every v of ``variables`` (one rule application per node)."""
-    names = frozenset(v.name for v in variables)
-    memo: dict[Expr, Expr] = {}
-
-    def d(x: Expr) -> Expr:
-        if not (A.free_names(x) & names):
-            return A.zero(x.shape)
-        if isinstance(x, Sym):
-            return Differential(x, x.shape)
-        out = memo.get(x)
-        if out is None:
-            out = rule_for(x).apply(x, d)
-            memo[x] = out
-        return out
-
-    return d(e)
+    return differential_by_rules(e, frozenset(v.name for v in variables), lambda x: Differential(x, x.shape))
 
 
 def identify(f: Expr, df: Expr, var: Sym, others: Sequence[Sym]) -> tuple[str, Expr]:

@@ -1,6 +1,8 @@
 """The first differential d f of an expression with respect to one variable,
-built from the rule table of :mod:`matdiff.rules`."""
+built from the rule table of :mod:`matdiff.calculus.rules`."""
 from __future__ import annotations
+
+from typing import Callable
 
 from ..core import construct as A
 from ..core.nodes import D, Differential, Expr, Sym
@@ -9,14 +11,20 @@ from .rules import rule_for, rule_label
 
 def differential(e: Expr, var: Sym) -> Expr:
     """df: an expression linear in dX (the node ``Differential(X)``)."""
-    memo: dict[Expr, Expr] = {}
     dX = Differential(var, var.shape)
+    return differential_by_rules(e, frozenset((var.name,)), lambda x: dX)
+
+
+def differential_by_rules(e: Expr, names: frozenset[str], leaf: Callable[[Sym], Expr]) -> Expr:
+    """d e by the rule table, each sub-expression once: zero where e is free of ``names``,
+    ``leaf(x)`` for the variable x itself."""
+    memo: dict[Expr, Expr] = {}
 
     def d(x: Expr) -> Expr:
-        if not A.depends(x, var.name):
+        if not (A.free_names(x) & names):
             return A.zero(x.shape)
         if isinstance(x, Sym):
-            return dX
+            return leaf(x)
         out = memo.get(x)
         if out is None:
             out = rule_for(x).apply(x, d)

@@ -57,7 +57,7 @@ class Function:
     derivative: str = ""  # the identity a textbook writes (the --steps label)
     fprime: Callable[[Any, Any], Any] | None = None  # element-wise: (A, a) ↦ f′(a)
     differential: Callable[[Any, Any, Callable], Any] | None = None  # (A, e, d) ↦ d e
-    numpy: Callable[[Any], Any] | None = None  # on floats and 2-D arrays (vectors n×1)
+    numpy: Callable[[Any], Any] | None = None  # on floats and 2-D arrays (vectors n×1); vector group: axis=
     arity: int = 1
     spelled: str = ""  # the language's name when it differs from ``name``
     callable: bool = True  # may be written name(…) in the language
@@ -79,19 +79,29 @@ class Function:
     def language_name(self) -> str:
         return self.spelled or self.name
 
+    @property
+    def keeps_shape(self) -> bool:
+        """A vector function whose value is a vector (f(v)ᵢ), not a scalar f(v)."""
+        return self.shape == "vector->same"
+
 
 def _sigmoid(x):
     return np.exp(-np.logaddexp(0.0, -x))
 
 
-def _softmax(z):
-    e = np.exp(z - np.max(z))
-    return e / e.sum()
+def _softmax(z, axis=None):
+    """exp(z) / sum(exp(z)) over all of z, or along ``axis`` for a batch of vectors."""
+    e = np.exp(z - np.max(z, axis=axis, keepdims=axis is not None))
+    return e / e.sum(axis=axis, keepdims=axis is not None)
 
 
-def _logsumexp(z):
-    m = np.max(z)
-    return float(m + np.log(np.exp(z - m).sum()))
+def _logsumexp(z, axis=None):
+    """log(sum(exp(z))): a float over all of z, or an array along ``axis`` (batch of vectors)."""
+    if axis is None:
+        m = np.max(z)
+        return float(m + np.log(np.exp(z - m).sum()))
+    m = np.max(z, axis=axis, keepdims=True)
+    return np.squeeze(m + np.log(np.exp(z - m).sum(axis=axis, keepdims=True)), axis=axis)
 
 
 def _at(point: int, value: Fraction | int) -> Callable[[Fraction], Fraction | None]:

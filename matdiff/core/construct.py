@@ -5,7 +5,7 @@ Each constructor keeps only the structure canonical: flattening, ordering
 identities, pushing transposes inward ((AB)ᵀ = BᵀAᵀ, Sᵀ = S for symmetric S),
 collecting like terms (G + G = 2G) and merging equal factors (A A = A²,
 A ⊙ A = A.^2), taking 1×1 runs (xᵀAy) out of a matrix chain.  Every other
-identity (Roth's lemma, diag(a) w = a ⊙ w, softmax, …) is an entry of the
+identity (Roth's lemma, diag(a) w = a ⊙ w, exp(v) / sum(exp(v)), …) is an entry of the
 rewrite table in :mod:`matdiff.core.rewrites`, applied by
 :mod:`matdiff.core.rewriting`; the rewrites that need a choice (factoring,
 naming) live in :mod:`matdiff.simplify`.
@@ -553,24 +553,15 @@ def func(name: str, a: Expr) -> Expr:
             if not a.is_scalar:  # arccos(0) entry-wise: the constant array arccos(0)·𝟙
                 return mul(func(name, num(0)), Ones(a.shape))
         return Func(name, a, a.shape)
-    if name == "tr":
+    if name in ("tr", "sum"):  # linear scalar reductions; a scalar passes
         if a.is_scalar:
             return a
         if isinstance(a, Zero):
             return zero(SCALAR)
         outer, inner = split_scalars(a)
-        if outer:  # linear: tr(cA) = c tr(A)
-            return mul(*outer, func("tr", inner))
-        return Func("tr", a, SCALAR)
-    if name == "sum":
-        if a.is_scalar:
-            return a
-        if isinstance(a, Zero):
-            return zero(SCALAR)
-        outer, inner = split_scalars(a)
-        if outer:  # linear: sum(cA) = c sum(A)
-            return mul(*outer, func("sum", inner))
-        return Func("sum", a, SCALAR)
+        if outer:  # f(cA) = c f(A)
+            return mul(*outer, func(name, inner))
+        return Func(name, a, SCALAR)
     if name in ("det", "logdet"):
         if a.is_scalar:
             return a if name == "det" else func("log", func("abs", a))

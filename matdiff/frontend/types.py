@@ -420,18 +420,20 @@ def _split_known(s: str, known: set[str]) -> list[str] | None:
 KIND_PLURALS = {"scalar": "scalars", "vector": "vectors", "matrix": "matrices"}
 
 
-def assumed_types_note(names: list[str], declared: dict[str, str]) -> list[str]:
-    """``assumed A is a matrix, x and y are vectors`` for the names not declared (SPEC §2)."""
+def assumed_types_note(names: list[str], declared: dict[str, str],
+                       inferred: dict[str, str] | None = None) -> list[str]:
+    """``assumed A is a matrix, x and y are vectors`` for the names not declared (SPEC §2);
+    ``inferred`` names the kind where it is not the default (``Phi`` an order-3 tensor)."""
     groups: dict[str, list[str]] = {}
     for name in names:
         if name not in declared and name not in RESERVED_NAMES:
-            groups.setdefault(default_kind(name), []).append(name)
+            groups.setdefault((inferred or {}).get(name) or default_kind(name), []).append(name)
     if not groups:
         return []
     parts = []
     for kind, group in groups.items():
         if len(group) == 1:
-            parts.append(f"{group[0]} is a {kind}")
+            parts.append(f"{group[0]} is {'an' if kind[0] in 'aeiou' else 'a'} {kind}")
         else:
-            parts.append(f"{', '.join(group[:-1])} and {group[-1]} are {KIND_PLURALS[kind]}")
+            parts.append(f"{', '.join(group[:-1])} and {group[-1]} are {KIND_PLURALS.get(kind, kind + 's')}")
     return ["assumed " + ", ".join(parts)]

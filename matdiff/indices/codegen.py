@@ -7,6 +7,7 @@ from __future__ import annotations
 import keyword
 import string
 
+from ..core.catalogue import lookup
 from ..errors import UsageError
 from . import ricci as R
 from .evaluate import _batch_first
@@ -140,7 +141,7 @@ class Emitter:
             m = self.tmp(t["amax"].format(x=a))
             ex = self.tmp(f"{t['fns']['exp']}({a} - {m})")
             tot = self.tmp(f"{ex}.sum(-1)")
-            if e.name == "logsumexp":
+            if not lookup(e.name).keeps_shape:  # a scalar f(v): log Σ exp
                 return self.tmp(f"{m}[..., 0] + {t['fns']['log']}({tot})"), rest
             s = self.tmp(f"{ex} / {tot}[..., None]")
             if e.at in self.fixed:

@@ -10,19 +10,10 @@ from typing import Any
 import numpy as np
 
 from ..backends.evaluate import FUNCS, dim_value
+from ..core.catalogue import lookup
 from . import ricci as R
 
 LETTERS = string.ascii_letters
-
-
-def _softmax(a: np.ndarray) -> np.ndarray:
-    e = np.exp(a - np.max(a, axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def _logsumexp(a: np.ndarray) -> np.ndarray:
-    m = np.max(a, axis=-1, keepdims=True)
-    return (m + np.log(np.exp(a - m).sum(axis=-1, keepdims=True)))[..., 0]
 
 
 class Evaluator:
@@ -102,12 +93,13 @@ class Evaluator:
             pos = ls.index(e.axis)
             a = np.moveaxis(a, pos, -1)
             rest = ls[:pos] + ls[pos + 1:]
-            if e.name == "logsumexp":
-                return _logsumexp(a), rest
-            s = _softmax(a)
+            record = lookup(e.name)  # the catalogue's implementation, along the last axis
+            s = record.numpy(a, axis=-1)
+            if not record.keeps_shape:
+                return s, rest
             if e.at in self.fixed:
                 return s[..., self.fixed[e.at]], rest
-            if e.at in rest:  # softmax(v)[i] with i also outside: the diagonal
+            if e.at in rest:  # f(v)[i] with i also outside: the diagonal
                 return self._diag(s, rest, e.at)
             return s, rest + (e.at,)
         if isinstance(e, R.MatFn):

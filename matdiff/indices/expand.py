@@ -4,7 +4,7 @@ the index form of every matrix answer, and its evaluation by einsum."""
 from __future__ import annotations
 
 from ..core import construct as A
-from ..core.catalogue import ELEMENTWISE
+from ..core.catalogue import ELEMENTWISE, VECTOR
 from ..core.nodes import (Add, DimSize, Expr, Func, Hadamard, Identity, MatPow, Mul, Num, Ones, Power, Sym,
                           Transpose, Where, Zero)
 from ..errors import UnsupportedError
@@ -95,18 +95,11 @@ class Expansion:
         if name in ELEMENTWISE:
             return R.Fn(name, self.x(a, want))
         keys = [self.fresh(d) for d in self.axes(a)]
-        if name == "sum":
-            return R.isum(keys, self.x(a, keys))
-        if name == "norm1":
-            return R.isum(keys, R.Fn("abs", self.x(a, keys)))
-        if name == "norm2":
-            return R.power(R.isum(keys, R.power(self.x(a, keys), R.const(2))), R.Const(R.Fraction(1, 2)))
-        if name == "tr":
-            if not keys:
-                return self.x(a, [])
-            return R.isum(keys[:1], self.x(a, [keys[0], keys[0]]))
-        if name in ("softmax", "logsumexp"):
-            return R.VecFn(name, self.x(a, keys), keys[0], want[0] if name == "softmax" else None)
+        reduced = R.reduction(name, lambda ks: self.x(a, ks), keys)
+        if reduced is not None:
+            return reduced
+        if name in VECTOR:
+            return R.vector_function(name, self.x(a, keys), keys[0], want)
         if name in ("inv", "det", "logdet") and len(keys) == 2:
             return R.MatFn(name, self.x(a, keys), (keys[0], keys[1]), tuple(want) if name == "inv" else ())
         if name == "diagm":

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from ..core.catalogue import CONSTRUCTORS, ELEMENTWISE
+from ..core.catalogue import CONSTRUCTORS, ELEMENTWISE, VECTOR
 from ..core.names import RESERVED_NAMES
 from ..errors import UnsupportedError
 from ..frontend.syntax import Raw
@@ -157,18 +157,11 @@ class IndexLowering:
         if fn in CONSTRUCTORS:
             return self.lower(a, [])
         keys = [self.fresh(t) for t in self.axes(a)]
-        if fn == "sum":
-            return R.isum(keys, self.lower(a, keys))
-        if fn == "norm1":
-            return R.isum(keys, R.Fn("abs", self.lower(a, keys)))
-        if fn == "norm2":
-            return R.power(R.isum(keys, R.power(self.lower(a, keys), R.const(2))), R.const(Fraction(1, 2)))
-        if fn == "tr":
-            if not keys:
-                return self.lower(a, [])
-            return R.isum(keys[:1], self.lower(a, [keys[0], keys[0]]))
-        if fn in ("softmax", "logsumexp"):
-            return R.VecFn(fn, self.lower(a, keys), keys[0], want[0] if fn == "softmax" else None)
+        reduced = R.reduction(fn, lambda ks: self.lower(a, ks), keys)
+        if reduced is not None:
+            return reduced
+        if fn in VECTOR:
+            return R.vector_function(fn, self.lower(a, keys), keys[0], want)
         if fn in ("inv", "det", "logdet") and len(keys) == 2:
             return R.MatFn(fn, self.lower(a, keys), (keys[0], keys[1]), tuple(want) if fn == "inv" else ())
         if fn in ("inv", "det", "logdet"):

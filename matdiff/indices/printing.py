@@ -1,6 +1,12 @@
 """Index expressions as text (``sum_j(Phi[a,b,j]*delta(j,c))``), unicode
 (``Σⱼ Φ[a,b,j]·δ(j,c)``) and LaTeX (``\\sum_{j} \\Phi_{abj} \\delta_{jc}``).
-Bound indices get free letters, in order of appearance."""
+Bound indices get free letters, in order of appearance.
+
+This is one of two index printers: :mod:`matdiff.present.index_form` prints
+higher derivatives (order 3 and more) entry by entry from its own sums of
+monomials, whose entries are of whole expressions (``exp(A*x)[a]``).  Both
+write ``sum_j(…)``, ``delta(i,j)`` and ``X[i,j]`` alike; a change of spelling
+here belongs there too (tests compare the printed forms of both)."""
 from __future__ import annotations
 
 from fractions import Fraction

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Union
 
+from ..core.catalogue import lookup
+
 
 class Ricci:
     """Base class of index expressions."""
@@ -72,8 +74,9 @@ class Fn(Ricci):
 
 @dataclass(frozen=True)
 class VecFn(Ricci):
-    """A function of a whole vector v (vᵢ = ``arg`` for the index ``axis``, bound here):
-    ``softmax(v)[at]``, or the scalar ``logsumexp(v)`` (``at`` is None)."""
+    """A function of a whole vector v (vᵢ = ``arg`` for the index ``axis``, bound here), a
+    record of the catalogue's vector group: the entry ``f(v)[at]`` of a vector-valued one, or
+    the scalar ``f(v)`` (``at`` is None)."""
 
     name: str
     arg: Ricci
@@ -240,6 +243,27 @@ def power(b: Ricci, p: Ricci) -> Ricci:
     if p == ZERO:
         return ONE
     return Pow(b, p)
+
+
+def reduction(name: str, entries, keys: list[str]) -> Ricci | None:
+    """A reduction in indices, of the array whose entry at ``keys`` is ``entries(keys)``:
+    sum(A) = Σ A, norm1(A) = Σ |A|, norm2(A) = (Σ A²)^(1/2), tr(A) = Σₖ A[k,k] (a scalar
+    passes); None for a function that is not one of these."""
+    if name == "sum":
+        return isum(keys, entries(keys))
+    if name == "norm1":
+        return isum(keys, Fn("abs", entries(keys)))
+    if name == "norm2":
+        return power(isum(keys, power(entries(keys), const(2))), const(Fraction(1, 2)))
+    if name == "tr":
+        return entries([]) if not keys else isum(keys[:1], entries([keys[0], keys[0]]))
+    return None
+
+
+def vector_function(name: str, arg: Ricci, axis: str, want) -> VecFn:
+    """f(v) for a function of the catalogue's vector group, vᵢ = ``arg`` along ``axis``: its entry
+    ``want[0]`` when f is vector-valued, the scalar itself otherwise."""
+    return VecFn(name, arg, axis, want[0] if lookup(name).keeps_shape else None)
 
 
 def isum(idx, body: Ricci) -> Ricci:

@@ -16,7 +16,7 @@ from ..core import construct as A
 from ..core.nodes import Func, Sym
 from ..errors import UnsupportedError, UsageError
 from ..frontend.syntax import parse_raw
-from ..frontend.types import check_types
+from ..frontend.types import assumed_types_note, check_types
 from ..present.printing import to_text
 from ..result import Result
 from ..simplify.passes import simplify
@@ -72,6 +72,7 @@ def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]
     for k, d in zip(vkeys, arrays.axes[name]):
         arrays.dims[k] = d
     kinds = {n: arrays.kinds[n] for n in arrays.axes}
+    notes = notes + assumed_types_note(list(arrays.axes), types, _kind_labels(arrays))
     # 2. matrix notation for the whole expression
     try:
         rec = Recovery(arrays)(f)
@@ -106,6 +107,11 @@ def run(expr: str, wrt: str, types: dict[str, str], order: int, notes: list[str]
     return index_gradient(expr, f, part, arrays, vkeys, notes)
 
 
+def _kind_labels(arrays) -> dict[str, str]:
+    """The kind of every array as the assumed-types note says it (``order-3 tensor``)."""
+    return {n: f"order-{arrays.order(n)} tensor" if k == "tensor" else k for n, k in arrays.kinds.items()}
+
+
 def _expand(G, arrays, vkeys):
     try:
         return Expansion(arrays)(G, list(vkeys))
@@ -126,7 +132,7 @@ def _from(r: Result, expr, arrays, part, f, grad, vkeys, matrix_numbers, form=Ma
 
 def _finish(sl, expr, arrays, part, f, vkeys) -> IndexResult:
     G = simplify(sl.value)
-    for x in G.walk():  # softmax(z)*sum(y) - y: say when sum(y) = 1 shortens it
+    for x in G.walk():  # s*sum(y) - y: say when sum(y) = 1 shortens it
         if isinstance(x, Func) and x.name == "sum" and isinstance(x.arg, Sym) and x.arg.is_vector:
             note = f"if {x.arg.name} sums to 1 (a probability vector), sum({x.arg.name}) = 1"
             if note not in sl.notes:
@@ -177,4 +183,5 @@ def as_parsed(text: str, types: dict[str, str], parse):
                                "whose results evaluate it by einsum")
     p = parse(to_text(rec.expr if list(rec.idx) == want else A.T(rec.expr)),
               {n: k for n, k in arrays.kinds.items()})
-    return Parsed(p.expr, p.symbols, p.notes + (f"in matrix notation: {to_text(p.expr)}",), text)
+    assumed = tuple(assumed_types_note(list(arrays.axes), types, _kind_labels(arrays)))
+    return Parsed(p.expr, p.symbols, assumed + p.notes + (f"in matrix notation: {to_text(p.expr)}",), text)

@@ -12,6 +12,12 @@ products:
 then contracting Σ_k … δ(k,b) … ↦ … b …, so that sum(x .^ 4) gives
 ``∂³f/∂x[a]∂x[b]∂x[c] = 24*x[a]*delta(a,b)*delta(b,c)``.  A sub-expression
 free of directions stays whole, indexed (``exp(A*x)[a]``, ``(A*B)[a,b]``).
+
+This is one of two index printers: :mod:`matdiff.indices.printing` prints the
+index stage's trees (:mod:`matdiff.indices.ricci`).  They are kept apart because
+the entries here are of whole expressions (``(A*B)[a,b]``), not of named arrays,
+and directions are contracted to given letters; both write ``sum_j(…)``,
+``delta(i,j)`` and ``X[i,j]`` alike, and tests compare the printed forms of both.
 """
 from __future__ import annotations
 

@@ -16,8 +16,9 @@ from ...core.catalogue import WITH_HELPER
 from ...core.nodes import SCALAR, Expr, Shape, Sym
 from ...errors import UsageError
 from ..declared_numeric import code_arguments, code_call
-from .lowering import Op, _lower, _postorder, _uses, is_trivial
-from .targets import _BY_NAME, TARGETS, Target, _needs_helper
+from .lowering import Lowering, Op, _lower, is_trivial, postorder, use_counts
+from .targets import Target, _needs_helper
+from .targets import target as target_named
 
 HELPER_ORDER = ("kron", "commutation_perm", "commutation") + WITH_HELPER + ("float_dtype",)
 """The helpers a generated function may define, in the order they are written."""
@@ -257,15 +258,20 @@ def to_code(e: Expr, symbols: dict[str, Sym], target: str = "numpy", name: str =
     or is passed as ``**{"lambda": …}``), checks ranks and that dimensions agree, and returns
     the layout of SPEC §5.  JAX code computes in float32 unless ``jax_enable_x64`` is on;
     PyTorch code returns the inputs' floating dtype."""
-    if target not in _BY_NAME:
-        raise UsageError(f"unknown code target {target!r}; the targets are {', '.join(TARGETS)}")
+    return emitter(target, symbols, name).function(e, doc)
+
+
+def emitter(target: str, symbols: dict[str, Sym], name: str) -> Emitter:
+    """The emitter of one generated function called ``name`` of ``symbols``, for a target."""
+    tg = target_named(target)
     if not isinstance(name, str) or not name.isidentifier():
         raise UsageError(f"the function name must be a Python identifier, got {name!r}")
-    return _Emitter(_BY_NAME[target], symbols, name).function(e, doc)
+    return Emitter(tg, symbols, name)
 
 
-class _Emitter:
-    """Names, argument checks, temporaries and the text of one generated function."""
+class Emitter:
+    """Names, argument checks, temporaries and the text of one generated function
+    (:mod:`.multi` writes one function of several results with the same parts)."""
 
     def __init__(self, target: Target, symbols: dict[str, Sym], name: str) -> None:
         self.t = target
@@ -400,22 +406,20 @@ class _Emitter:
                          f'{{{size}}}, the size of dimension {key}"')
         return lines
 
-    # -- the whole function -------------------------------------------------------------------------
-    def function(self, e: Expr, doc: str) -> str:
-        tg, mod = self.t, self.mod
-        functions = code_arguments(e)
-        self.namer.taken |= {n for n, _ in functions}
-        root, low = _lower(e)
-        head = self.arguments()
+    # -- the parts of a function ------------------------------------------------------------------
+    def temporaries(self, root: Op, low: Lowering) -> tuple[list[str], Printer]:
+        """Every non-trivial node used twice, and every ``where`` part, as a temporary (named as
+        printed, or like inv_X, or t1, …): the lines that define them, and the printer using them."""
         temps: dict[int, str] = {}
-        for op in _postorder(root):
+        post = postorder(root)
+        for op in post:
             if op.kind == "arg":
                 temps[id(op)] = self.argnames[op.attr[0]]
-        uses = _uses(root)
-        for op in _postorder(root):  # a transpose is a view: share its operand instead
+        uses = use_counts(root)
+        for op in post:  # a transpose is a view: share its operand instead
             if op.kind == "T" and uses.get(id(op), 0) >= 2:
                 uses[id(op.args[0])] = uses.get(id(op.args[0]), 0) + 1
-        order = [op for op in _postorder(root)
+        order = [op for op in post
                  if op is not root and not is_trivial(op) and op.kind != "T"
                  and (uses.get(id(op), 0) >= 2 or id(op) in low.where_names)]
         counter = 0
@@ -430,36 +434,59 @@ class _Emitter:
                     counter += 1
                     base = f"t{counter}"
             temps[id(op)] = self.namer.fresh(base)
-        pr = Printer(tg, mod, temps, self.dim, self.helper)
-        body = [f"    {temps[id(op)]} = {pr.render(op, defining=True)[0]}" for op in order]
+        pr = Printer(self.t, self.mod, temps, self.dim, self.helper)
+        return [f"    {temps[id(op)]} = {pr.render(op, defining=True)[0]}" for op in order], pr
+
+    def returned(self, e: Expr, root: Op, pr: Printer, dtype: tuple[str, str] | None) -> str:
+        """The value returned for e, in the layouts of SPEC §5 (a float for a scalar, 1-D for a
+        vector or a row, 2-D otherwise) and, for PyTorch, in the inputs' dtype."""
+        tg, mod = self.t, self.mod
         result, prec = pr.render(root)
         if e.shape == SCALAR:
             if tg.name == "numpy" and self.float_shadowed:
                 ret = f"{mod}.float64({result}).item()"
             else:
                 ret = tg.scalar_return.format(m=mod, x=result)
-        elif root.fname == "vec" and id(root) not in temps:  # vec(Y), flat: Y's columns stacked
+        elif root.fname == "vec" and id(root) not in pr.temps:  # vec(Y), flat: Y's columns stacked
             ret = tg.flat.format(pr.text(root.args[0], ATOM))
         elif e.shape[0] == 1 or e.shape[1] == 1:
             ret = f"{result if prec >= ATOM else '(' + result + ')'}.reshape(-1)"
         else:
             ret = result
+        return f"({ret}).to({dtype[1]})" if dtype else ret
+
+    def preamble(self) -> list[str]:
+        """The lines before the function: JAX's float64 remark, the import, the helpers it calls."""
+        tg, mod = self.t, self.mod
         lines: list[str] = []
         if tg.name == "jax":
             lines.append("# float64 needs jax.config.update(\"jax_enable_x64\", True); jit-compatible")
-        imp = tg.module.format(m=mod, as_m="" if mod == "torch" else f" as {mod}")
-        lines += [imp, "", ""]
+        lines += [tg.module.format(m=mod, as_m="" if mod == "torch" else f" as {mod}"), "", ""]
+        for h in HELPER_ORDER:
+            if h in self.helper_names:
+                lines += [tg.helpers[h].format(m=mod, name=self.helper_names[h],
+                                               perm=self.helper_names.get("commutation_perm", "")), "", ""]
+        return lines
+
+    def docstring(self, doc: str, shape: Shape, functions: list[tuple[str, str]]) -> list[str]:
+        """The function's docstring: its arguments, the declared callables, what it returns."""
+        return _docstring(doc, self.symbols, self.argnames, shape, self.t, functions)
+
+    # -- the whole function -------------------------------------------------------------------------
+    def function(self, e: Expr, doc: str) -> str:
+        functions = code_arguments(e)
+        self.namer.taken |= {n for n, _ in functions}
+        root, low = _lower(e)
+        head = self.arguments()
+        body, pr = self.temporaries(root, low)
+        ret = self.returned(e, root, pr, None)
         dtype = self.input_dtype()
         if dtype:
             head = [dtype[0]] + head
             ret = f"({ret}).to({dtype[1]})"
-        for h in HELPER_ORDER:
-            if h in self.helper_names:
-                src = tg.helpers[h].format(m=mod, name=self.helper_names[h],
-                                           perm=self.helper_names.get("commutation_perm", ""))
-                lines += [src, "", ""]
+        lines = self.preamble()
         lines.append(f"def {self.name}({self.signature([n for n, _ in functions])}):")
-        lines += _docstring(doc, self.symbols, self.argnames, e.shape, tg, functions)
+        lines += self.docstring(doc, e.shape, functions)
         lines += self.keyword_arguments()
         lines += head
         lines += body

@@ -359,19 +359,26 @@ def lower(e: Expr) -> Op:
 
 
 def _lower(e: Expr) -> tuple[Op, Lowering]:
-    """A first pass finds which inverses are needed as matrices (outside a product); the
+    roots, low = lower_many([e])
+    return roots[0], low
+
+
+def lower_many(exprs: list[Expr]) -> tuple[list[Op], Lowering]:
+    """The graphs of several expressions in one lowering (a part they share is one node).
+    A first pass finds which inverses are needed as matrices (outside a product); the
     second uses solve only for the others and multiplies by the computed inverse there."""
     low = Lowering()
-    root = low.lower(e)
-    keep = {id(op.args[0]) for op in _postorder(root) if op.fname == "inv"}
+    roots = [low.lower(e) for e in exprs]
+    keep = {id(op.args[0]) for root in roots for op in postorder(root) if op.fname == "inv"}
     if keep:
         low.materialised_inv = keep
         low.reset()
-        root = low.lower(e)
-    return root, low
+        roots = [low.lower(e) for e in exprs]
+    return roots, low
 
 
-def _postorder(root: Op) -> list[Op]:
+def postorder(root: Op) -> list[Op]:
+    """Every node of the graph once, operands before the nodes that use them."""
     out: list[Op] = []
     seen: set[int] = set()
     stack: list[tuple[Op, bool]] = [(root, False)]
@@ -388,13 +395,13 @@ def _postorder(root: Op) -> list[Op]:
     return out
 
 
-def _uses(root: Op) -> dict[int, int]:
+def use_counts(root: Op) -> dict[int, int]:
     """How many parents use each node (each parent counted once per operand)."""
     uses: dict[int, int] = {}
-    for op in _postorder(root):
+    for op in postorder(root):
         for a in op.args:
             uses[id(a)] = uses.get(id(a), 0) + 1
     return uses
 
 
-__all__ = ["Op", "lower", "is_trivial", "TRIVIAL"]
+__all__ = ["Op", "lower", "lower_many", "postorder", "use_counts", "is_trivial", "TRIVIAL"]

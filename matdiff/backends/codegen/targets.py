@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...core.catalogue import CATALOGUE
+from ...errors import UsageError
 
 TARGETS = ("numpy", "jax", "torch")
 
@@ -87,6 +88,13 @@ TORCH = Target(
 _BY_NAME = {"numpy": NUMPY, "jax": JAX, "torch": TORCH}
 
 
+def target(name: str) -> Target:
+    """The target called ``name`` (numpy, jax, torch)."""
+    if name not in _BY_NAME:
+        raise UsageError(f"unknown code target {name!r}; the targets are {', '.join(TARGETS)}")
+    return _BY_NAME[name]
+
+
 def _needs_helper(fname: str, target: Target) -> str | None:
     tpl = target.calls.get(fname, "")
     if "{h}" not in tpl:
@@ -94,4 +102,4 @@ def _needs_helper(fname: str, target: Target) -> str | None:
     return "commutation_perm" if fname in ("rows_perm", "cols_perm") else fname
 
 
-__all__ = ["TARGETS", "Target", "NUMPY", "JAX", "TORCH"]
+__all__ = ["TARGETS", "Target", "NUMPY", "JAX", "TORCH", "target"]
