@@ -151,7 +151,7 @@ class Recovery:
         count = Counter(k for it in items for k in it.idx)
         if any(c > 2 for c in count.values()) or any(c > 1 for k, c in count.items() if k not in K):
             raise NoMatrixForm("an index on more than two factors")
-        scalars += [DimSize(self.dim(k)) for k in K if k not in count]
+        scalars += [DimSize(self.dim(k)) for k in summed if k not in count]  # in order, not by hash
         comps: list[Rec] = []
         unused = list(items)
         while unused:

@@ -207,7 +207,7 @@ def _canonical(m: Mono, order: list[str]) -> Mono:
             lo, hi = sorted((a, b), key=lambda x: rank.get(x, len(rank)))
             parent[hi] = lo
     classes: dict[str, list[str]] = {}
-    for x in {i for d in deltas for i in (d.i, d.j)}:
+    for x in dict.fromkeys(i for d in deltas for i in (d.i, d.j)):  # in order read, not by hash
         classes.setdefault(find(x), []).append(x)
     atoms = []
     for f in m.factors:
