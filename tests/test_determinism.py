@@ -202,3 +202,24 @@ def test_random_expressions_same_output_under_any_hash_seed():
     for seed, got in zip(SEEDS[1:3], runs[1:]):
         bad += _differences(jobs, runs[0], got, f"PYTHONHASHSEED={seed}")
     assert not bad, f"{len(bad)} differences:\n" + "\n".join(bad[:12])
+
+
+TWINS = [  # equal trees written in another order: each printed the same fresh or right after its twin
+    ("sum(exp(x + y))", "sum(exp(y + x))", "x"),
+    ("tr((A*X' + X*A')*(X*A' + A*X'))", "tr((X*A' + A*X')*(A*X' + X*A'))", "X"),
+    ("sum(sigmoid(x .* y) .* tanh(x + y))", "sum(sigmoid(y .* x) .* tanh(y + x))", "x"),
+    ("(beta + gamma)^2*sin(gamma*beta)", "(gamma + beta)^2*sin(beta*gamma)", "beta"),
+    ("norm2(A*x + b)^2 + sum(log(1 + exp(A*x + b)))", "norm2(b + A*x)^2 + sum(log(exp(b + A*x) + 1))", "x"),
+    ("x'*(A'A + I)*x", "x'*(I + A'A)*x", "x"),
+    ("logsumexp(A*x + b) .* sum(b + A*x)", "logsumexp(b + A*x) .* sum(A*x + b)", "A"),
+]
+
+
+def test_equal_trees_in_another_order_do_not_share_printed_forms():
+    jobs = [dict(expr=e, wrt=w) for p, q, w in TWINS for e in (p, q)]
+    swapped = [dict(expr=e, wrt=w) for p, q, w in TWINS for e in (q, p)]
+    fresh, batch, other = _probes([("fresh", jobs, "0"), ("batch", jobs, "0"), ("batch", swapped, "3")])
+    unswapped = [r for k in range(0, len(other), 2) for r in (other[k + 1], other[k])]
+    assert all("error" not in r for r in fresh)
+    bad = _differences(jobs, fresh, batch, "after its twin") + _differences(jobs, fresh, unswapped, "before its twin")
+    assert not bad, f"{len(bad)} differences:\n" + "\n".join(bad[:12])
