@@ -24,7 +24,7 @@ from .present.jupyter import latex_steps
 from .present.printing import to_unicode
 from .present.steps import derivation_lines
 from .result import Result
-from .results import ProgramResult
+from .results import ProgramResult, Results
 
 FORMATS = ("text", "unicode", "latex", "index", "numpy", "jax", "torch", "json")
 DECLARABLE = ("scalar", "vector", "matrix", "symmetric", "probability", "tensor", "function", "scalar function")
@@ -98,6 +98,8 @@ def index_form(r) -> str:
     """The answer entry by entry (SPEC §6), for index expressions and matrix ones alike."""
     if isinstance(r, IndexResult):
         return r.index()
+    if isinstance(r, Results):  # several variables: one gradient each, in their order
+        return "\n".join(index_form(r[name]) for name in r)
     if isinstance(getattr(r, "index", None), IndexForm):  # a higher derivative: already in indices
         return r.text
     return as_index_result(r).index()

@@ -41,7 +41,7 @@ def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...]
     types = check_types(types)
     raw = parse_raw(text, callable_names(types))
     if raw.op != "program" and has_indices(raw):  # index notation: its matrix form (SPEC §6)
-        return index_stage.as_parsed(text, types, parse)
+        return index_stage.as_parsed(text, types, parse, extra)
     if raw.op == "program":
         inf, stmts = infer_program(raw, text, types, extra)
     else:

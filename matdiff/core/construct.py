@@ -661,6 +661,8 @@ def _fold_power(b: Fraction, p: Fraction) -> Fraction | None:
     if p.denominator == 1:
         if b == 0 and p < 0:
             return None
+        if abs(b) != 1 and abs(p) * max(b.numerator.bit_length(), b.denominator.bit_length()) > 4096:
+            return None  # 2^1e99 stays a power: its digits would not fit in memory
         return b ** int(p)
     if p.denominator == 2 and b > 0:  # b^(k/2) = (√b)^k when √b is rational
         rn, rd = _isqrt(b.numerator), _isqrt(b.denominator)

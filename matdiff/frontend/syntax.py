@@ -78,6 +78,9 @@ def _parser() -> Lark:
 _SAME_WIDTH = str.maketrans({"−": "-", "·": "*"})
 
 
+MAX_EXPONENT = 1000  # of a number literal, 1e-1000 … 1e1000; exact beyond what a float holds
+
+
 def _span(meta) -> tuple[int, int]:
     return meta.column, meta.end_column
 
@@ -94,7 +97,12 @@ class _ToRaw(Transformer_NonRecursive, Transformer):
         return Raw(op, tuple(args), *_span(meta))
 
     def number(self, meta, children):
-        return self._node("num", meta, Fraction(str(children[0])))
+        tok = str(children[0])
+        exponent = tok.lower().partition("e")[2]
+        if exponent and abs(int(exponent)) > MAX_EXPONENT:  # 10^huge would take forever to write out exactly
+            raise ParseError(f"the number '{tok}' is out of range: its exponent may be at most {MAX_EXPONENT}",
+                             self.text, meta.column, len(tok))
+        return self._node("num", meta, Fraction(tok))
 
     def name(self, meta, children):
         return self._node("name", meta, str(children[0]))

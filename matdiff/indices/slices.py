@@ -7,6 +7,7 @@ or a vector used by entries (x[i])."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -262,8 +263,8 @@ def batch_gradient(f: R.Ricci, part: Part, arrays: Arrays, vkeys, notes) -> Slic
 
 def _placeholder(arrays: Arrays, taken: list[str]) -> str:
     """A name for a sum inside the answer: s, t, u, … unless the expression uses it."""
-    return next(n for n in ("s", "t", "u", "v", "w", "s1", "s2", "s3", "s4", "s5")
-                if n not in arrays.axes and n not in taken)
+    names = itertools.chain(("s", "t", "u", "v", "w"), (f"s{k}" for k in itertools.count(1)))
+    return next(n for n in names if n not in arrays.axes and n not in taken)
 
 
 def _sum_text(got) -> str:

@@ -169,7 +169,7 @@ def as_index_result(r: Result) -> IndexResult:
     return _from(r, r.input, arrays, Part(var.name), f, grad, vkeys, matrix_numbers=True)
 
 
-def as_parsed(text: str, types: dict[str, str], parse):
+def as_parsed(text: str, types: dict[str, str], parse, extra: tuple[str, ...] = ()):
     """``matdiff.parse`` of an index expression: its matrix form, where it has one
     (``parse`` is the matrix pipeline's)."""
     from ..result import Parsed
@@ -182,6 +182,6 @@ def as_parsed(text: str, types: dict[str, str], parse):
         raise UnsupportedError("this index expression has no matrix form: differentiate it with diff(), "
                                "whose results evaluate it by einsum")
     p = parse(to_text(rec.expr if list(rec.idx) == want else A.T(rec.expr)),
-              {n: k for n, k in arrays.kinds.items()})
+              {n: k for n, k in arrays.kinds.items()}, extra=extra)
     assumed = tuple(assumed_types_note(list(arrays.axes), types, _kind_labels(arrays)))
     return Parsed(p.expr, p.symbols, assumed + p.notes + (f"in matrix notation: {to_text(p.expr)}",), text)
