@@ -15,6 +15,7 @@ import sys
 
 from . import __version__
 from .api import diff
+from .higher_result import HigherResult
 from .indices.result import IndexResult
 from .indices.stage import as_index_result
 from .present.index_form import IndexForm
@@ -172,7 +173,7 @@ def body_in(r, fmt: str) -> str:
 
 def steps_in(r, fmt: str) -> list[str]:
     """The derivation in the chosen format (code formats, and programs, show the text)."""
-    single = isinstance(r, Result) and not isinstance(r, (ProgramResult, IndexResult))
+    single = isinstance(r, Result) and not isinstance(r, (ProgramResult, IndexResult, HigherResult))
     if fmt == "latex" and single:
         return [f"{tex}    [{label}]" if tex and label else tex or label for tex, label in latex_steps(r)]
     return derivation_lines(r, printer=to_unicode) if fmt == "unicode" and single else list(r.steps)

@@ -43,6 +43,7 @@ def parse(text: str, types: dict[str, str] | None = None, extra: tuple[str, ...]
     if raw.op != "program" and has_indices(raw):  # index notation: its matrix form (SPEC §6)
         return index_stage.as_parsed(text, types, parse, extra)
     if raw.op == "program":
+        index_stage.refuse_in_program(raw, text)
         inf, stmts = infer_program(raw, text, types, extra)
     else:
         inf = Inference(text, types)

@@ -94,3 +94,69 @@ def test_a_huge_power_of_a_number_stays_a_power():
     small = matdiff.diff("2^3*x", "x")
     x = np.array([0.5, -1.0, 2.0])
     assert np.allclose(small.lambdify()(x=x), 8 * np.eye(3))
+
+
+def test_index_notation_inside_a_program_is_refused_with_a_caret():
+    code, out, err = cli("z = W*x + b; L = sum_i(z[i]^2)", "W")
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "matdiff: unsupported at column 18: index notation (subscripts, sum_i, delta) inside a program "
+        "of definitions: write the function as one expression",
+        "  z = W*x + b; L = sum_i(z[i]^2)",
+        "                   ^^^^^^^^^^^^^",
+    ]
+    try:
+        matdiff.parse("z = sum_i(x[i]); L = 2*z")
+    except matdiff.MatdiffError as e:
+        assert e.column == 5 and "inside a program" in e.message
+    else:
+        raise AssertionError("no error")
+
+
+def test_a_name_that_starts_with_an_underscore_prints_in_every_format():
+    code, out, err = cli("_w'*x", "x", "--format", "latex")
+    assert code == 0 and out.strip() == r"\mathrm{\_w}", err
+    r = matdiff.diff("sum(abs(X) .* _W)", "X", types={"_W": "matrix"})  # d Σ |X| ⊙ W = ⟨W ⊙ sign(X), dX⟩
+    rng = np.random.default_rng(4)
+    X, W = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    assert np.allclose(r.lambdify()(X=X, _W=W), W * np.sign(X))
+    assert r.latex() and r.unicode()
+
+
+def test_gauss_newton_of_a_function_free_of_the_variable_is_refused_clearly():
+    code, out, err = cli("tr(3)", "X", "--gauss-newton")
+    assert code == 2 and out == ""
+    assert err.strip() == "matdiff: unsupported: f does not depend on X: there is no inner map N, and the Hessian is zero"
+
+
+def test_steps_of_a_higher_derivative_in_unicode_and_latex():
+    """∂³ tr(X³)/∂X³ by entries: 3 ⋅ (all six orderings of δ's), checked on its lambdified tensor."""
+    for fmt in ("unicode", "latex"):
+        code, out, err = cli("tr(X^3)", "X", "--order", "3", "--steps", "--format", fmt)
+        assert code == 0 and "internal error" not in err, err
+        assert out.startswith("∂³f/∂X[a,b]∂X[c,d]∂X[e,f]" if fmt == "unicode" else r"\frac{\partial^{3} f}")
+    r = matdiff.diff("tr(X^3)", "X", order=3)
+    X = np.random.default_rng(5).standard_normal((3, 3))
+    T = np.asarray(r.lambdify()(X=X))  # axis k is vec X: X[a,b] at a + n*b
+    n, h = 3, 1e-4
+    for (a, b) in [(0, 1), (2, 0)]:
+        for (c, d) in [(1, 2), (0, 0)]:
+            E1, E2 = np.zeros((n, n)), np.zeros((n, n))
+            E1[a, b], E2[c, d] = 1, 1
+
+            def hess_entry(Y):  # ∂²tr(Y³)/∂Y[a,b]∂Y[c,d] = 3 tr(E1 E2 Y + E2 E1 Y)
+                return 3 * np.trace(E1 @ E2 @ Y + E2 @ E1 @ Y)
+            for (e, f) in [(2, 1), (1, 0), (2, 0)]:  # (0,1),(1,2),(2,0): 3
+                E3 = np.zeros((n, n))
+                E3[e, f] = 1
+                fd = (hess_entry(X + h * E3) - hess_entry(X - h * E3)) / (2 * h)
+                assert abs(T[a + n * b, c + n * d, e + n * f] - fd) < 1e-6
+
+
+def test_numbers_beyond_the_float_range_evaluate_to_inf_not_an_internal_error():
+    r = matdiff.diff("sum(1e400*y) + sum(-1e400*y)", "y")
+    assert r.lambdify()(y=np.array([1.0, 2.0])).tolist() == [0.0, 0.0]
+    assert np.all(np.isposinf(matdiff.diff("sum(1e400*y)", "y").lambdify()(y=np.array([1.0, 2.0]))))
+    code, out, err = cli("z = W*x + b; y = sigmoid(z); L = 0.5*norm2(1e-400*y - t)^2", "W", "--check")
+    assert code == 3 and "internal error" not in err
+    assert err.splitlines()[-1] == "check could not be made (m=4, n=3): no random point kept f finite and off its kinks"

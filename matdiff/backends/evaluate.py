@@ -9,6 +9,8 @@ from __future__ import annotations
 import keyword
 from typing import Any, Callable
 
+import math
+
 import numpy as np
 
 from ..core.nodes import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
@@ -102,13 +104,21 @@ def evaluate(e: Expr, values: dict[str, Any], dims: dict[str, int], memo: dict |
     return _dense(memo[e])
 
 
+def as_float(q) -> float:
+    """The float nearest the exact number q: ±inf beyond the float range (1e400 is inf, as in NumPy)."""
+    try:
+        return float(q)
+    except OverflowError:
+        return math.inf if q > 0 else -math.inf
+
+
 def _eval_one(x: Expr, kids: list, values, dims):
     if isinstance(x, Sym):
         return values[x.name]
     if isinstance(x, Differential):
         return values["d" + x.var.name]
     if isinstance(x, Num):
-        return float(x.value)
+        return as_float(x.value)
     if isinstance(x, Identity):
         return np.eye(dim_value(x.shape[0], dims))
     if isinstance(x, Zero):

@@ -105,6 +105,8 @@ def _inner_map(f: Expr, var: Sym) -> Expr:
     transpose); an output map whose arguments lead to different places is
     itself N."""
     name = var.name
+    if name not in A.free_names(f):
+        raise UnsupportedError(f"f does not depend on {name}: there is no inner map N, and the Hessian is zero")
 
     def same(a: Expr, b: Expr) -> bool:
         return a == b or A.T(a) == b

@@ -25,7 +25,7 @@ from .expand import Expansion
 from .lower import IndexLowering
 from .recover import NoMatrixForm, Recovery
 from .result import IndexResult, MatrixForm
-from .typing import IndexInference, Part, axes_of_shape, has_indices, parse_part
+from .typing import IndexInference, Part, axes_of_shape, has_indices, parse_part, refuse_in_program
 
 
 def applies(expr, wrt) -> bool:
@@ -43,6 +43,7 @@ def applies(expr, wrt) -> bool:
 def typed(expr: str, types: dict[str, str], part: Part):
     """(f in indices, its output indices, the arrays, the inference)."""
     raw = parse_raw(expr)
+    refuse_in_program(raw, expr)
     inf = IndexInference(expr, check_types(types), part if part.subs else None)
     inf.prepare(raw)
     inf.infer(raw)

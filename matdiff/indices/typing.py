@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.names import RESERVED_NAMES
-from ..errors import ShapeError, UsageError
+from ..errors import ShapeError, UnsupportedError, UsageError
 from ..frontend.syntax import Raw
 from ..frontend.types import ONE, DimT, Inference, ShapeT, default_kind
 
@@ -24,6 +24,17 @@ def has_indices(r: Raw) -> bool:
             return True
         stack.extend(a for a in x.args if isinstance(a, Raw))
     return False
+
+
+def refuse_in_program(r: Raw, text: str) -> None:
+    """Definitions (name = …; …) and index notation do not mix yet: say so at the first subscript or sum."""
+    if r.op != "program":
+        return
+    found = [x for x in raw_nodes(r) if x.op in INDEX_OPS]
+    if found:
+        first = min(found, key=lambda x: x.start)
+        raise UnsupportedError("index notation (subscripts, sum_i, delta) inside a program of definitions: "
+                               "write the function as one expression", text, first.start, first.end - first.start)
 
 
 def raw_nodes(r: Raw):

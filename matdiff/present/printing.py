@@ -357,6 +357,8 @@ class LatexPrinter(TextPrinter):
             base, _, rest = s.partition("[")
             return self.name(base) + "_{" + rest[:-1] + "}"
         base, _, sub = s.partition("_")
+        if not base:  # a name that starts with '_' (_, _w): upright, its underscores escaped
+            return r"\mathrm{" + s.replace("_", r"\_") + "}"
         if not sub:
             i = len(base.rstrip("0123456789"))
             base, sub = base[:i], base[i:]
