@@ -160,3 +160,18 @@ def test_numbers_beyond_the_float_range_evaluate_to_inf_not_an_internal_error():
     code, out, err = cli("z = W*x + b; y = sigmoid(z); L = 0.5*norm2(1e-400*y - t)^2", "W", "--check")
     assert code == 3 and "internal error" not in err
     assert err.splitlines()[-1] == "check could not be made (m=4, n=3): no random point kept f finite and off its kinks"
+
+
+def test_a_huge_matrix_power_in_index_notation_is_refused_at_once():
+    code, out, err = cli("sum_i(sum(X^99999999*A[:,i]))", "A")
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "matdiff: unsupported at column 11: a matrix power above 64 has no index form yet: "
+        "write 'X^99999999' outside subscripts and index sums",
+        "  sum_i(sum(X^99999999*A[:,i]))",
+        "            ^^^^^^^^^^",
+    ]
+    r = matdiff.diff("sum_i(sum(X^3*A[:,i]))", "A")  # Σ (X³A) by A: X³ᵀ 1 1ᵀ
+    rng = np.random.default_rng(6)
+    X, A = rng.standard_normal((3, 3)), rng.standard_normal((3, 4))
+    assert np.allclose(r.lambdify()(X=X, A=A), np.linalg.matrix_power(X, 3).T @ np.ones((3, 4)))

@@ -17,6 +17,9 @@ from . import ricci as R
 from .typing import IndexInference, axes_of_shape
 
 
+MAX_CHAIN = 64  # the largest matrix power Xᵏ written out in indices, as k factors
+
+
 @dataclass
 class Arrays:
     """What the index stage knows of the arrays and indices of one expression."""
@@ -96,6 +99,8 @@ class IndexLowering:
             k = integer_exponent(ex)
             if k is None or k < 1:
                 raise self.fail(r, "a matrix power with an exponent below 1")
+            if k > MAX_CHAIN:  # written out as a chain of k factors
+                raise self.fail(r, f"a matrix power above {MAX_CHAIN}")
             return self._chain([base] * k, want)
         if op == "epow":
             return R.power(self.lower(args[0], want), self.lower(args[1], []))
