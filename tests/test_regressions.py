@@ -400,3 +400,15 @@ def test_higher_derivative_entries_are_simplified(text, order, entry, printed):
     T = np.asarray(r.lambdify()(x=x))
     assert abs(float(np.einsum(T, list(range(order)), *[a for k, u in enumerate(us) for a in (u, [k])])) - want) \
         < 1e-9 * (1 + abs(want))
+
+
+def test_an_index_met_only_by_delta_has_no_range():
+    """Σᵢ δ(i,i) with i on no array's axis is refused (it once became a vector variable 'n',
+    making the gradient of a scalar a row); δ against arrays still contracts."""
+    with pytest.raises(matdiff.ShapeError, match="index 'i' meets no array's axis"):
+        matdiff.diff("sum_{i}(delta(i,i))*sum(x)", "x")
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal(4), rng.standard_normal(4)
+    r = matdiff.diff("sum_{i,j,k}(delta(i,j)*delta(j,k)*x[i]*y[k]^2)", "x")
+    f = lambda x, y: float(np.einsum("ij,jk,i,k->", np.eye(4), np.eye(4), x, y ** 2))
+    assert first_order_error(f, {"x": x, "y": y}, "x", r.lambdify()(x=x, y=y)) < 1e-7
