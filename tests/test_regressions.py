@@ -412,3 +412,17 @@ def test_an_index_met_only_by_delta_has_no_range():
     r = matdiff.diff("sum_{i,j,k}(delta(i,j)*delta(j,k)*x[i]*y[k]^2)", "x")
     f = lambda x, y: float(np.einsum("ij,jk,i,k->", np.eye(4), np.eye(4), x, y ** 2))
     assert first_order_error(f, {"x": x, "y": y}, "x", r.lambdify()(x=x, y=y)) < 1e-7
+
+
+def test_entry_times_its_reciprocal_cancels_in_index_answers():
+    """∂/∂Z[a,b] Σⱼ yⱼ log softmax(Z[:,j])ⱼ = yₐ δ(a,b) − y_b softmax(Z[:,b])ₐ: the s·…/s of the
+    chain rule through log cancels, and the entries agree with the hand-written NumPy."""
+    r = matdiff.diff("sum_j(y[j]*log(softmax(Z[:,j])[j]))", "Z[a,b]")
+    assert str(r) == "∂L/∂Z[a,b] = y[a]*delta(a,b) - y[b]*softmax(Z[:,b])[a]"
+    rng = np.random.default_rng(8)
+    Z, y = rng.standard_normal((4, 4)), rng.standard_normal(4)
+    E = np.exp(Z - Z.max(axis=0))
+    want = np.diag(y) - E / E.sum(axis=0) * y[None, :]
+    g = r.lambdify()
+    got = np.array([[g(Z=Z, y=y, a=a, b=b) for b in range(4)] for a in range(4)])
+    assert np.abs(got - want).max() < 1e-12
