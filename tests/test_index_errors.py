@@ -17,6 +17,9 @@ CASES = [
      "matdiff: shape error at column 21: index 'i' of 'sum_i(1)' stands in no subscript of the sum: its "
      "range is unknown (drop it from the sum, or multiply by its range as a scalar)\n"
      "  sum_i(x[i])*0 + sum_i(1)\n                      ^\n"),
+    (['sum_i(delta(i,i))*sum(x)', 'x'],
+     "matdiff: shape error at column 13: index 'i' meets no array's axis, only delta: its range is unknown "
+     "(subscript an array with it, or write its range as a scalar)\n  sum_i(delta(i,i))*sum(x)\n              ^\n"),
     (['sum_i(x[i]*y[j])', 'x'],
      "matdiff: shape error at column 14: index 'j' is free: no sum binds it (write sum_j(…) around it)\n  sum_i(x[i]*y[j])\n               ^\n"),
     (['sum_i(A[i,j])', 'A'],

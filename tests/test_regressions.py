@@ -371,3 +371,58 @@ def test_diagonal_matrices_against_vectors_become_hadamard_products(text, wrt, p
         inputs["y"] = rng.standard_normal(3)
     inputs = {k: v for k, v in inputs.items() if k in r.symbols}
     assert first_order_error(f, inputs, wrt, r.lambdify()(**inputs)) < 1e-7
+
+
+@pytest.mark.parametrize("text, order, entry, printed", [
+    ("sum(exp(x) .* x .^ 2)", 3, lambda x: np.exp(x) * (x ** 2 + 6 * x + 6), None),
+    ("sum(exp(x) .* x .^ 2)", 4, lambda x: np.exp(x) * (x ** 2 + 8 * x + 12), None),
+    ("sum(exp(x) .* x)", 3, lambda x: np.exp(x) * (x + 3), None),
+    ("sum_i(x[i]*log(x[i]))", 3, lambda x: -1 / x ** 2, "-x[a]^(-2)*delta(a,b)*delta(b,c)"),
+    ("x'*log(x)", 3, lambda x: -1 / x ** 2, "-x[a]^(-2)*delta(a,b)*delta(b,c)"),
+    ("sum_i(x[i]^2*exp(x[i]))", 3, lambda x: np.exp(x) * (x ** 2 + 6 * x + 6), None),
+])
+def test_higher_derivative_entries_are_simplified(text, order, entry, printed):
+    """Entry by entry, a constant c·𝟙 prints as c (not (vector(1))[a]) and powers of one entry
+    merge (x[a]*x[a]^(-3) = x[a]^(-2)); the printed K-th derivative, contracted with K
+    directions, is the hand-written Σₐ T[a,…,a] u¹ₐ⋯uᴷₐ, and so is the lambdified array."""
+    r = matdiff.diff(text, "x", order=order)
+    body = str(r).split(" = ", 1)[1]
+    assert "vector(1)" not in body and "matrix(1)" not in body and "(x[a])^" not in body, body
+    assert printed is None or body == printed
+    letters, dirs = "abcd"[:order], [f"u{k}" for k in range(order)]
+    form = f"sum_{{{','.join(letters)}}}(({body})*" + "*".join(f"{u}[{a}]" for u, a in zip(dirs, letters)) + ")"
+    grad = matdiff.diff(form, "u0").lambdify()  # the form is linear in u0: form = <grad, u0>
+    rng = np.random.default_rng(5)
+    x, *us = rng.standard_normal((order + 1, 5))
+    x = np.abs(x) + 0.5
+    want = float(np.sum(entry(x) * np.prod(us, axis=0)))
+    assert abs(float(grad(x=x, **dict(zip(dirs, us))) @ us[0]) - want) < 1e-9 * (1 + abs(want))
+    T = np.asarray(r.lambdify()(x=x))
+    assert abs(float(np.einsum(T, list(range(order)), *[a for k, u in enumerate(us) for a in (u, [k])])) - want) \
+        < 1e-9 * (1 + abs(want))
+
+
+def test_an_index_met_only_by_delta_has_no_range():
+    """Σᵢ δ(i,i) with i on no array's axis is refused (it once became a vector variable 'n',
+    making the gradient of a scalar a row); δ against arrays still contracts."""
+    with pytest.raises(matdiff.ShapeError, match="index 'i' meets no array's axis"):
+        matdiff.diff("sum_{i}(delta(i,i))*sum(x)", "x")
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal(4), rng.standard_normal(4)
+    r = matdiff.diff("sum_{i,j,k}(delta(i,j)*delta(j,k)*x[i]*y[k]^2)", "x")
+    f = lambda x, y: float(np.einsum("ij,jk,i,k->", np.eye(4), np.eye(4), x, y ** 2))
+    assert first_order_error(f, {"x": x, "y": y}, "x", r.lambdify()(x=x, y=y)) < 1e-7
+
+
+def test_entry_times_its_reciprocal_cancels_in_index_answers():
+    """∂/∂Z[a,b] Σⱼ yⱼ log softmax(Z[:,j])ⱼ = yₐ δ(a,b) − y_b softmax(Z[:,b])ₐ: the s·…/s of the
+    chain rule through log cancels, and the entries agree with the hand-written NumPy."""
+    r = matdiff.diff("sum_j(y[j]*log(softmax(Z[:,j])[j]))", "Z[a,b]")
+    assert str(r) == "∂L/∂Z[a,b] = y[a]*delta(a,b) - y[b]*softmax(Z[:,b])[a]"
+    rng = np.random.default_rng(8)
+    Z, y = rng.standard_normal((4, 4)), rng.standard_normal(4)
+    E = np.exp(Z - Z.max(axis=0))
+    want = np.diag(y) - E / E.sum(axis=0) * y[None, :]
+    g = r.lambdify()
+    got = np.array([[g(Z=Z, y=y, a=a, b=b) for b in range(4)] for a in range(4)])
+    assert np.abs(got - want).max() < 1e-12

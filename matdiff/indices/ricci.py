@@ -226,11 +226,38 @@ def prod(*factors: Ricci) -> Ricci:
                 flat.append(u)
     if c == 0:
         return ZERO
+    flat = _merge_powers(flat)
     if c != 1:
         flat.insert(0, Const(c))
     if not flat:
         return ONE
     return flat[0] if len(flat) == 1 else Prod(tuple(flat))
+
+
+def _merge_powers(flat: list[Ricci]) -> list[Ricci]:
+    """u^p · u^q = u^(p+q) for numeric p, q (so u · u⁻¹ = 1), in the order first met."""
+    def split(u: Ricci) -> tuple[Ricci, Fraction] | None:
+        if isinstance(u, Pow):
+            return (u.base, u.exp.value) if isinstance(u.exp, Const) else None
+        return u, Fraction(1)
+
+    total: dict[Ricci, Fraction] = {}
+    for u in flat:
+        if (bp := split(u)) is not None:
+            total[bp[0]] = total.get(bp[0], Fraction(0)) + bp[1]
+    if len(total) == sum(1 for u in flat if split(u) is not None):
+        return flat
+    out: list[Ricci] = []
+    done: set[Ricci] = set()
+    for u in flat:
+        bp = split(u)
+        if bp is None:
+            out.append(u)
+        elif bp[0] not in done:
+            done.add(bp[0])
+            if total[bp[0]] != 0:
+                out.append(power(bp[0], const(total[bp[0]])))
+    return out
 
 
 def neg(e: Ricci) -> Ricci:

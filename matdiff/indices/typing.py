@@ -73,6 +73,7 @@ class IndexInference(Inference):
         self.shown: dict[str, str] = {}  # unique index -> the name typed
         self.bases: set[int] = set()  # name nodes that are subscripted
         self.where: dict[str, str] = {}  # unique index -> where first met, for messages
+        self.cols: dict[str, int] = {}  # unique index -> column where first met
 
     # -- before shapes: orders and scopes ------------------------------------------
     def prepare(self, r: Raw) -> None:
@@ -154,6 +155,7 @@ class IndexInference(Inference):
         if key not in self.index_dim:
             self.index_dim[key] = dim
             self.where[key] = what
+            self.cols[key] = col
             return
         if not self.dims.unify(self.index_dim[key], dim):
             name = self.shown.get(key, key)
@@ -178,6 +180,18 @@ class IndexInference(Inference):
             super().check_constants()
         finally:
             self.sym_shapes = saved
+        self._check_ranges()
+
+    def _check_ranges(self) -> None:
+        """Every index runs over some array's axis: one met only in δ(i, j) has no range."""
+        axes = {v for shape in list(self.sym_shapes.values()) + list(self.tensor_axes.values())
+                for t in shape for v in self.dims.resolve(t)}
+        for key, dim in self.index_dim.items():
+            if any(v not in axes for v in self.dims.resolve(dim)):
+                name = self.shown.get(key, key)
+                raise ShapeError(f"index '{name}' meets no array's axis, only delta: its range is unknown "
+                                 f"(subscript an array with it, or write its range as a scalar)",
+                                 self.text, self.cols[key], len(name))
 
     def _infer_one(self, r: Raw) -> ShapeT:
         op = r.op

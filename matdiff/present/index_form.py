@@ -256,11 +256,55 @@ def _rename_bound(m: Mono, old: str, new: str) -> Mono:
     return Mono(renamed.coef, renamed.factors, tuple(new if b == old else b for b in m.bound))
 
 
+def _power_of(e: Expr) -> tuple[Expr, Fraction] | None:
+    """(u, p) with e = u .^ p for a numeric p, or None."""
+    if isinstance(e, Power) and isinstance(e.exp, Num):
+        return e.base, Fraction(e.exp.value)
+    return None if isinstance(e, Num) else (e, Fraction(1))
+
+
+def _untransposed(f: Atom) -> Atom:
+    """(uᵀ)[i,j] = u[j,i] and (uᵀ .^ p)[i,j] = (u .^ p)[j,i]: entries read off u itself."""
+    e = f.expr
+    if isinstance(e, Transpose):
+        return Atom(e.arg, (f.idx[1], f.idx[0]))
+    if isinstance(e, Power) and isinstance(e.base, Transpose) and isinstance(e.exp, Num):
+        return Atom(A.power(e.base.arg, e.exp), (f.idx[1], f.idx[0]))
+    return f
+
+
+def _merge_powers(m: Mono) -> Mono:
+    """u[i]^p · u[i]^q = u[i]^(p+q) for entries at the same subscripts (u[a] · (u .^ -3)[a] = u[a]^(-2))."""
+    m = Mono(m.coef, tuple(_untransposed(f) if isinstance(f, Atom) else f for f in m.factors), m.bound)
+    groups: dict[tuple, Fraction] = {}
+    for f in m.factors:
+        if isinstance(f, Atom) and (pw := _power_of(f.expr)) is not None:
+            key = (pw[0], f.idx)
+            groups[key] = groups.get(key, Fraction(0)) + pw[1]
+    if len(groups) == sum(1 for f in m.factors if isinstance(f, Atom) and _power_of(f.expr) is not None):
+        return m  # nothing to merge
+    factors: list[Atom | Delta] = []
+    done: set[tuple] = set()
+    for f in m.factors:
+        pw = _power_of(f.expr) if isinstance(f, Atom) else None
+        if pw is None:
+            factors.append(f)
+            continue
+        key = (pw[0], f.idx)  # type: ignore[union-attr]
+        if key in done:
+            continue
+        done.add(key)
+        p = groups[key]
+        if p != 0:
+            factors.append(Atom(pw[0] if p == 1 else A.power(pw[0], A.num(p)), f.idx))  # type: ignore[union-attr]
+    return Mono(m.coef, tuple(factors), m.bound)
+
+
 def _collect(monos: list[Mono], order: list[str]) -> list[Mono]:
     out: dict[tuple, Fraction] = {}
     shapes: dict[tuple, Mono] = {}
     for m in monos:
-        m = _canonical(_matrix_products(_contract(m)), order)
+        m = _merge_powers(_canonical(_matrix_products(_contract(m)), order))
         key = (tuple(sorted(map(_key, m.factors))), m.bound)
         out[key] = out.get(key, Fraction(0)) + m.coef
         shapes.setdefault(key, m)
@@ -287,6 +331,11 @@ def atom_text(e: Expr, idx: tuple[Idx, Idx], latex: bool = False) -> str:
         return f"({s})" if isinstance(e, Add) or s.startswith("-") else s
     if isinstance(e, Sym):
         return f"{e.name}_{{{''.join(subs)}}}" if latex else f"{e.name}[{','.join(subs)}]"
+    if isinstance(e, Ones):  # every entry of the all-ones array is 1
+        return "1"
+    if isinstance(e, Mul) and any(isinstance(f, Ones) for f in e.factors) and all(
+            f.is_scalar or isinstance(f, Ones) for f in e.factors):  # c*ones: every entry is c
+        return atom_text(A.mul(*[f for f in e.factors if f.is_scalar]), (None, None), latex)
     if isinstance(e, Transpose):
         return atom_text(e.arg, (idx[1], idx[0]), latex)
     if isinstance(e, Func) and e.name in ELEMENTWISE:
