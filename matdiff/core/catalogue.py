@@ -76,10 +76,6 @@ class Function:
     exact: Callable[[Fraction], Fraction | None] | None = None  # f(v) at a rational v, when rational
 
     @property
-    def language_name(self) -> str:
-        return self.spelled or self.name
-
-    @property
     def keeps_shape(self) -> bool:
         """A vector function whose value is a vector (f(v)ᵢ), not a scalar f(v)."""
         return self.shape == "vector->same"
