@@ -15,7 +15,6 @@ import sys
 
 from . import __version__
 from .api import diff
-from .higher_result import HigherResult
 from .indices.result import IndexResult
 from .indices.stage import as_index_result
 from .present.index_form import IndexForm
@@ -25,7 +24,7 @@ from .present.jupyter import latex_steps
 from .present.printing import to_unicode
 from .present.steps import derivation_lines
 from .result import Result
-from .results import ProgramResult, Results
+from .results import Results
 
 FORMATS = ("text", "unicode", "latex", "index", "numpy", "jax", "torch", "json")
 DECLARABLE = ("scalar", "vector", "matrix", "symmetric", "probability", "tensor", "function", "scalar function")
@@ -173,7 +172,7 @@ def body_in(r, fmt: str) -> str:
 
 def steps_in(r, fmt: str) -> list[str]:
     """The derivation in the chosen format (code formats, and programs, show the text)."""
-    single = isinstance(r, Result) and not isinstance(r, (ProgramResult, IndexResult, HigherResult))
+    single = isinstance(r, Result) and r.rule_steps
     if fmt == "latex" and single:
         return [f"{tex}    [{label}]" if tex and label else tex or label for tex, label in latex_steps(r)]
     return derivation_lines(r, printer=to_unicode) if fmt == "unicode" and single else list(r.steps)

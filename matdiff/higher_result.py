@@ -11,7 +11,7 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from .backends import higher_numeric
 from .backends.codegen import to_code
@@ -30,6 +30,8 @@ from .simplify.passes import name_repeats, pull_transposes
 @dataclass(frozen=True, repr=False)
 class HigherResult(Result):
     """∂ᴷf/∂x₁⋯∂x_K: ``value`` is D_K on vec (see :mod:`matdiff.calculus.higher`)."""
+
+    rule_steps: ClassVar[bool] = False  # steps of their own, kept as text
 
     variables: tuple[Sym, ...] = ()
     index: IndexForm | None = None

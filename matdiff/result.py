@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
@@ -50,6 +50,9 @@ class Parsed:
 class Result:
     """A derivative in closed form: print it, typeset it, evaluate it, check it."""
 
+    rule_steps: ClassVar[bool] = True
+    """The steps are the rule-by-rule derivation of :mod:`matdiff.present.steps`, which
+    Jupyter and ``--format latex`` typeset; other results keep their steps as text."""
     input: str
     variable: Sym
     order: int

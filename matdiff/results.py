@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, ClassVar, Iterator, Sequence
 
 import numpy as np
 
@@ -68,6 +68,8 @@ def fold_into(program: Program, e: Expr) -> Expr:
 @dataclass(frozen=True, repr=False)
 class ProgramResult(Result):
     """A derivative of a program, printed in its defined names (``display``)."""
+
+    rule_steps: ClassVar[bool] = False  # steps of their own, kept as text
 
     program: Program | None = None
 

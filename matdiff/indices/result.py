@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -68,6 +68,8 @@ def _atomic(s: str) -> bool:
 @dataclass(frozen=True, repr=False)
 class IndexResult(Result):
     """A derivative of an index expression (SPEC §6)."""
+
+    rule_steps: ClassVar[bool] = False  # steps of their own, kept as text
 
     arrays: Arrays | None = field(default=None, compare=False)
     part: Part | None = None

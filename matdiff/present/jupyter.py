@@ -11,7 +11,7 @@ import html
 from typing import Any
 
 from .printing import LatexPrinter, shape_text, to_latex
-from .steps import derivation_lines, derivation_steps
+from .steps import derivation_steps
 
 
 RESULT_NAMES = {"gradient": "gradient", "jacobian": "Jacobian", "derivative": "derivative", "hessian": "Hessian"}
@@ -46,9 +46,9 @@ def latex_steps(r: Any) -> list[tuple[str, str]]:
     """The derivation as (LaTeX formula, rule label) pairs, one per line of ``r.steps``: the lines
     of :func:`matdiff.present.steps.derivation_steps` typeset; the formula is empty for a remark.
     A result whose steps are not that derivation (a program's backward pass) keeps its text."""
-    steps = derivation_steps(r)
-    if derivation_lines(r, steps) != list(r.steps):
+    if not r.rule_steps:
         return [("", t) for t in r.steps]
+    steps = derivation_steps(r)
     var = r.variable
     fF = "f" if r.function.is_scalar else "F"
     x = _NAME(var.name)
