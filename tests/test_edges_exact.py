@@ -333,3 +333,33 @@ def test_adjugate_agrees_with_det_times_inverse_where_both_exist():
         assert np.allclose(adjugate(M), np.linalg.det(M) * np.linalg.inv(M), atol=1e-12)
     M = np.array([[1.0, 2.0], [2.0, 4.0]])  # adj [[a, b], [c, d]] = [[d, -b], [-c, a]]
     assert np.allclose(adjugate(M), [[4.0, -2.0], [-2.0, 1.0]])
+
+
+# -- numbers beyond the float range in printed answers and generated code -------------------------
+@pytest.mark.parametrize("expr,printed", [
+    ("3e-400*beta", "3e-400"), ("-2.5e-400*beta", "-25e-401"), ("beta/1e1000", "1e-1000"),
+    ("0.1*beta", "0.1"), ("beta/2^100", "1/1267650600228229401496703205376"),
+])
+def test_a_tiny_exact_number_prints_exactly_and_parses_back(expr, printed):
+    """3e-400 is not the float 0.0: the printed text is the exact number and reads back as it."""
+    r = matdiff.diff(expr, "beta")
+    assert str(r) == printed
+    assert matdiff.parse(printed).expr == matdiff.parse(expr).expr.factors[0]
+
+
+@pytest.mark.parametrize("expr,wrt", [("(1e1000/3)*tr(A*X)", "X"), ("-1e400*tr(A*X)", "X"),
+                                      ("sum(x .^ 1e1000) * (2/3)", "x"), ("(2/3)*tr(A*X)", "X")])
+def test_generated_code_for_numbers_beyond_the_float_range_runs(expr, wrt):
+    """Beyond the float range the generated code computes with ±inf, as evaluation does."""
+    r = matdiff.diff(expr, wrt)
+    ns: dict = {}
+    exec(r.to_code("numpy"), ns)  # noqa: S102 - matdiff's own generated code
+    rng = np.random.default_rng(0)
+    inputs = {"A": rng.standard_normal((3, 4)), "X": rng.standard_normal((4, 3))} if wrt == "X" \
+        else {"x": rng.uniform(0.5, 1.5, 4)}
+    with np.errstate(all="ignore"):
+        got, want = ns["derivative"](**inputs), r.lambdify()(**inputs)
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    np.testing.assert_allclose(np.nan_to_num(got), np.nan_to_num(want))
+    if expr.startswith("(2/3)"):
+        np.testing.assert_allclose(got, 2 / 3 * inputs["A"].T)
