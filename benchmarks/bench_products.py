@@ -1,6 +1,6 @@
 """Products with a direction (H v, J v, uᵀ J) without forming the matrix.
 
-    python benchmarks/bench_products.py [--quick] [--repeats N] [--no-jax] [--out PATH]
+    python benchmarks/bench_products.py [--quick] [--repeats N] [--no-jax] [--threads N] [--out PATH]
 
 Problems (float64):
 
@@ -16,30 +16,19 @@ Problems (float64):
 Each is timed as ``r.hvp()`` / ``r.jvp()`` / ``r.vjp()`` (the tree evaluator) and as
 the generated NumPy code (``r.to_code(product=...)``), next to NumPy written by hand
 and, when JAX is installed, JAX's own product under ``jax.jit`` (jvp of grad for H v).
-BLAS and XLA run on one thread; the rounds are interleaved (every implementation
+BLAS and XLA run on one thread (``--threads``); the rounds are interleaved (every implementation
 once per round, in a rotating order), so a change in the machine's load touches all
 of them alike.  Each output is compared with the hand-written one (max relative error).
 """
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import os
-
-# one BLAS / XLA thread, fixed before NumPy or JAX is imported (threadpoolctl also limits it below)
-for _k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_k, "1")
-if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                               " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1").strip()
-
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import importlib.util  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
+import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C  # noqa: E402
+import _common as C  # noqa: E402 - sets the BLAS / XLA thread variables before NumPy or JAX loads
 import numpy as np  # noqa: E402
 
 import matdiff  # noqa: E402
@@ -188,28 +177,6 @@ def jax_product(prob: dict):
 
 
 # -- timing --------------------------------------------------------------------------------------
-def interleaved(calls: dict[str, object], rounds: int) -> dict[str, list[float]]:
-    """Wall-clock seconds of each call, one call of each per round, the order rotating by round."""
-    names = list(calls)
-    times: dict[str, list[float]] = {k: [] for k in names}
-    for r in range(rounds):
-        for i in range(len(names)):
-            name = names[(i + r) % len(names)]
-            t0 = time.perf_counter()
-            calls[name]()
-            times[name].append(time.perf_counter() - t0)
-    return times
-
-
-def blas_one_thread():
-    """threadpoolctl's limit to one BLAS thread when it is installed (the environment is set anyway)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def rel_err(out, ref) -> float:
     out, ref = np.asarray(out, dtype=float), np.asarray(ref, dtype=float)
     return float(np.max(np.abs(out.reshape(ref.shape) - ref)) / max(1e-300, float(np.max(np.abs(ref)))))
@@ -232,58 +199,50 @@ def run(quick: bool, rounds: int, use_jax: bool) -> list[dict]:
         if use_jax:
             calls["JAX jit"] = jax_product(prob)
         ref = np.asarray(prob["hand"]())
-        errs = {}
-        for name, call in calls.items():  # warm-up (and JAX's compilation), and the error
-            errs[name] = rel_err(call(), ref)
-        times = interleaved(calls, rounds)
-        hand = C.median(times["NumPy by hand"])
-        jax_med = C.median(times["JAX jit"]) if "JAX jit" in times else None
-        for name, ts in times.items():
-            med = C.median(ts)
+        errs = {name: rel_err(call(), ref) for name, call in calls.items()}  # also JAX's compilation
+        times = C.interleaved(calls, rounds)
+        hand = times["NumPy by hand"].median
+        jax_med = times["JAX jit"].median if "JAX jit" in times else None
+        for name, t in times.items():
+            q1, q3 = t.iqr
             rows.append({"problem": prob["pid"], "sizes": prob["sizes"], "impl": name,
                          "expr": str(fn.expr) if name.startswith("matdiff") else "",
-                         "median": med, "min": min(ts), "max": max(ts),
-                         "iqr": _iqr(ts), "vs_hand": med / hand, "vs_jax": med / jax_med if jax_med else None,
-                         "err": errs[name]})
+                         "median": t.median, "q1": q1, "q3": q3, "min": t.min, "max": t.max,
+                         "cpu": t.cpu_median, "vs_hand": t.median / hand,
+                         "vs_jax": t.median / jax_med if jax_med else None, "err": errs[name]})
     return rows
-
-
-def _iqr(ts: list[float]) -> float:
-    if len(ts) < 4:
-        return max(ts) - min(ts)
-    q = statistics.quantiles(ts, n=4)
-    return q[2] - q[0]
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     C.add_common_args(p)
-    p.add_argument("--repeats", type=int, default=None, help="interleaved rounds (default 15, 2 with --quick)")
+    p.add_argument("--repeats", type=int, default=None, help="interleaved rounds (default 21, 2 with --quick)")
     p.add_argument("--no-jax", action="store_true", help="leave out the JAX column even when JAX is installed")
     args = p.parse_args(argv)
-    rounds = args.repeats or (2 if args.quick else 15)
+    rounds = args.repeats or (2 if args.quick else 21)
     use_jax = not args.no_jax and jax_available()
-    with blas_one_thread():
-        rows = run(args.quick, rounds, use_jax)
-        info = C.machine_info(("numpy", "jax") if use_jax else ("numpy",))
-        info["blas"] = C.blas_info()
-    info["env"] = ", ".join(f"{k}={os.environ.get(k, '')}" for k in ("OPENBLAS_NUM_THREADS", "XLA_FLAGS"))
+    C.start(args, name="bench_products")
+    rows = run(args.quick, rounds, use_jax)
+    info = C.machine_info(("numpy", "jax") if use_jax else ("numpy",))
+    info["blas"] = C.thread_text()
     lines = ["## Products with a direction (`bench_products.py`)", ""]
     lines += C.machine_lines(info)
     lines += [f"- {rounds} interleaved rounds after one warm-up (each implementation once per round, the order "
-              "rotating); median, interquartile range and min–max of the wall-clock time; relative error "
-              "against the hand-written NumPy.",
-              "- H v is the differential of the gradient in the direction v, with products distributed "
-              "over sums and chains ending in a vector evaluated from the right: for x'Ax it is "
-              "A*v + A'*v, and the n×n Hessian A + A' is never formed.",
+              "rotating); wall-clock median, interquartile range [q1–q3] and min–max; CPU: the calling "
+              "thread's CPU time (JAX's work may run on another thread); ÷ by hand and ÷ JAX compare "
+              "medians; relative error against the hand-written NumPy.",
+              "- H v is the differential of the gradient in the direction v, products distributed over "
+              "sums and chains ending in a vector applied from the right: for x'Ax it is A*v + A'*v, "
+              "and the n×n Hessian A + A' is never formed.",
               "- JAX: " + ("`jax.jit` of `jax.jvp(jax.grad(f))` for H v, of `jax.jvp` / `jax.vjp` for J v / uᵀ J, "
                            "float64." if use_jax else "not installed or left out (`--no-jax`): no JAX column."),
               ""]
-    table = [[r["problem"], r["sizes"], r["impl"], C.fmt_ms(r["median"]), C.fmt_ms(r["iqr"]),
-              f"{C.fmt_ms(r['min'])}–{C.fmt_ms(r['max'])}", f"{r['vs_hand']:.2f}×",
+    table = [[r["problem"], r["sizes"], r["impl"], C.fmt_ms(r["median"]),
+              f"{C.fmt_ms(r['q1'])}–{C.fmt_ms(r['q3'])}", f"{C.fmt_ms(r['min'])}–{C.fmt_ms(r['max'])}",
+              C.fmt_ms(r["cpu"]), f"{r['vs_hand']:.2f}×",
               f"{r['vs_jax']:.2f}×" if r["vs_jax"] is not None else "n/a", f"{r['err']:.1e}"] for r in rows]
     lines.append(C.table(["problem", "sizes", "implementation", "median ms", "IQR ms", "min–max ms",
-                          "÷ by hand", "÷ JAX", "rel. error"], table))
+                          "CPU ms", "÷ by hand", "÷ JAX", "rel. error"], table))
     text = "\n".join(lines)
     return C.publish({"rows": rows}, text, args.out, "products", not args.no_write)
 
