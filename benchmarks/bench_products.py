@@ -76,6 +76,7 @@ def main(argv=None) -> dict:
     C.add_common_args(p)
     p.add_argument("--repeats", type=int, default=None)
     args = p.parse_args(argv)
+    C.start(args, ("numpy", "jax", "jaxlib"), "bench_products")
     repeats = args.repeats or (2 if args.quick else 7)
     rows = []
     for pid, expr, wrt, kind, sizes, inputs, d, hand, hand_name in problems(args.quick):
@@ -90,9 +91,9 @@ def main(argv=None) -> dict:
             ("matdiff codegen", lambda: code(d, **inputs)),
             ("NumPy: " + hand_name, hand),
         ]
+        timed = C.interleaved(dict(impls), repeats)  # one warm-up each, then rounds in turn
         for name, call in impls:
-            call()  # warm-up
-            wall, cpu = C.measure_both(call, repeats)
+            wall, cpu = timed[name].wall, timed[name].cpu
             out = np.asarray(call())
             err = float(np.max(np.abs(out - ref)) / max(1e-300, float(np.max(np.abs(ref)))))
             rows.append({"problem": pid, "sizes": sizes, "impl": name, "expr": str(fn.expr) if "matdiff" in name
@@ -101,7 +102,7 @@ def main(argv=None) -> dict:
     info["blas"] = C.blas_info()
     lines = ["## Products with a direction (`bench_products.py`)", ""]
     lines += C.machine_lines(info)
-    lines += [f"- {repeats} timed runs after one warm-up; relative error against the NumPy row.",
+    lines += [f"- {repeats} interleaved rounds after one warm-up; relative error against the NumPy row.",
               "- J v of inv(X) is dF with dX := V, -inv(X)*V*inv(X); the generated code evaluates it as two "
               "solves. The n²×n² Jacobian (10¹² entries at n = 1000) is never formed.", ""]
     table = [[r["problem"], r["sizes"], r["impl"], C.fmt_ms(r["min"]), C.fmt_ms(r["median"]), C.fmt_ms(r["cpu"]),
