@@ -80,6 +80,22 @@ def _matmul(chain: list):
     return np.linalg.multi_dot(chain)
 
 
+def _column_chain(x: Mul, memo: dict):
+    """The matrix chain of x, which ends in a column, as matrix–vector products from the right;
+    each partial product is kept in the memo under its factors, so a chain's suffix that recurs
+    (A v in sᵀ A v and in A v) is computed once."""
+    chain = [f for f in x.factors if not f.is_scalar]
+    acc = memo[chain[-1]]
+    for i in range(len(chain) - 2, -1, -1):
+        key = ("chain",) + tuple(chain[i:])
+        got = memo.get(key)
+        if got is None:
+            f = memo[chain[i]]
+            got = memo[key] = f.v * acc if isinstance(f, _Diag) else f @ acc
+        acc = got
+    return acc
+
+
 def evaluate(e: Expr, values: dict[str, Any], dims: dict[str, int], memo: dict | None = None):
     """The value of e (iterative post-order; shared nodes computed once)."""
     memo = {} if memo is None else memo
@@ -103,6 +119,8 @@ def evaluate(e: Expr, values: dict[str, Any], dims: dict[str, int], memo: dict |
         kids = [memo[c] for c in x.children]
         if not isinstance(x, (Mul, Transpose)):
             kids = [_dense(k) for k in kids]
+        elif isinstance(x, Mul) and x.factors[-1].shape[1] == 1 and not x.factors[-1].is_scalar:
+            kids = [memo[f] if f.is_scalar else None for f in x.factors[:-1]] + [_column_chain(x, memo)]
         memo[x] = _eval_one(x, kids, values, dims)
     return _dense(memo[e])
 
@@ -186,7 +204,7 @@ def _eval_one(x: Expr, kids: list, values, dims):
         for f, k in zip(x.factors, kids):
             if f.is_scalar:
                 scal = scal * _scalar(k)
-            else:
+            elif k is not None:
                 chain.append(k)
         if not chain:
             return scal

@@ -262,8 +262,16 @@ class TextPrinter:
     def _Unvec(self, e: Unvec):
         return f"unvec({self(e.arg)}, {e.shape[0]})", ATOM
 
+    where_word = "  where "
+    where_comma = ", "
+
     def _Where(self, e: Where):
-        return f"{self(e.body)}  where {self(e.name)} = {self(e.value)}", SUM
+        """``body  where u = …, v = …``: a chain of names, in the order they are computed."""
+        defs = []
+        while isinstance(e, Where):
+            defs.append(f"{self(e.name)} = {self(e.value)}")
+            e = e.body
+        return f"{self(e)}{self.where_word}{self.where_comma.join(defs)}", SUM
 
 
 def _negative_power(f: Expr) -> bool:
@@ -331,8 +339,7 @@ class UnicodePrinter(TextPrinter):
     def _MatPow(self, e: MatPow):
         return f"{self.wrap(e.base, POSTFIX)}{str(e.k).translate(SUPERSCRIPT)}", POWER
 
-    def _Where(self, e: Where):
-        return f"{self(e.body)},  {self(e.name)} = {self(e.value)}", SUM
+    where_word = ",  "
 
 
 _TEMPLATE_SLOT = re.compile(r"\{([0pa])\}")
@@ -435,8 +442,8 @@ class LatexPrinter(TextPrinter):
     def _Unvec(self, e: Unvec):
         return rf"\operatorname{{unvec}}\left({self(e.arg)}\right)", ATOM
 
-    def _Where(self, e: Where):
-        return rf"{self(e.body)}, \quad {self(e.name)} = {self(e.value)}", SUM
+    where_word = r", \quad "
+    where_comma = r",\ "
 
 
 _TEXT, _UNICODE, _LATEX = TextPrinter(), UnicodePrinter(), LatexPrinter()

@@ -16,7 +16,9 @@ costly textbook forms become cheap array code:
   when they are the result;
 * ``det(A) inv(A)`` → ``adjugate(A)`` (by the SVD: finite where A is singular);
 * matrix chains of three or more factors → ``multi_dot`` (its order is chosen
-  from the array sizes at run time).
+  from the array sizes at run time), except a chain ending in a column: matrix–vector
+  products from the right, so that a suffix the expression uses elsewhere (A v in
+  sᵀ A v and s ⊙ A v) is computed once.
 
 The graph is printed by :mod:`.emit` in the spelling of a :mod:`.targets` entry.
 """
@@ -329,6 +331,11 @@ class Lowering:
         shape = (fs[0].shape[0], fs[-1].shape[1])
         if len(fs) == 2:
             return self.mk("matmul", tuple(fs), (), shape)
+        if fs[-1].shape[1] == 1:  # … @ v: matrix–vector products from the right, a recurring suffix shared
+            w = fs[-1]
+            for f in reversed(fs[:-1]):
+                w = self.mk("matmul", (f, w), (), (f.shape[0], 1))
+            return w
         return self.mk("multidot", tuple(fs), (), shape)
 
 
