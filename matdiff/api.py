@@ -9,7 +9,6 @@ from typing import Any, Callable
 from .backends import evaluate as numeric
 from .backends.against import answer_text, check_claim
 from .backends.check import CheckReport
-from .backends.sympy_bridge import sympy_to_text
 from .core.catalogue import FUNCTIONS
 from .core.names import NAME
 from .calculus.higher import check_order
@@ -157,6 +156,8 @@ def check(expr: str | Parsed, wrt: Any, answer: Any, types: dict[str, str] | Non
         types = {**expr.types, **check_types(types)}
         expr = expr.text or str(expr)
     elif _is_sympy(expr):
+        from .backends.sympy_bridge import sympy_to_text
+
         expr, kinds = sympy_to_text(expr, types)
         types = {**kinds, **check_types(types)}
     if not isinstance(expr, str):
@@ -195,6 +196,8 @@ def lambdify(expr: str, types: dict[str, str] | None = None) -> Callable[..., An
 @guarded("reading a SymPy expression")
 def from_sympy(sympy_expr: Any, types: dict[Any, str] | None = None) -> Parsed:
     """A SymPy matrix expression (MatrixSymbol, MatMul, Trace, …) as a matdiff expression."""
+    from .backends.sympy_bridge import sympy_to_text  # SymPy is imported only when used
+
     text, kinds = sympy_to_text(sympy_expr, types)
     return parse(text, kinds)
 
@@ -204,6 +207,8 @@ def diff_sympy(sympy_expr: Any, wrt: Any, order: int = 1, types: dict[Any, str] 
     """The matdiff derivative of a SymPy expression with respect to ``wrt``
     (a ``MatrixSymbol``, a ``Symbol`` or a name)."""
     import sympy as sp
+
+    from .backends.sympy_bridge import sympy_to_text
 
     text, kinds = sympy_to_text(sympy_expr, types)
     name = str(getattr(wrt, "name", wrt))
