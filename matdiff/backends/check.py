@@ -453,6 +453,55 @@ def compare_direction(an: np.ndarray, phi: Callable[[float], tuple[np.ndarray, f
     return _Verdict(OK, rel)
 
 
+LOCATE_UP_TO = 64  # entries of the variable: beyond, a mismatch is not traced to an entry
+
+
+def locate(g: Expr, f: Expr, var: Sym, out, values: dict[str, Any], dims: dict[str, int]) -> str:
+    """The entry of a first derivative farthest from finite differences along each unit
+    direction of vec X (``"; worst entry (i, j) of the answer: …"``), or "" when X is
+    large, symmetric, or no entry can be told apart."""
+    x = values[var.name]
+    size = int(np.size(x))
+    if var.symmetric or size > LOCATE_UP_TO:
+        return ""
+    J = _as_matrix(out, f, var, 1, dims)
+    scale = max(float(np.max(np.abs(x))), 1e-3)
+    worst, at = 0.0, None
+    with np.errstate(all="ignore"):
+        for k in range(size):
+            e = np.zeros(size)
+            e[k] = 1.0
+            e = e.reshape(np.shape(x), order="F") if np.ndim(x) else 1.0
+
+            def g_at(step):
+                v = dict(values)
+                v[var.name] = x + step
+                return np.asarray(evaluate(g, v, dims), dtype=float).reshape(-1, order="F")
+
+            def phi(h, e=e):
+                a, b = g_at(h * e), g_at(-h * e)
+                return (a - b) / (2 * h), ROUNDING * (_norm(a) + _norm(b)) / (2 * h)
+
+            D, noise = extrapolate(phi, 1e-2 * scale, 1e-9 * _norm(J[:, k]))
+            if D is None:
+                continue
+            gap = np.abs(J[:, k] - np.reshape(D, -1)) - 3 * noise
+            r = int(np.argmax(gap))
+            if gap[r] > worst:
+                worst, at = float(gap[r]), (r, k, float(J[r, k]), float(np.reshape(D, -1)[r]))
+    if at is None:
+        return ""
+    r, k, a, d = at
+    rows = np.shape(np.atleast_2d(np.asarray(out, dtype=float)))[0]
+    if f.is_scalar:  # a gradient, X's shape
+        i, j = k % rows, k // rows
+    elif var.is_scalar:  # F's shape
+        i, j = r % rows, r // rows
+    else:  # the Jacobian itself
+        i, j = r, k
+    return f"; worst entry ({i + 1}, {j + 1}) of the answer: {a:.6g}, finite differences {d:.6g}"
+
+
 SECOND_LOOK = 1e-2  # a mismatch is confirmed from steps this much smaller
 
 
@@ -505,6 +554,8 @@ def check(f: Expr, var: Sym, result: Expr, order: int, symbols: dict[str, Sym], 
         v = _at_point(g, f, var, out, values, dims, order, rng, rtol, 3, result)
         if v.status == MISMATCH:
             where = f"at random point {attempts}" + (f", {v.where}" if v.where else "")
+            if v.where.startswith("direction") and order == 1:
+                where += locate(g, f, var, out, values, dims)
             return CheckReport(False, v.error, done + 1, dims, v.message, where, checked=True)
         if v.status == UNCHECKED:
             reason, unsure = v.message, unsure + 1
