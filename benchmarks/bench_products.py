@@ -229,6 +229,25 @@ def with_process_cpu(fn, sink: list[float]):
     return timed
 
 
+def summary(rows: list[dict]) -> list[str]:
+    """The worst ratios of this run, per matdiff implementation: to hand-written NumPy and to JAX."""
+    out = []
+    for impl, label in (("matdiff codegen", "generated NumPy"), ("matdiff", "`r.hvp()` / `jvp()` / `vjp()`")):
+        mine = [r for r in rows if r["impl"].startswith(impl) and (impl != "matdiff" or r["impl"].endswith("()"))]
+        if not mine:
+            continue
+        worst = max(mine, key=lambda r: r["cpu_vs_hand"])
+        text = (f"- {label}: at most {worst['cpu_vs_hand']:.2f}× the CPU time of hand-written NumPy "
+                f"({worst['problem']})")
+        vs_jax = [r for r in mine if r["cpu_vs_jax"] is not None]
+        if vs_jax:
+            slower = [r["problem"] for r in vs_jax if r["cpu_vs_jax"] > 1.0]
+            text += (f"; CPU time no more than JAX's on {len(vs_jax) - len(slower)} of {len(vs_jax)} problems"
+                     + (f" (more on {', '.join(slower)})" if slower else ""))
+        out.append(text + ".")
+    return out
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     C.add_common_args(p)
@@ -263,6 +282,7 @@ def main(argv=None) -> dict:
               ratio(r["cpu_vs_jax"]), f"{r['err']:.1e}"] for r in rows]
     lines.append(C.table(["problem", "sizes", "implementation", "median ms", "IQR ms", "min–max ms",
                           "CPU ms", "÷ hand", "÷ hand (CPU)", "÷ JAX", "÷ JAX (CPU)", "rel. error"], table))
+    lines += ["", *summary(rows)]
     text = "\n".join(lines)
     return C.publish({"rows": rows}, text, args.out, "products", not args.no_write)
 
