@@ -27,7 +27,7 @@ from fractions import Fraction
 from ...core import construct as A
 from ...core.rewrites import diag_terms
 from ...core.nodes import (SCALAR, Add, Commutation, DimSize, Expr, Func, Hadamard, Identity, Kron,
-                  MatPow, Mul, Num, Ones, Power, Shape, Sym, Transpose, Unvec, Where, Zero)
+                  MatPow, Mul, Num, Ones, Power, Shape, Sym, Transpose, Unvec, Where, Zero, Group)
 from ...core.declared import Declared, callable_name
 from ...errors import UsageError
 
@@ -158,6 +158,9 @@ class Lowering:
         raise UsageError(f"cannot generate code for the differential {e}")
 
     _D = _Differential
+
+    def _Group(self, e: Group) -> Op:
+        return self.lower(e.arg)
 
     def _Where(self, e: Where) -> Op:
         value = self.lower(e.value)
@@ -321,7 +324,15 @@ class Lowering:
         shape = (fs[0].shape[0], fs[-1].shape[1])
         if len(fs) == 2:
             return self.mk("matmul", tuple(fs), (), shape)
+        if len(fs) > LONG_CHAIN:  # multi_dot's ordering is cubic in the length: halves instead
+            h = len(fs) // 2
+            left, right = self.chain(fs[:h]), self.chain(fs[h:])
+            return self.mk("matmul", (left, right), (), shape)
         return self.mk("multidot", tuple(fs), (), shape)
+
+
+LONG_CHAIN = 8
+"""Chains longer than this are multiplied as a balanced tree of multi_dot calls."""
 
 
 def _is_ones_multiple(core: Expr) -> bool:
