@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ..core.nodes import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
-                  MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, Zero)
+                  MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, Zero, Group)
 from ..core.catalogue import CATALOGUE
 from ..core.declared import Declared, callable_name, calls
 from ..errors import UsageError
@@ -77,6 +77,9 @@ def _matmul(chain: list):
         return chain[0]
     if len(chain) == 2:
         return chain[0] @ chain[1]
+    if len(chain) > LONG_CHAIN:  # multi_dot's ordering is cubic in the length: halves instead
+        h = len(chain) // 2
+        return _matmul(chain[:h]) @ _matmul(chain[h:])
     return np.linalg.multi_dot(chain)
 
 
@@ -94,6 +97,10 @@ def _column_chain(x: Mul, memo: dict):
             got = memo[key] = f.v * acc if isinstance(f, _Diag) else f @ acc
         acc = got
     return acc
+
+
+LONG_CHAIN = 8
+"""Chains longer than this are multiplied as a balanced tree of multi_dot calls."""
 
 
 def evaluate(e: Expr, values: dict[str, Any], dims: dict[str, int], memo: dict | None = None):
@@ -204,6 +211,8 @@ def as_float(q) -> float:
 
 
 def _eval_one(x: Expr, kids: list, values, dims):
+    if isinstance(x, Group):
+        return kids[0]
     if isinstance(x, Sym):
         return values[x.name]
     if isinstance(x, Differential):
