@@ -132,9 +132,11 @@ def load_cases() -> tuple[list[Case], str]:
 def clear_matdiff_caches() -> None:
     """Empty matdiff's memo caches (not the parser, which is loaded once per process)."""
     for name, mod in list(sys.modules.items()):
-        if not name.startswith("matdiff.") or name == "matdiff.frontend.syntax":
+        if not name.startswith("matdiff."):
             continue
-        for obj in list(vars(mod).values()):
+        for key, obj in list(vars(mod).items()):
+            if name == "matdiff.frontend.syntax" and key == "_parser":
+                continue
             clear = getattr(obj, "cache_clear", None)
             if callable(clear) and getattr(obj, "__module__", None) == name:
                 clear()
