@@ -215,8 +215,8 @@ def run_cold(cases: list[Case], rounds: int, sympy_ids: dict[str, int]) -> dict[
 # -- the benchmark -------------------------------------------------------------------
 def run(quick: bool = False, repeats: int | None = None, sympy_repeats: int | None = None,
         case_ids: list[str] | None = None, with_sympy: bool = True, cold_rounds: int | None = None) -> dict:
-    repeats = repeats or (3 if quick else 21)
-    sympy_repeats = sympy_repeats or (1 if quick else 5)
+    repeats = repeats or (3 if quick else 15)
+    sympy_repeats = sympy_repeats or (1 if quick else 3)
     cold_rounds = cold_rounds if cold_rounds is not None else 1
     cases, source = load_cases()
     if case_ids:

@@ -76,18 +76,18 @@ def summary_lines(results: dict[str, dict]) -> list[str]:
     e = results.get("eval")
     if e:
         med = {(r["problem"], r["impl"]): r["median"] for r in e["rows"] if "median" in r}
+        low = {(r["problem"], r["impl"]): r["min"] for r in e["rows"] if "min" in r}
         for p in e.get("problems", []):
-            hand = med.get((p, "NumPy by hand"))
-            code = med.get((p, "matdiff codegen"))
-            jax, torch = med.get((p, "JAX jit")), med.get((p, "PyTorch torch.func"))
-            if code is None:
+            hand, code = (p, "NumPy by hand"), (p, "matdiff codegen")
+            if code not in med:
                 continue
-            parts = [f"{code * 1e3:.3f} ms", f"{_x(code, hand)} hand-written NumPy" if hand else ""]
-            if jax:
-                parts.append(f"JAX / matdiff {_x(jax, code)}")
-            if torch:
-                parts.append(f"PyTorch / matdiff {_x(torch, code)}")
-            lines.append(f"- eval {p}: matdiff codegen " + ", ".join(x for x in parts if x))
+            parts = [f"{med[code] * 1e3:.3f} ms"]
+            if hand in med:
+                parts.append(f"{_x(med[code], med[hand])} hand-written NumPy (min {_x(low[code], low[hand])})")
+            for other, label in (((p, "JAX jit"), "JAX"), ((p, "PyTorch torch.func"), "PyTorch")):
+                if other in med:
+                    parts.append(f"{label} / matdiff {_x(med[other], med[code])} (min {_x(low[other], low[code])})")
+            lines.append(f"- eval {p}: matdiff codegen " + ", ".join(parts))
     pr = results.get("products")
     if pr:
         rows = [r for r in pr["rows"] if "median" in r]
@@ -97,8 +97,10 @@ def summary_lines(results: dict[str, dict]) -> list[str]:
             jax = next((r for r in mine if "JAX" in r["impl"]), None)
             for r in mine:
                 if r["impl"].startswith("matdiff"):
-                    extra = f", JAX / matdiff {_x(jax['median'], r['median'])}" if jax else ""
-                    vs = f"{_x(r['median'], ref['median'])} {ref['impl']}" if ref else ""
+                    def mins(a, b):
+                        return f" (min {_x(a['min'], b['min'])})" if "min" in a and "min" in b else ""
+                    extra = f", JAX / matdiff {_x(jax['median'], r['median'])}{mins(jax, r)}" if jax else ""
+                    vs = f"{_x(r['median'], ref['median'])}{mins(r, ref)} {ref['impl']}" if ref else ""
                     lines.append(f"- products {p}: {r['impl']} {r['median'] * 1e3:.3f} ms, {vs}{extra}")
     t = results.get("tensor")
     if t:
