@@ -306,10 +306,17 @@ def sum_indices(tok, text: str) -> tuple[tuple[str, int], ...]:
 
 def parse_raw(text: str, functions: frozenset[str] = frozenset()) -> Raw:
     """Parse ``text`` into a raw tree; syntax errors raise :class:`ParseError`.
-    ``functions`` are the names called like functions by declaration (f, g, grad_g)."""
+    ``functions`` are the names called like functions by declaration (f, g, grad_g).
+    The last few trees are kept (they are immutable): a derivation reads its text
+    twice, once to see whether it is in index notation."""
     if not isinstance(text, str):
         raise ParseError(f"expected the expression as a string, got {type(text).__name__}")
     check_input_size(text)
+    return _parse_raw(text, frozenset(functions))
+
+
+@lru_cache(maxsize=4)
+def _parse_raw(text: str, functions: frozenset[str]) -> Raw:
     if not text.strip():
         raise ParseError("empty expression", text, 1)
     text = statement_breaks(text.translate(_SAME_WIDTH))  # − and · as - and *, column for column
