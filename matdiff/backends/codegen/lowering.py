@@ -30,7 +30,7 @@ from fractions import Fraction
 from ...core import construct as A
 from ...core.rewrites import diag_terms
 from ...core.nodes import (SCALAR, Add, Commutation, DimSize, Expr, Func, Hadamard, Identity, Kron,
-                  MatPow, Mul, Num, Ones, Power, Shape, Sym, Transpose, Unvec, Where, Zero)
+                  MatPow, Mul, Num, Ones, Power, Shape, Sym, Transpose, Unvec, Where, Zero, Group)
 from ...core.declared import Declared, callable_name
 from ...errors import UsageError
 from ..evaluate import adjugate_pair
@@ -162,6 +162,9 @@ class Lowering:
         raise UsageError(f"cannot generate code for the differential {e}")
 
     _D = _Differential
+
+    def _Group(self, e: Group) -> Op:
+        return self.lower(e.arg)
 
     def _Where(self, e: Where) -> Op:
         value = self.lower(e.value)
@@ -336,7 +339,15 @@ class Lowering:
             for f in reversed(fs[:-1]):
                 w = self.mk("matmul", (f, w), (), (f.shape[0], 1))
             return w
+        if len(fs) > LONG_CHAIN:  # multi_dot's ordering is cubic in the length: halves instead
+            h = len(fs) // 2
+            left, right = self.chain(fs[:h]), self.chain(fs[h:])
+            return self.mk("matmul", (left, right), (), shape)
         return self.mk("multidot", tuple(fs), (), shape)
+
+
+LONG_CHAIN = 8
+"""Chains longer than this are multiplied as a balanced tree of multi_dot calls."""
 
 
 def _is_ones_multiple(core: Expr) -> bool:
