@@ -97,7 +97,7 @@ def test_literals_that_would_read_as_a_product_are_refused_at_the_offending_char
 
 @pytest.mark.parametrize("text,c", [
     ("1000*x'x", 1000), ("2x'x", 2), ("2 _a + x'x", 1), (".5*x'x", 0.5), ("1e+3*x'x", 1000),
-    ("x'x*1e0005", 1e5), ("1.5E-2*x'x", 0.015), ("0*x'x + x'x", 1), ("x'x*" + "0" * 299 + "3", 3),
+    ("x'x*1e0005", 1e5), ("1.5E-2*x'x", 0.015), ("0*x'x + x'x", 1), ("x'x*" + "0" * 199 + "3", 3),
 ])
 def test_literals_next_to_the_refused_ones_still_read_as_numbers(text, c):
     """d(c xᵀx) = 2c xᵀdx, with c as the literal means."""
@@ -131,6 +131,20 @@ def test_the_longest_number_literal_and_an_exponent_of_many_zeros_are_read():
     r = matdiff.diff("9" * MAX_DIGITS + "e-300*x'x", "x")
     x = RNG.standard_normal(3)
     assert gradient_error(r, lambda x: float(Fraction(c, 10 ** 300)) * x @ x, {"x": x}) < 1e-6
+
+
+@pytest.mark.parametrize("literal,value", [
+    ("9" * MAX_DIGITS + "e1000", float("inf")),  # beyond the float range: evaluates to inf, as 1e400 does
+    ("0." + "9" * (MAX_DIGITS - 1) + "e-1000", 0.0),
+    ("1" + "0" * (MAX_DIGITS - 1) + "e-1000", 1e-801),
+])
+def test_every_literal_within_the_bounds_is_an_exact_number_matdiff_keeps(literal, value):
+    """The largest numerators and denominators a literal can have stay inside the exact range."""
+    r = matdiff.diff(f"{literal}*x'x + x'x", "x")
+    x = np.array([1.0, 2.0, 3.0])
+    with np.errstate(all="ignore"):
+        got = r.lambdify()(x=x)
+    assert np.allclose(got, 2 * value * x + 2 * x) if np.isfinite(value) else np.all(np.isposinf(got))
     r = matdiff.diff("3e" + "0" * 5000 + "1*x'x", "x")  # 3e1, however many zeros the exponent has
     assert gradient_error(r, lambda x: 30 * x @ x, {"x": x}) < 1e-6
 
