@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from typing import Any, Callable
 
 from .backends import evaluate as numeric
+from .backends.against import answer_text, check_claim
+from .backends.check import CheckReport
 from .core.catalogue import FUNCTIONS
 from .core.names import NAME
 from .calculus.higher import check_order
@@ -21,9 +23,9 @@ from .indices.typing import parse_part
 from .pipeline import parse as _parse
 from .pipeline import run, run_many
 from .result import Parsed, Result
-from .results import Results
+from .results import ChecksReport, Results
 
-__all__ = ["parse", "diff", "lambdify", "from_sympy", "diff_sympy", "Parsed", "Result", "Results"]
+__all__ = ["parse", "diff", "check", "lambdify", "from_sympy", "diff_sympy", "Parsed", "Result", "Results"]
 
 
 @guarded("parsing")
@@ -160,6 +162,50 @@ def _diff_many(expr: str, wrts: list[str], types: dict[str, str] | None, order: 
             types[w] = "vector"
             notes.append(f"'{w}' is differentiated as an unconstrained vector: sum({w}) = 1 is not used")
     return run_many(expr, wrts, types, notes)
+
+
+@guarded("checking an answer")
+def check(expr: str | Parsed, wrt: Any, answer: Any, types: dict[str, str] | None = None, order: int = 1,
+          trials: int = 3, seed: int = 0) -> CheckReport | ChecksReport:
+    """Verify a derivative found by hand (SPEC §5): ``answer`` (matdiff text over the
+    expression's names, or a SymPy expression) must have the SPEC §3 layout of the
+    derivative of ``expr`` by ``wrt`` and agree with central finite differences of
+    ``expr``.  The report's ``status`` is ``"ok"``, ``"mismatch"`` or ``"could not check"``.
+
+    Several variables: ``wrt`` a list and ``answer`` a list in the same order (or a dict
+    variable → answer); ``order=2`` checks a Hessian."""
+    if isinstance(expr, Parsed):
+        types = {**expr.types, **check_types(types)}
+        expr = expr.text or str(expr)
+    elif _is_sympy(expr):
+        from .backends.sympy_bridge import sympy_to_text
+
+        expr, kinds = sympy_to_text(expr, types)
+        types = {**kinds, **check_types(types)}
+    if not isinstance(expr, str):
+        raise UsageError(f"the expression must be a string, got {type(expr).__name__}")
+    types = check_types(types)
+    if isinstance(order, bool) or order not in (1, 2):
+        raise UsageError(f"an answer is checked for order 1 or 2, got order={order!r}")
+    names = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
+    names = [_sympy_variable(w, types)[0] if _is_sympy(w) else w for w in names]
+    for w in names:
+        _check_variable(w, types)
+    if not isinstance(wrt, (list, tuple)):
+        return check_claim(expr, names[0], answer_text(answer, types), types, order, trials=trials, seed=seed)
+    if isinstance(answer, dict):
+        missing = [w for w in names if w not in answer]
+        if missing or len(answer) != len(names):
+            raise UsageError(f"give one answer for each of {', '.join(names)}")
+        answers = [answer[w] for w in names]
+    elif isinstance(answer, (list, tuple)) and len(answer) == len(names):
+        answers = list(answer)
+    else:
+        raise UsageError(f"give one answer for each of {', '.join(names)}, as a list in that order")
+    if len(set(names)) != len(names):
+        raise UsageError("a variable is listed twice")
+    return ChecksReport("f", {w: check_claim(expr, w, answer_text(a, types), types, order, trials=trials,
+                                             seed=seed) for w, a in zip(names, answers)})
 
 
 @guarded("evaluating")

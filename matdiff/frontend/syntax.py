@@ -307,14 +307,16 @@ def sum_indices(tok, text: str) -> tuple[tuple[str, int], ...]:
 
 def parse_raw(text: str, functions: frozenset[str] = frozenset()) -> Raw:
     """Parse ``text`` into a raw tree; syntax errors raise :class:`ParseError`.
-    ``functions`` are the names called like functions by declaration (f, g, grad_g)."""
+    ``functions`` are the names called like functions by declaration (f, g, grad_g).
+    The last few trees are kept (they are immutable): a derivation reads its text
+    twice, once to see whether it is in index notation."""
     if not isinstance(text, str):
         raise ParseError(f"expected the expression as a string, got {type(text).__name__}")
     check_input_size(text)
     return _parse_raw(text, frozenset(functions))
 
 
-@lru_cache(maxsize=2)  # a derivation reads its text twice (for index notation, then as a matrix expression)
+@lru_cache(maxsize=4)
 def _parse_raw(text: str, functions: frozenset[str]) -> Raw:
     """:func:`parse_raw` of a text within the size limit."""
     if not text.strip():

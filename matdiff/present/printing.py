@@ -6,7 +6,7 @@ import re
 from fractions import Fraction
 
 from ..core.nodes import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
-                          MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, shape_text, PRINTERS)
+                          MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, shape_text, PRINTERS, Group)
 from ..core.catalogue import INTERNAL, lookup
 from ..core.declared import Declared, spelling
 
@@ -190,6 +190,7 @@ class TextPrinter:
         """A matrix chain; an element-wise product leading it is parenthesised, ((y - t) .* y)*x',
         which grouping to the left makes optional but a reader should not have to work out."""
         out = ""
+        fs = [g for g in _inlined(fs, Mul)] if any(isinstance(f, Group) for f in fs) else fs
         for i, f in enumerate(fs):
             leading_hadamard = i == 0 and len(fs) > 1 and isinstance(f, Hadamard)
             s = self.wrap(f, PRODUCT, strict=not (first and i == 0) or leading_hadamard)
@@ -206,8 +207,9 @@ class TextPrinter:
         return isinstance(a, Transpose) and isinstance(a.arg, Sym) and a.arg == b and "[" not in b.name
 
     def _Hadamard(self, e: Hadamard):
-        num_f = [f for f in e.factors if not _negative_power(f)]
-        den_f = [f for f in e.factors if _negative_power(f)]
+        factors = _inlined(e.factors, Hadamard)
+        num_f = [f for f in factors if not _negative_power(f)]
+        den_f = [f for f in factors if _negative_power(f)]
         parts = [self.wrap(f, PRODUCT, strict=i > 0) for i, f in enumerate(num_f)]
         text = self.hadamard.join(parts) if parts else "1"
         for f in den_f:
@@ -218,6 +220,9 @@ class TextPrinter:
 
     def _Kron(self, e: Kron):
         return "kron(" + ", ".join(self(f) for f in e.factors) + ")", ATOM
+
+    def _Group(self, e: Group):
+        return self.p(e.arg)
 
     def _Transpose(self, e: Transpose):
         a = e.arg
@@ -272,6 +277,20 @@ class TextPrinter:
             defs.append(f"{self(e.name)} = {self(e.value)}")
             e = e.body
         return f"{self(e)}{self.where_word}{self.where_comma.join(defs)}", SUM
+
+
+def _inlined(factors, kind) -> list[Expr]:
+    """The factors with those of a kept-whole product of the same kind written in line:
+    A ⊙ (B ⊙ C) prints A .* B .* C (the grouping is for sharing, not for reading)."""
+    out: list[Expr] = []
+    stack = list(reversed(factors))
+    while stack:
+        f = stack.pop()
+        if isinstance(f, Group) and isinstance(f.arg, kind) and not any(g.is_scalar for g in f.arg.factors):
+            stack.extend(reversed(f.arg.factors))
+        else:
+            out.append(f)
+    return out
 
 
 def _negative_power(f: Expr) -> bool:
