@@ -185,8 +185,9 @@ def check(expr: str | Parsed, wrt: Any, answer: Any, types: dict[str, str] | Non
     if not isinstance(expr, str):
         raise UsageError(f"the expression must be a string, got {type(expr).__name__}")
     types = check_types(types)
-    if isinstance(order, bool) or order not in (1, 2):
+    if _order(order) not in (1, 2):
         raise UsageError(f"an answer is checked for order 1 or 2, got order={order!r}")
+    order = int(order)
     names = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
     names = [_sympy_variable(w, types)[0] if _is_sympy(w) else w for w in names]
     for w in names:

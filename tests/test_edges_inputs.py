@@ -257,6 +257,14 @@ def test_an_error_about_a_long_sub_expression_quotes_it_shortened(text):
     cli_refuses(text, "x", column=1)
 
 
+@pytest.mark.parametrize("text,column", [("n\nrm2(2X - A)^2", 1), ("|x\n+y|", 1), ("x'x +\n\t1_0", 9)])
+def test_an_error_quoting_a_line_break_is_still_one_line(text, column):
+    e = refused(matdiff.diff, text, "x")
+    assert "\n" not in str(e) and e.column == column
+    assert e.context().splitlines()[1].index("^") == column + 1 and "\t" not in e.context()
+    cli_refuses(text, "x", column=column)
+
+
 @pytest.mark.parametrize("text,f", [
     ("(" * 2000 + "x'x" + ")" * 2000, lambda x: x @ x),
     ("-" * 2000 + "x'x", lambda x: x @ x),
@@ -293,6 +301,20 @@ def test_an_order_that_is_not_a_positive_integer_in_range_is_a_usage_error(order
     e = refused(matdiff.diff, "x'A x", "x", order=order, kind=UsageError)
     assert "order" in e.message
     refused(matdiff.diff, "x'A x", ["x", "A"], order=order, kind=UsageError)
+
+
+@pytest.mark.parametrize("order", [np.array([1, 2]), np.True_, 1.0, 2 + 0j, Fraction(2), 3])
+def test_check_of_an_answer_refuses_such_orders_alike(order):
+    e = refused(matdiff.check, "x'A x", "x", "A + A'", order=order, kind=UsageError, seconds=5)
+    assert "order" in e.message
+
+
+def test_check_of_an_answer_takes_a_numpy_integer_order_and_checks_arguments():
+    """The Hessian of xᵀAx is A + Aᵀ: right, and its transpose-free half A is wrong."""
+    assert matdiff.check("x'A x", "x", "A + A'", order=np.int64(2)).ok
+    assert not matdiff.check("x'A x", "x", "A", order=np.int64(2)).ok
+    refused(matdiff.check, "x'A x", "x\n", "(A + A')*x", kind=UsageError)
+    refused(matdiff.check, "x'A x", "x", "(A + A')*x", types=[("x", "vector")], kind=UsageError)
 
 
 @pytest.mark.parametrize("order", [2, np.int64(2), np.int32(2), np.uint8(2)])
