@@ -143,7 +143,8 @@ class Inference:
 
     # -- errors ------------------------------------------------------------
     def src(self, r: Raw) -> str:
-        return r.source(self.text).strip()
+        """The text of ``r``, to quote in a message (its middle elided when long)."""
+        return shortened(r.source(self.text).strip(), 30)
 
     def fail(self, r: Raw, message: str) -> ShapeError:
         return ShapeError(message, self.text, r.start, max(1, r.end - r.start))
