@@ -4,6 +4,8 @@ This module checks what the caller passed and hands it to
 :mod:`matdiff.pipeline`; what comes back is a :class:`~matdiff.result.Result`."""
 from __future__ import annotations
 
+import numbers
+import re
 from typing import Any, Callable
 
 from .backends import evaluate as numeric
@@ -13,6 +15,7 @@ from .core.catalogue import FUNCTIONS
 from .core.names import NAME
 from .calculus.higher import check_order
 from .errors import UnsupportedError, UsageError, guarded
+from .frontend.limits import MAX_NAME, check_name_length, shortened
 from .frontend.types import check_types
 from .higher_result import run_higher
 from .indices.typing import parse_part
@@ -40,8 +43,10 @@ def diff(expr: str | Parsed, wrt: Any, *more: Any, types: dict[str, str] | None 
     ``expr`` is text or what :func:`parse` and :func:`from_sympy` return (read
     again with its declarations); a variable is a name, or a SymPy ``MatrixSymbol``
     or ``Symbol``, whose shape declares its type unless ``types`` does."""
+    types = check_types(types) if types is not None else None
+    order = _order(order)
     if isinstance(expr, Parsed):
-        types = {**expr.types, **check_types(types)}
+        types = {**expr.types, **(types or {})}
         expr = expr.text or str(expr)
     if isinstance(wrt, (list, tuple)):
         wrt = list(wrt)
@@ -60,7 +65,7 @@ def diff(expr: str | Parsed, wrt: Any, *more: Any, types: dict[str, str] | None 
                 raise UsageError("give several variables as one list, or a mixed derivative as "
                                  "diff(f, 'x', 'y'), not both")
             return _diff_many(expr, list(wrt), types, order)
-        if more or (isinstance(order, int) and not isinstance(order, bool) and order > 2):
+        if more or order > 2:
             return _diff_higher(expr, (wrt, *more), types, order)
         return _diff(expr, wrt, types, order)
     except RecursionError:
@@ -86,9 +91,24 @@ def _sympy_variable(wrt: Any, types: dict[str, str] | None) -> tuple[str, dict[s
     return name, types
 
 
+def _order(order: Any) -> int:
+    """``order`` as a plain int: an integer (Python's or NumPy's), never a bool, a float or an array."""
+    if isinstance(order, bool) or not isinstance(order, numbers.Integral):
+        shown = shortened(repr(order), 40)
+        raise UsageError(f"order must be a positive integer, got {shown} ({type(order).__name__})")
+    order = int(order)
+    check_order(order)
+    return order
+
+
+_PART = re.compile(r"[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*\[[^\[\]\n]*\]")
+"""An indexed part as written, ``Phi[:,a,b]``: its subscripts are read by ``parse_part``."""
+
+
 def _check_variable(wrt: str, types: dict[str, str] | None) -> None:
-    if not isinstance(wrt, str) or not NAME.match(wrt):
-        raise UsageError(f"the variable must be a name, got {wrt!r}")
+    if not isinstance(wrt, str) or not NAME.fullmatch(wrt):
+        raise UsageError(f"the variable must be a name, got {shortened(repr(wrt), 40)}")
+    check_name_length(wrt)
     if wrt in FUNCTIONS:
         raise UsageError(f"'{wrt}' is a function, not a variable")
     if wrt in ("I", "eye") and wrt not in (types or {}):
@@ -110,13 +130,14 @@ def _diff_higher(expr: str, names: tuple[str, ...], types: dict[str, str] | None
 
 def _diff(expr: str, wrt: str, types: dict[str, str] | None, order: int) -> Result:
     if isinstance(wrt, str) and "[" in wrt:  # an indexed part, Phi[:,a,b] (SPEC §6)
+        if not _PART.fullmatch(wrt) or len(wrt) > 4 * MAX_NAME:
+            raise UsageError(f"the variable must be a name or an indexed part like 'Phi[:,a,b]', "
+                             f"got {shortened(repr(wrt), 40)}")
         part = parse_part(wrt)
         _check_variable(part.name, types)
         wrt = str(part)
     else:
         _check_variable(wrt, types)
-    if isinstance(order, bool) or order not in (1, 2):
-        check_order(order)
     notes = []
     if str((types or {}).get(wrt, "")).lower() == "probability":  # d with respect to p: sum(p) = 1 not used
         types = dict(types or {}, **{wrt: "vector"})
@@ -130,7 +151,7 @@ def _diff_many(expr: str, wrts: list[str], types: dict[str, str] | None, order: 
     if len(set(wrts)) != len(wrts):
         dup = next(w for w in wrts if wrts.count(w) > 1)
         raise UsageError(f"'{dup}' is listed twice among the variables")
-    if isinstance(order, bool) or order != 1:
+    if order != 1:
         raise UsageError(f"several variables take first derivatives only (order=1), got order={order!r}")
     notes: list[str] = []
     types = dict(types or {})

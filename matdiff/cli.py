@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                 epilog="example: matdiff \"beta*sum(abs(X'X - I))\" X --steps --check")
     p.add_argument("expr", help="the expression, e.g. \"tr(A*X*B)\"")
     p.add_argument("wrt", help="the variable to differentiate by; several: W,b (one gradient each)")
-    p.add_argument("--order", type=int, default=1, help="K-th derivative: 1 (default), 2 the Hessian, "
+    p.add_argument("--order", type=int, default=None, help="K-th derivative: 1 (default), 2 the Hessian, "
                    "3 and higher a tensor in index notation")
     p.add_argument("--then", action="append", default=[], metavar="NAME",
                    help="mixed derivative: differentiate the result again by NAME (repeatable)")
@@ -74,6 +74,21 @@ def _types(args) -> dict[str, str]:
                 if name and out.setdefault(name, kind) != kind:
                     raise UsageError(f"'{name}' is declared both {out[name]} and {kind}")
     return out
+
+
+def _order_flag(args) -> str:
+    """The flag that set the order, as the user wrote it."""
+    return "--hessian" if args.hessian else "--gauss-newton" if args.gauss_newton else f"--order {args.order}"
+
+
+def _order(args) -> int:
+    """The order from --order, --hessian and --gauss-newton (both mean order 2): flags that
+    disagree are a usage error, never one of them silently ignored."""
+    implied = [flag for flag in ("hessian", "gauss_newton") if getattr(args, flag)]
+    if implied and args.order not in (None, 2):
+        flag = "--" + implied[0].replace("_", "-")
+        raise UsageError(f"{flag} is a second derivative: it cannot be combined with --order {args.order}")
+    return 2 if implied else 1 if args.order is None else args.order
 
 
 VALUE_OPTIONS = {"--order", "--then", "--format", "--against"} | {"--" + k.replace(" ", "-") for k in DECLARABLE}
@@ -122,14 +137,14 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
     progress = Progress(err)  # a line on stderr when a phase runs past a second
     try:
         args = build_parser().parse_args(_reorder(argv))
-        order = 2 if (args.hessian or args.gauss_newton) else args.order
+        order = _order(args)
         types = _types(args)
         names = split_variables(args.wrt)
         wrt = names if len(names) > 1 else args.wrt
         if args.gauss_newton and isinstance(wrt, list):
             raise UsageError("--gauss-newton takes one variable")
         if args.then and order != 1:
-            raise UsageError("give either --then NAME (a mixed derivative) or --order K, not both")
+            raise UsageError(f"give either --then NAME (a mixed derivative) or {_order_flag(args)}, not both")
         if args.then and isinstance(wrt, list):
             raise UsageError("--then takes one variable before it, not a list")
         if args.against:
