@@ -14,11 +14,11 @@ import math
 import numpy as np
 
 from ..core.nodes import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
-                  MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, Zero)
+                  MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, Zero, Group)
 from ..core.catalogue import CATALOGUE
-from ..core.declared import Declared
+from ..core.declared import Declared, callable_name, calls
 from ..errors import UsageError
-from .declared_numeric import call_declared, callables
+from .declared_numeric import call_declared
 
 
 FUNCS: dict[str, Callable[[Any], Any]] = {f.name: f.numpy for f in CATALOGUE if f.numpy is not None}
@@ -77,7 +77,30 @@ def _matmul(chain: list):
         return chain[0]
     if len(chain) == 2:
         return chain[0] @ chain[1]
+    if len(chain) > LONG_CHAIN:  # multi_dot's ordering is cubic in the length: halves instead
+        h = len(chain) // 2
+        return _matmul(chain[:h]) @ _matmul(chain[h:])
     return np.linalg.multi_dot(chain)
+
+
+def _column_chain(x: Mul, memo: dict):
+    """The matrix chain of x, which ends in a column, as matrix–vector products from the right;
+    each partial product is kept in the memo under its factors, so a chain's suffix that recurs
+    (A v in sᵀ A v and in A v) is computed once."""
+    chain = [f for f in x.factors if not f.is_scalar]
+    acc = memo[chain[-1]]
+    for i in range(len(chain) - 2, -1, -1):
+        key = ("chain",) + tuple(chain[i:])
+        got = memo.get(key)
+        if got is None:
+            f = memo[chain[i]]
+            got = memo[key] = f.v * acc if isinstance(f, _Diag) else f @ acc
+        acc = got
+    return acc
+
+
+LONG_CHAIN = 8
+"""Chains longer than this are multiplied as a balanced tree of multi_dot calls."""
 
 
 def evaluate(e: Expr, values: dict[str, Any], dims: dict[str, int], memo: dict | None = None):
@@ -88,6 +111,9 @@ def evaluate(e: Expr, values: dict[str, Any], dims: dict[str, int], memo: dict |
         x, ready = stack.pop()
         if x in memo:
             continue
+        if isinstance(x, Mul) and not ready and (pair := adjugate_pair(x)) is not None:
+            memo[x] = _eval_adjugate_product(x, pair, values, dims, memo)
+            continue
         if isinstance(x, Where) and not ready:
             inner = dict(values)
             inner[x.name.name] = evaluate(x.value, values, dims, memo)
@@ -97,11 +123,83 @@ def evaluate(e: Expr, values: dict[str, Any], dims: dict[str, int], memo: dict |
             stack.append((x, True))
             stack.extend((c, False) for c in x.children if c not in memo)
             continue
-        kids = [memo[c] for c in x.children]
-        if not isinstance(x, (Mul, Transpose)):
-            kids = [_dense(k) for k in kids]
-        memo[x] = _eval_one(x, kids, values, dims)
+        _step(x, memo, values, dims)
     return _dense(memo[e])
+
+
+def adjugate_pair(x: Mul) -> tuple[int, int, bool] | None:
+    """(i, j, transposed) when factor i of the product is det(M) and factor j is M⁻¹ (or M⁻ᵀ):
+    det(M)·M⁻¹ is the adjugate adj(M), which stays finite where M is singular."""
+    dets = {f.arg: i for i, f in enumerate(x.factors) if isinstance(f, Func) and f.name == "det"}
+    if not dets:
+        return None
+    for j, f in enumerate(x.factors):
+        transposed = isinstance(f, Transpose)
+        g = f.arg if transposed else f
+        if isinstance(g, Func) and g.name == "inv" and g.arg in dets:
+            return dets[g.arg], j, transposed
+    return None
+
+
+def adjugate(m: np.ndarray) -> np.ndarray:
+    """adj(M) = det(M)·M⁻¹, by the SVD M = U diag(s) Vᵀ: adj(M) = det(U) det(V) · V diag(∏ⱼ≠ᵢ sⱼ) Uᵀ,
+    finite at every M (for n = 1, adj(M) = 1); the products ∏ⱼ≠ᵢ sⱼ without a division."""
+    u, s, vt = np.linalg.svd(m)
+    before = np.concatenate(([1.0], np.cumprod(s[:-1])))
+    after = np.concatenate((np.cumprod(s[::-1][:-1])[::-1], [1.0]))
+    sign = np.linalg.det(u) * np.linalg.det(vt)
+    return sign * (vt.T * (before * after)) @ u.T
+
+
+def _eval_adjugate_product(x: Mul, pair: tuple[int, int, bool], values, dims, memo) -> Any:
+    """The product x with its factors det(M) and M⁻¹ taken together as adj(M)."""
+    i, j, transposed = pair
+    scal = 1.0
+    chain = []
+    for k, f in enumerate(x.factors):
+        if k == i:
+            continue
+        if k == j:
+            adj = adjugate(evaluate(x.factors[i].arg, values, dims, memo))
+            chain.append(adj.T if transposed else adj)
+        elif f.is_scalar:
+            scal = scal * _scalar(evaluate(f, values, dims, memo))
+        else:
+            chain.append(evaluate(f, values, dims, memo))
+    prod = _matmul(chain)
+    return _scalar(prod) * scal if x.is_scalar else prod * scal
+
+
+def _step(x: Expr, memo: dict, values, dims) -> None:
+    """memo[x] from the values of x's operands, already in the memo."""
+    kids = [memo[c] for c in x.children]
+    if not isinstance(x, (Mul, Transpose)):
+        kids = [_dense(k) for k in kids]
+    elif isinstance(x, Mul) and x.factors[-1].shape[1] == 1 and not x.factors[-1].is_scalar:
+        kids = [memo[f] if f.is_scalar else None for f in x.factors[:-1]] + [_column_chain(x, memo)]
+    memo[x] = _eval_one(x, kids, values, dims)
+
+
+def _plan(e: Expr) -> list[Expr] | None:
+    """The nodes of e in an evaluation order (operands first, each node once), found once for
+    a function called many times; None when e holds a ``where`` or a det(M)·M⁻¹ pair (evaluated
+    by :func:`evaluate`)."""
+    order: list[Expr] = []
+    seen: set[Expr] = set()
+    stack: list[tuple[Expr, bool]] = [(e, False)]
+    while stack:
+        x, ready = stack.pop()
+        if ready:
+            order.append(x)
+            continue
+        if x in seen:
+            continue
+        if isinstance(x, Where) or isinstance(x, Mul) and adjugate_pair(x) is not None:
+            return None
+        seen.add(x)
+        stack.append((x, True))
+        stack.extend((c, False) for c in reversed(x.children) if c not in seen)
+    return order
 
 
 def as_float(q) -> float:
@@ -113,6 +211,8 @@ def as_float(q) -> float:
 
 
 def _eval_one(x: Expr, kids: list, values, dims):
+    if isinstance(x, Group):
+        return kids[0]
     if isinstance(x, Sym):
         return values[x.name]
     if isinstance(x, Differential):
@@ -140,12 +240,14 @@ def _eval_one(x: Expr, kids: list, values, dims):
         for f, k in zip(x.factors, kids):
             if f.is_scalar:
                 scal = scal * _scalar(k)
-            else:
+            elif k is not None:
                 chain.append(k)
         if not chain:
             return scal
         prod = _matmul(chain)
-        return _scalar(prod) * scal if x.is_scalar else prod * scal
+        if x.is_scalar:
+            return _scalar(prod) * scal
+        return prod * scal if x.factors[0].is_scalar else prod  # no scalar factor: no scaled copy
     if isinstance(x, Hadamard):
         out = kids[0]
         for k in kids[1:]:
@@ -166,7 +268,7 @@ def _eval_one(x: Expr, kids: list, values, dims):
     if isinstance(x, Power):
         b, p = kids
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.power(b, _scalar(p)) if isinstance(b, np.ndarray) else float(np.power(float(b), _scalar(p)))
+            out = b ** _scalar(p) if isinstance(b, np.ndarray) else float(np.power(float(b), _scalar(p)))
         return out
     if isinstance(x, MatPow):
         return np.linalg.matrix_power(kids[0], x.k)
@@ -281,11 +383,19 @@ def to_layout(v, shape) -> Any:
 
 def lambdify(e: Expr, symbols: dict[str, Sym]) -> Callable[..., Any]:
     """A NumPy function of every name in ``symbols``, passed by keyword."""
+    order = _plan(e)
+    needed = [callable_name(c) for c in calls(e)]
+
     def f(**kwargs):
         values, dims = bind(symbols, kwargs)
-        values.update(callables((e,), kwargs))
+        values.update({k: kwargs[k] for k in needed if k in kwargs})
         with np.errstate(all="ignore"):
-            return to_layout(evaluate(e, values, dims), e.shape)
+            if order is None:
+                return to_layout(evaluate(e, values, dims), e.shape)
+            memo: dict = {}
+            for x in order:
+                _step(x, memo, values, dims)
+            return to_layout(_dense(memo[e]), e.shape)
 
     f.__doc__ = f"NumPy evaluation of {e}; arguments: {', '.join(sorted(symbols))}"
     return f

@@ -6,7 +6,7 @@ import re
 from fractions import Fraction
 
 from ..core.nodes import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
-                          MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, shape_text, PRINTERS)
+                          MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, shape_text, PRINTERS, Group)
 from ..core.catalogue import INTERNAL, lookup
 from ..core.declared import Declared, spelling
 
@@ -25,14 +25,20 @@ SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 def _number(v: Fraction) -> str:
     if v.denominator == 1:
         return str(v.numerator)
-    d = v.denominator
+    d, twos, fives = v.denominator, 0, 0
     while d % 2 == 0:
-        d //= 2
+        d, twos = d // 2, twos + 1
     while d % 5 == 0:
-        d //= 5
-    if d == 1:
-        return repr(float(v))
-    return f"{v.numerator}/{v.denominator}"
+        d, fives = d // 5, fives + 1
+    fraction = f"{v.numerator}/{v.denominator}"
+    if d != 1:
+        return fraction
+    s = repr(float(v))  # a decimal: as the float prints it when that is exact, else m·10⁻ᵏ (3e-400, not 0.0)
+    if "inf" not in s and Fraction(s) == v:
+        return s
+    k = max(twos, fives)
+    scientific = f"{(v * 10**k).numerator}e-{k}"
+    return scientific if len(scientific) < len(fraction) else fraction
 
 
 class TextPrinter:
@@ -184,6 +190,7 @@ class TextPrinter:
         """A matrix chain; an element-wise product leading it is parenthesised, ((y - t) .* y)*x',
         which grouping to the left makes optional but a reader should not have to work out."""
         out = ""
+        fs = [g for g in _inlined(fs, Mul)] if any(isinstance(f, Group) for f in fs) else fs
         for i, f in enumerate(fs):
             leading_hadamard = i == 0 and len(fs) > 1 and isinstance(f, Hadamard)
             s = self.wrap(f, PRODUCT, strict=not (first and i == 0) or leading_hadamard)
@@ -200,8 +207,9 @@ class TextPrinter:
         return isinstance(a, Transpose) and isinstance(a.arg, Sym) and a.arg == b and "[" not in b.name
 
     def _Hadamard(self, e: Hadamard):
-        num_f = [f for f in e.factors if not _negative_power(f)]
-        den_f = [f for f in e.factors if _negative_power(f)]
+        factors = _inlined(e.factors, Hadamard)
+        num_f = [f for f in factors if not _negative_power(f)]
+        den_f = [f for f in factors if _negative_power(f)]
         parts = [self.wrap(f, PRODUCT, strict=i > 0) for i, f in enumerate(num_f)]
         text = self.hadamard.join(parts) if parts else "1"
         for f in den_f:
@@ -212,6 +220,9 @@ class TextPrinter:
 
     def _Kron(self, e: Kron):
         return "kron(" + ", ".join(self(f) for f in e.factors) + ")", ATOM
+
+    def _Group(self, e: Group):
+        return self.p(e.arg)
 
     def _Transpose(self, e: Transpose):
         a = e.arg
@@ -256,8 +267,30 @@ class TextPrinter:
     def _Unvec(self, e: Unvec):
         return f"unvec({self(e.arg)}, {e.shape[0]})", ATOM
 
+    where_word = "  where "
+    where_comma = ", "
+
     def _Where(self, e: Where):
-        return f"{self(e.body)}  where {self(e.name)} = {self(e.value)}", SUM
+        """``body  where u = …, v = …``: a chain of names, in the order they are computed."""
+        defs = []
+        while isinstance(e, Where):
+            defs.append(f"{self(e.name)} = {self(e.value)}")
+            e = e.body
+        return f"{self(e)}{self.where_word}{self.where_comma.join(defs)}", SUM
+
+
+def _inlined(factors, kind) -> list[Expr]:
+    """The factors with those of a kept-whole product of the same kind written in line:
+    A ⊙ (B ⊙ C) prints A .* B .* C (the grouping is for sharing, not for reading)."""
+    out: list[Expr] = []
+    stack = list(reversed(factors))
+    while stack:
+        f = stack.pop()
+        if isinstance(f, Group) and isinstance(f.arg, kind) and not any(g.is_scalar for g in f.arg.factors):
+            stack.extend(reversed(f.arg.factors))
+        else:
+            out.append(f)
+    return out
 
 
 def _negative_power(f: Expr) -> bool:
@@ -283,8 +316,8 @@ class UnicodePrinter(TextPrinter):
         if "[" in s:  # a slice, Phi[:,i,:] (SPEC §6)
             base, _, rest = s.partition("[")
             return self.name(base) + "[" + rest
-        base, _, sub = s.partition("_")
-        return GREEK.get(base, base) + (("_" + sub) if sub else "")
+        base = s.partition("_")[0]
+        return GREEK.get(base, base) + s[len(base):]  # beta_1 → β_1; x_ and _ keep their '_'
 
     def _Ones(self, e):
         return ("𝟙ᵀ", POSTFIX) if e.shape[0] == 1 and e.shape[1] != 1 else ("𝟙", ATOM)
@@ -325,8 +358,7 @@ class UnicodePrinter(TextPrinter):
     def _MatPow(self, e: MatPow):
         return f"{self.wrap(e.base, POSTFIX)}{str(e.k).translate(SUPERSCRIPT)}", POWER
 
-    def _Where(self, e: Where):
-        return f"{self(e.body)},  {self(e.name)} = {self(e.value)}", SUM
+    where_word = ",  "
 
 
 _TEMPLATE_SLOT = re.compile(r"\{([0pa])\}")
@@ -357,7 +389,7 @@ class LatexPrinter(TextPrinter):
             base, _, rest = s.partition("[")
             return self.name(base) + "_{" + rest[:-1] + "}"
         base, _, sub = s.partition("_")
-        if not base:  # a name that starts with '_' (_, _w): upright, its underscores escaped
+        if not base or s.endswith("_") or "__" in s:  # _w, x_, x__1: upright, its underscores escaped
             return r"\mathrm{" + s.replace("_", r"\_") + "}"
         if not sub:
             i = len(base.rstrip("0123456789"))
@@ -429,8 +461,8 @@ class LatexPrinter(TextPrinter):
     def _Unvec(self, e: Unvec):
         return rf"\operatorname{{unvec}}\left({self(e.arg)}\right)", ATOM
 
-    def _Where(self, e: Where):
-        return rf"{self(e.body)}, \quad {self(e.name)} = {self(e.value)}", SUM
+    where_word = r", \quad "
+    where_comma = r",\ "
 
 
 _TEXT, _UNICODE, _LATEX = TextPrinter(), UnicodePrinter(), LatexPrinter()
