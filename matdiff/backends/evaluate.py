@@ -331,6 +331,13 @@ def bind(symbols: dict[str, Sym], kwargs: dict[str, Any]) -> tuple[dict[str, Any
                                  f"inferred from another argument (dimension {d})")
         values[name] = a
     _solve_products(products, dims)
+    for name, sym in symbols.items():  # p·q = l·n: vec of a p×q X against b ⊗ x
+        for have, want in sorted({e for d in sym.shape for e in getattr(d, "equal", ())}):
+            if all(p in dims for p in have + want) and math.prod(dims[p] for p in have) != \
+                    math.prod(dims[p] for p in want):
+                raise UsageError(f"'{name}' has sizes {'·'.join(have)} = {math.prod(dims[p] for p in have)} "
+                                 f"where {'·'.join(want)} = {math.prod(dims[p] for p in want)} was inferred "
+                                 f"from other arguments")
     return values, dims
 
 
