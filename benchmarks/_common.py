@@ -255,27 +255,37 @@ class Timing:
         return quartiles(self.wall)
 
 
-def interleaved(impls: Mapping[str, Callable[[], object]], rounds: int,
+Impl = "Callable[[], object] | tuple[Callable[[], object] | None, Callable[[], object]]"
+
+
+def interleaved(impls: Mapping[str, Impl], rounds: int,
                 setup: Callable[[], object] | None = None, warmup: int = 1) -> dict[str, Timing]:
     """Time each implementation once per round, in turn (A, B, C, then B, C, A, …), ``rounds`` rounds.
 
     Interleaving spreads a burst of other load on the machine over every
     implementation instead of charging it to whichever ran then; rotating the
     order keeps any one of them from always running after the same other.
-    ``warmup`` untimed calls of each come first; ``setup`` runs untimed before
-    every timed call."""
+    ``warmup`` untimed calls of each come first.  An implementation is a function
+    or a pair (its own setup, function); a setup (``setup`` for all, or its own)
+    runs untimed before every timed call."""
     names = list(impls)
+    pairs = {n: impls[n] if isinstance(impls[n], tuple) else (None, impls[n]) for n in names}
     for _ in range(warmup):
         for name in names:
-            impls[name]()
+            own, fn = pairs[name]
+            if own is not None:
+                own()
+            fn()
     out = {name: Timing() for name in names}
     collect()
     for r in range(rounds):
         k = r % len(names) if names else 0
         for name in names[k:] + names[:k]:
+            own, fn = pairs[name]
             if setup is not None:
                 setup()
-            fn = impls[name]
+            if own is not None:
+                own()
             c0, t0 = time.thread_time(), time.perf_counter()
             fn()
             t1, c1 = time.perf_counter(), time.thread_time()

@@ -32,7 +32,8 @@ from .frontend.types import Inference, assumed_types_note, check_types, concaten
 from .present.printing import to_text
 from .result import Parsed, Result
 from .results import ProgramResult, Results, fold_into, needed
-from .simplify.passes import name_repeats, pull_transposes, simplify
+from .simplify.dag_names import display_names
+from .simplify.passes import pull_transposes, simplify
 from .simplify.shared_names import name_shared
 
 
@@ -133,7 +134,7 @@ def finish(expr: str, parsed: Parsed, f: Expr, var: Sym, order: int, kind: str, 
         named = pull_transposes(fold_into(parsed.program, value), to_text)
         return ProgramResult(expr, var, order, kind, value, parsed.expr, parsed.symbols, tuple(notes), first,
                              named, program=parsed.program)
-    display = name_repeats(pull_transposes(value, to_text), set(parsed.symbols), to_text)
+    display = display_names(value, set(parsed.symbols), to_text)
     return Result(expr, var, order, kind, value, parsed.expr, parsed.symbols, tuple(notes), first,
                   display if display is not value else None, parsed.origins)
 

@@ -104,6 +104,9 @@ def evaluate(e: Expr, values: dict[str, Any], dims: dict[str, int], memo: dict |
         x, ready = stack.pop()
         if x in memo:
             continue
+        if isinstance(x, Mul) and not ready and (pair := adjugate_pair(x)) is not None:
+            memo[x] = _eval_adjugate_product(x, pair, values, dims, memo)
+            continue
         if isinstance(x, Where) and not ready:
             inner = dict(values)
             inner[x.name.name] = evaluate(x.value, values, dims, memo)
@@ -129,7 +132,8 @@ def _step(x: Expr, memo: dict, values, dims) -> None:
 
 def _plan(e: Expr) -> list[Expr] | None:
     """The nodes of e in an evaluation order (operands first, each node once), found once for
-    a function called many times; None when e holds a ``where`` (evaluated by :func:`evaluate`)."""
+    a function called many times; None when e holds a ``where`` or an adjugate product det(M)·M⁻¹
+    (both evaluated by :func:`evaluate`, which does not evaluate all their operands)."""
     order: list[Expr] = []
     seen: set[Expr] = set()
     stack: list[tuple[Expr, bool]] = [(e, False)]
@@ -140,12 +144,55 @@ def _plan(e: Expr) -> list[Expr] | None:
             continue
         if x in seen:
             continue
-        if isinstance(x, Where):
+        if isinstance(x, Where) or isinstance(x, Mul) and adjugate_pair(x) is not None:
             return None
         seen.add(x)
         stack.append((x, True))
         stack.extend((c, False) for c in reversed(x.children) if c not in seen)
     return order
+
+
+def adjugate_pair(x: Mul) -> tuple[int, int, bool] | None:
+    """(i, j, transposed) when factor i of the product is det(M) and factor j is M⁻¹ (or M⁻ᵀ):
+    det(M)·M⁻¹ is the adjugate adj(M), which stays finite where M is singular."""
+    dets = {f.arg: i for i, f in enumerate(x.factors) if isinstance(f, Func) and f.name == "det"}
+    if not dets:
+        return None
+    for j, f in enumerate(x.factors):
+        transposed = isinstance(f, Transpose)
+        g = f.arg if transposed else f
+        if isinstance(g, Func) and g.name == "inv" and g.arg in dets:
+            return dets[g.arg], j, transposed
+    return None
+
+
+def adjugate(m: np.ndarray) -> np.ndarray:
+    """adj(M) = det(M)·M⁻¹, by the SVD M = U diag(s) Vᵀ: adj(M) = det(U) det(V) · V diag(∏ⱼ≠ᵢ sⱼ) Uᵀ,
+    finite at every M (for n = 1, adj(M) = 1); the products ∏ⱼ≠ᵢ sⱼ without a division."""
+    u, s, vt = np.linalg.svd(m)
+    before = np.concatenate(([1.0], np.cumprod(s[:-1])))
+    after = np.concatenate((np.cumprod(s[::-1][:-1])[::-1], [1.0]))
+    sign = np.linalg.det(u) * np.linalg.det(vt)
+    return sign * (vt.T * (before * after)) @ u.T
+
+
+def _eval_adjugate_product(x: Mul, pair: tuple[int, int, bool], values, dims, memo) -> Any:
+    """The product x with its factors det(M) and M⁻¹ taken together as adj(M)."""
+    i, j, transposed = pair
+    scal = 1.0
+    chain = []
+    for k, f in enumerate(x.factors):
+        if k == i:
+            continue
+        if k == j:
+            adj = adjugate(evaluate(x.factors[i].arg, values, dims, memo))
+            chain.append(adj.T if transposed else adj)
+        elif f.is_scalar:
+            scal = scal * _scalar(evaluate(f, values, dims, memo))
+        else:
+            chain.append(evaluate(f, values, dims, memo))
+    prod = _matmul(chain)
+    return _scalar(prod) * scal if x.is_scalar else prod * scal
 
 
 def as_float(q) -> float:

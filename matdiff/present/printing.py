@@ -25,14 +25,20 @@ SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 def _number(v: Fraction) -> str:
     if v.denominator == 1:
         return str(v.numerator)
-    d = v.denominator
+    d, twos, fives = v.denominator, 0, 0
     while d % 2 == 0:
-        d //= 2
+        d, twos = d // 2, twos + 1
     while d % 5 == 0:
-        d //= 5
-    if d == 1:
-        return repr(float(v))
-    return f"{v.numerator}/{v.denominator}"
+        d, fives = d // 5, fives + 1
+    fraction = f"{v.numerator}/{v.denominator}"
+    if d != 1:
+        return fraction
+    s = repr(float(v))  # a decimal: as the float prints it when that is exact, else m·10⁻ᵏ (3e-400, not 0.0)
+    if "inf" not in s and Fraction(s) == v:
+        return s
+    k = max(twos, fives)
+    scientific = f"{(v * 10**k).numerator}e-{k}"
+    return scientific if len(scientific) < len(fraction) else fraction
 
 
 class TextPrinter:
@@ -256,8 +262,16 @@ class TextPrinter:
     def _Unvec(self, e: Unvec):
         return f"unvec({self(e.arg)}, {e.shape[0]})", ATOM
 
+    where_word = "  where "
+    where_comma = ", "
+
     def _Where(self, e: Where):
-        return f"{self(e.body)}  where {self(e.name)} = {self(e.value)}", SUM
+        """``body  where u = …, v = …``: a chain of names, in the order they are computed."""
+        defs = []
+        while isinstance(e, Where):
+            defs.append(f"{self(e.name)} = {self(e.value)}")
+            e = e.body
+        return f"{self(e)}{self.where_word}{self.where_comma.join(defs)}", SUM
 
 
 def _negative_power(f: Expr) -> bool:
@@ -325,8 +339,7 @@ class UnicodePrinter(TextPrinter):
     def _MatPow(self, e: MatPow):
         return f"{self.wrap(e.base, POSTFIX)}{str(e.k).translate(SUPERSCRIPT)}", POWER
 
-    def _Where(self, e: Where):
-        return f"{self(e.body)},  {self(e.name)} = {self(e.value)}", SUM
+    where_word = ",  "
 
 
 _TEMPLATE_SLOT = re.compile(r"\{([0pa])\}")
@@ -429,8 +442,8 @@ class LatexPrinter(TextPrinter):
     def _Unvec(self, e: Unvec):
         return rf"\operatorname{{unvec}}\left({self(e.arg)}\right)", ATOM
 
-    def _Where(self, e: Where):
-        return rf"{self(e.body)}, \quad {self(e.name)} = {self(e.value)}", SUM
+    where_word = r", \quad "
+    where_comma = r",\ "
 
 
 _TEXT, _UNICODE, _LATEX = TextPrinter(), UnicodePrinter(), LatexPrinter()
