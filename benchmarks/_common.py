@@ -1,4 +1,11 @@
-"""Shared pieces of the matdiff benchmarks: machine facts, timing, tables, README sections."""
+"""Shared pieces of the matdiff benchmarks: thread pinning, machine facts, interleaved timing, tables,
+README sections.
+
+Importing this module pins the BLAS / OpenMP / XLA thread pools to one thread
+(``MATDIFF_BENCH_THREADS=N`` for N) before NumPy or JAX is imported, so runs on a
+shared machine are comparable; every script calls :func:`start` after parsing its
+arguments, which applies ``--threads`` and prints the machine, versions and thread
+settings at the top of the run."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -9,8 +16,9 @@ import re
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -19,6 +27,77 @@ README = HERE / "README.md"
 # benchmark the checkout, not whatever copy of matdiff is installed
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+# -- threads --------------------------------------------------------------------------
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+XLA_THREAD_FLAGS = ("--xla_cpu_multi_thread_eigen=false", "intra_op_parallelism_threads=1")
+
+
+def default_threads() -> int:
+    try:
+        return max(1, int(os.environ.get("MATDIFF_BENCH_THREADS", "1")))
+    except ValueError:
+        return 1
+
+
+def pin_thread_env(n: int) -> None:
+    """Set the thread variables read when NumPy's BLAS / JAX's XLA start (no effect once loaded)."""
+    for key in THREAD_VARS:
+        os.environ[key] = str(n)
+    if n == 1:
+        flags = os.environ.get("XLA_FLAGS", "").split()
+        flags += [f for f in XLA_THREAD_FLAGS if f not in flags]
+        os.environ["XLA_FLAGS"] = " ".join(flags)
+
+
+THREADS = default_threads()
+pin_thread_env(THREADS)
+_LIMITER = None
+
+
+def pin_threads(n: int | None = None) -> int:
+    """Limit BLAS / OpenMP pools (threadpoolctl, also after NumPy is loaded) and torch, when loaded, to n threads."""
+    global THREADS, _LIMITER
+    n = THREADS if n is None else n
+    THREADS = n
+    pin_thread_env(n)
+    import numpy  # noqa: F401 - load the BLAS so threadpoolctl sees it
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        pass
+    else:
+        _LIMITER = threadpool_limits(limits=n)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        pin_torch(n)
+    return n
+
+
+def pin_torch(n: int | None = None) -> None:
+    """torch's intra-op (and, when still possible, inter-op) pools to n threads."""
+    import torch
+
+    n = THREADS if n is None else n
+    torch.set_num_threads(n)
+    try:
+        torch.set_num_interop_threads(n)
+    except RuntimeError:  # only settable before torch's first parallel work
+        pass
+
+
+def thread_text() -> str:
+    """The thread settings in force: environment, BLAS pools as threadpoolctl sees them, XLA, torch."""
+    parts = [blas_env()]
+    parts.append("BLAS: " + blas_info())
+    xla = os.environ.get("XLA_FLAGS")
+    parts.append(f"XLA_FLAGS={xla}" if xla else "XLA_FLAGS unset")
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        parts.append(f"torch {torch.get_num_threads()} intra-op / {torch.get_num_interop_threads()} inter-op threads")
+    return "; ".join(parts)
 
 
 # -- machine --------------------------------------------------------------------
@@ -72,6 +151,7 @@ def machine_info(libs: Iterable[str] = ("numpy", "sympy")) -> dict[str, str]:
     }
     for lib in libs:
         info[lib] = _version(lib)
+    info["threads"] = thread_text()
     return info
 
 
@@ -84,23 +164,44 @@ def load_text() -> str:
 
 
 def blas_env() -> str:
-    keys = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    keys = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", *THREAD_VARS)
     set_ = [f"{k}={os.environ[k]}" for k in keys if k in os.environ]
     return ", ".join(set_) if set_ else "none of OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE/*_NUM_THREADS set"
 
 
 def machine_lines(info: dict[str, str]) -> list[str]:
-    skip = ("date", "cpu", "cores", "python", "blas", "env", "load", "torch threads")
+    skip = ("date", "cpu", "cores", "python", "blas", "env", "load", "load_when", "torch threads", "threads")
     libs = ", ".join(f"{k} {v}" for k, v in info.items() if k not in skip)
     lines = [f"- date: {info['date']}",
-             f"- machine: {info['cpu']}, {info['cores']} logical cores; load average at the end of the run "
+             f"- machine: {info['cpu']}, {info['cores']} logical cores; load average {info.get('load_when', 'at the end of the run')} "
              f"{info['load']} (other work on the machine inflates wall-clock times)",
              f"- Python {info['python']}; {libs}"]
-    if "blas" in info:
-        lines.append(f"- BLAS: {info['blas']}")
-    if "env" in info:
-        lines.append(f"- environment: {info['env']}")
+    if "threads" in info:
+        lines.append(f"- threads: {info['threads']}")
+    else:
+        if "blas" in info:
+            lines.append(f"- BLAS: {info['blas']}")
+        if "env" in info:
+            lines.append(f"- environment: {info['env']}")
     return lines
+
+
+HEADER_LIBS = ("numpy", "sympy", "jax", "jaxlib", "torch", "lark")
+
+
+def start(args=None, libs: Iterable[str] = HEADER_LIBS, name: str | None = None) -> dict[str, str]:
+    """Apply ``--threads`` (when parsed) and print the machine, load, versions and thread settings
+    at the top of a run; returns them (the README sections take theirs at the end of the run)."""
+    n = getattr(args, "threads", None)
+    pin_threads(n)
+    info = machine_info(libs)
+    info["load_when"] = "at the start of the run"
+    title = name or Path(sys.argv[0]).stem or "benchmark"
+    print(f"# {title}: started {_dt.datetime.now().isoformat(timespec='seconds')}", file=sys.stderr)
+    for line in machine_lines(info):
+        print("#" + line[1:], file=sys.stderr)
+    sys.stderr.flush()
+    return info
 
 
 # -- timing ---------------------------------------------------------------------
@@ -126,8 +227,92 @@ def measure_both(fn: Callable[[], object], repeats: int,
     return wall, cpu
 
 
+@dataclass
+class Timing:
+    """Wall-clock and thread-CPU seconds of one implementation over interleaved rounds."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.wall)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
+
+    @property
+    def min(self) -> float:
+        return min(self.wall)
+
+    @property
+    def max(self) -> float:
+        return max(self.wall)
+
+    @property
+    def iqr(self) -> tuple[float, float]:
+        return quartiles(self.wall)
+
+
+Impl = "Callable[[], object] | tuple[Callable[[], object] | None, Callable[[], object]]"
+
+
+def interleaved(impls: Mapping[str, Impl], rounds: int,
+                setup: Callable[[], object] | None = None, warmup: int = 1) -> dict[str, Timing]:
+    """Time each implementation once per round, in turn (A, B, C, then B, C, A, …), ``rounds`` rounds.
+
+    Interleaving spreads a burst of other load on the machine over every
+    implementation instead of charging it to whichever ran then; rotating the
+    order keeps any one of them from always running after the same other.
+    ``warmup`` untimed calls of each come first.  An implementation is a function
+    or a pair (its own setup, function); a setup (``setup`` for all, or its own)
+    runs untimed before every timed call."""
+    names = list(impls)
+    pairs = {n: impls[n] if isinstance(impls[n], tuple) else (None, impls[n]) for n in names}
+    for _ in range(warmup):
+        for name in names:
+            own, fn = pairs[name]
+            if own is not None:
+                own()
+            fn()
+    out = {name: Timing() for name in names}
+    collect()
+    for r in range(rounds):
+        k = r % len(names) if names else 0
+        for name in names[k:] + names[:k]:
+            own, fn = pairs[name]
+            if setup is not None:
+                setup()
+            if own is not None:
+                own()
+            c0, t0 = time.thread_time(), time.perf_counter()
+            fn()
+            t1, c1 = time.perf_counter(), time.thread_time()
+            out[name].wall.append(t1 - t0)
+            out[name].cpu.append(c1 - c0)
+    return out
+
+
 def median(xs: Sequence[float]) -> float:
     return statistics.median(xs)
+
+
+def quartiles(xs: Sequence[float]) -> tuple[float, float]:
+    """First and third quartiles (the interquartile range); the min and max for fewer than 4 values."""
+    xs = sorted(xs)
+    if len(xs) < 4:
+        return xs[0], xs[-1]
+    q = statistics.quantiles(xs, n=4, method="inclusive")
+    return q[0], q[2]
+
+
+def fmt_spread(xs: Sequence[float], digits: int = 2, scale: float = 1e3) -> str:
+    """``median [q1–q3]`` in ms (scale 1e3): the median and the interquartile range."""
+    if not xs:
+        return "n/a"
+    lo, hi = quartiles(xs)
+    return f"{statistics.median(xs) * scale:.{digits}f} [{lo * scale:.{digits}f}–{hi * scale:.{digits}f}]"
 
 
 def fmt_ms(seconds: float | None, digits: int = 2) -> str:
@@ -190,5 +375,7 @@ def update_section(path: Path | str, name: str, body: str) -> Path:
 
 def add_common_args(parser) -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes and few repeats (CI smoke)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help=f"BLAS / OpenMP / torch threads (default {THREADS}: $MATDIFF_BENCH_THREADS or 1)")
     parser.add_argument("--out", default=str(README), help="Markdown file whose section is updated")
     parser.add_argument("--no-write", action="store_true", help="print only; leave the Markdown file alone")

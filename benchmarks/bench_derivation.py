@@ -1,40 +1,52 @@
-"""Derivation time of matdiff on the shared example cases, side by side with SymPy.
+"""Derivation time of matdiff on the shared example cases, cold and warm, side by side with SymPy.
 
-    python benchmarks/bench_derivation.py [--quick] [--repeats N] [--out PATH]
+    python benchmarks/bench_derivation.py [--quick] [--repeats N] [--cold-rounds N] [--out PATH]
 
-For every case: ``matdiff.diff(expr, wrt, types=, order=)`` timed warm (the
-grammar loaded and the code paths run once before timing), median and max over
-the repeats. Before each timed run matdiff's memo caches (the ``lru_cache``s
-of ``matdiff.core.construct`` and friends) are emptied, so a repeat derives the
-answer again instead of looking it up; the column ``memo`` is the same call
-with the caches kept, for reference.
+The cases are the shared example cases (``../shared/examples/cases.py`` and
+``v2/cases_v2.py``, or ``$MATDIFF_CASES``), each called as the example runners
+call it: ``matdiff.diff(expr, wrt, types=, order=)`` (a list of variables, or
+two for a mixed derivative, as the case says).
+
+*Cold* is what a command-line call, or the first ``diff`` of a notebook, pays:
+a fresh interpreter per sample (a subprocess with the same environment), timed
+from inside it, so the interpreter's own start-up is not counted: *import* is
+``import matdiff``, *first call* the first ``matdiff.diff(...)`` after it.
+*Warm* is the same call repeated in one process, with matdiff's memo caches
+(the ``lru_cache``s of ``matdiff.core.construct`` and friends) emptied before
+each run so that a repeat derives the answer again instead of looking it up;
+column *memo* keeps the caches. Cold samples and warm runs are interleaved
+with SymPy's, case by case and round by round.
 
 SymPy gets the same case written by hand with ``MatrixSymbol`` (symbolic
-dimensions, like matdiff's), and ``expr.diff(X)`` (twice for a Hessian) is
-timed after ``sympy.core.cache.clear_cache()``. Building the SymPy expression
-is not timed, while matdiff's time includes parsing and typing the text: the
-comparison leans towards SymPy. A SymPy case is "n/a" when SymPy raises, has no
-such function (softmax), leaves an unevaluated ``Derivative``, or answers 0 where
-the derivative is not 0.
+dimensions, like matdiff's; ``_sympy_cases.py``), and ``expr.diff(X)`` (twice
+for a Hessian), measured the same way: cold in a fresh interpreter (``import
+sympy``, then building the expression and differentiating it), warm after
+``sympy.core.cache.clear_cache()`` with the expression rebuilt untimed. A SymPy
+case is "n/a" when SymPy raises, has no such function (softmax), leaves an
+unevaluated ``Derivative``, answers 0 where the derivative is not 0, or the
+case has no SymPy form (index notation, programs, several variables).
 
-Targets: median over cases ≤ 5 ms, max ≤ 100 ms, matdiff ≥ 10× faster than
-SymPy (median of the per-case ratios).
+Targets: cold first call median ≤ 2 ms; warm median over cases ≤ 5 ms, max
+≤ 100 ms; matdiff ≥ 10× faster than SymPy (median of the per-case warm ratios).
 """
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
+import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common as C  # noqa: E402
+from _sympy_cases import SYMPY_NOTES, sympy_builders, sympy_verdict  # noqa: E402
 
 import matdiff  # noqa: E402
 
+TARGET_COLD_MS = 2.0
 TARGET_MEDIAN_MS = 5.0
 TARGET_MAX_MS = 100.0
 TARGET_RATIO = 10.0
@@ -44,9 +56,33 @@ TARGET_RATIO = 10.0
 class Case:
     id: str
     expr: str
-    wrt: str
+    wrt: str | list | tuple
     types: dict | None = None
     order: int = 1
+    source: str = "cases.py"
+    args: list = field(default_factory=list)  # positional arguments of matdiff.diff
+    kw: dict = field(default_factory=dict)  # its keyword arguments
+
+    def __post_init__(self) -> None:
+        if not self.args:
+            self.args, self.kw = diff_call(self)
+
+    def call(self):
+        return matdiff.diff(*self.args, **self.kw)
+
+
+def diff_call(case) -> tuple[list, dict]:
+    """The matdiff.diff call the example runners make: (positional, keyword) arguments."""
+    kw: dict = {}
+    if case.types:
+        kw["types"] = dict(case.types)
+    if isinstance(case.wrt, list):  # several variables: one gradient each
+        return [case.expr, list(case.wrt)], kw
+    if isinstance(case.wrt, tuple):  # a mixed derivative
+        return [case.expr, *case.wrt], kw
+    if case.order != 1:
+        kw["order"] = case.order
+    return [case.expr, case.wrt], kw
 
 
 # used when ../shared/examples/cases.py is not beside the checkout
@@ -65,142 +101,32 @@ def cases_path() -> Path:
     return Path(env) if env else C.ROOT.parent / "shared" / "examples" / "cases.py"
 
 
+def _module(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses need the module registered
+    sys.path.insert(0, str(path.parent))  # the case files import their neighbours (fdcheck)
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(path.parent))
+    return mod
+
+
 def load_cases() -> tuple[list[Case], str]:
+    """The shared example cases (cases.py, then v2/cases_v2.py beside it when present)."""
     path = cases_path()
     if not path.exists():
         return list(FALLBACK_CASES), "built-in fallback list (shared cases not found)"
-    spec = importlib.util.spec_from_file_location("matdiff_shared_cases", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses need the module registered
-    spec.loader.exec_module(mod)
-    out = [Case(c.id, c.expr, c.wrt, c.types, c.order) for c in mod.CASES]
-    return out, f"{path.name} ({len(out)} cases)"
-
-
-# -- SymPy, case by case -------------------------------------------------------------
-def sympy_builders() -> dict[str, Callable[[], tuple]]:
-    """case id -> () -> (SymPy expression, variable); absent ids have no SymPy form."""
-    import sympy as sp
-    from sympy import HadamardProduct, Identity, Inverse, MatrixSymbol, OneMatrix, Trace
-
-    l, m, n, p, q = sp.symbols("l m n p q", integer=True, positive=True)
-    beta = sp.Symbol("beta")
-
-    def mat(name, r, c):
-        return MatrixSymbol(name, r, c)
-
-    def vec(name, r):
-        return MatrixSymbol(name, r, 1)
-
-    def total(E):  # sum of all entries
-        return OneMatrix(1, E.shape[0]) * E * OneMatrix(E.shape[1], 1)
-
-    def ew(E, f):
-        return E.applyfunc(f)
-
-    X_ln = mat("X", l, n)
-    Xsq = mat("X", n, n)
-    x, a, b = vec("x", n), vec("a", n), vec("b", n)
-    An = mat("A", n, n)
-    gram = X_ln.T * X_ln - Identity(n)
-
-    def quad():
-        return x.T * An * x, x
-
-    def mlp():
-        W1, W2, xx, y = mat("W1", p, n), mat("W2", m, p), vec("x", n), vec("y", m)
-        r = W2 * ew(W1 * xx, sp.tanh) - y
-        return total(ew(r, lambda t: t ** 2)), W1
-
-    def logreg():
-        X, w, y = mat("X", l, n), vec("w", n), vec("y", l)
-        return -total(ew(HadamardProduct(y, X * w), lambda t: sp.log(1 / (1 + sp.exp(-t))))), w
-
-    def gauss():
-        S, xx, mu = mat("S", n, n), vec("x", n), vec("mu", n)
-        return sp.log(sp.Determinant(S)) / 2 + (xx - mu).T * Inverse(S) * (xx - mu) / 2, mu
-
-    def mf():
-        A, U, V = mat("A", l, n), mat("U", l, p), mat("V", n, p)
-        R = A - U * V.T
-        return Trace(R.T * R), U
-
-    def ls():
-        X, w, y = mat("X", l, n), vec("w", n), vec("y", l)
-        r = X * w - y
-        return r.T * r, w
-
-    return {
-        "seed-abs-gram": lambda: (beta * total(ew(gram, sp.Abs)), X_ln),
-        "seed-tr-abs-gram": lambda: (Trace(ew(gram, sp.Abs)), X_ln),
-        "seed-quad-grad": quad,
-        "seed-quad-hess": quad,
-        "cb51-det-AXB-rect": lambda: (sp.Determinant(mat("A", p, l) * mat("X", l, n) * mat("B", n, p)),
-                                      mat("X", l, n)),
-        "cb61-a-invX-b": lambda: (a.T * Inverse(Xsq) * b, Xsq),
-        "cb70-aXb": lambda: (vec("a", l).T * X_ln * vec("b", n), X_ln),
-        "cb78-affine-bilinear": lambda: ((mat("B", l, n) * x + vec("b", l)).T * mat("C", l, m)
-                                         * (mat("D", m, n) * x + vec("d", m)), x),
-        "cb100-trXA": lambda: (Trace(X_ln * mat("A", n, l)), X_ln),
-        "cb101-trAXB": lambda: (Trace(mat("A", p, l) * X_ln * mat("B", n, p)), X_ln),
-        "cb108-trXtBX": lambda: (Trace(X_ln.T * mat("B", l, l) * X_ln), X_ln),
-        "cb115-trXtX": lambda: (Trace(X_ln.T * X_ln), X_ln),
-        "cb121-trX3": lambda: (Trace(Xsq ** 3), Xsq),
-        "cb125-tr-inv-XtCX-A": lambda: (Trace(Inverse(X_ln.T * mat("C", l, l) * X_ln) * An), X_ln),
-        "cb129-norm2-xa": lambda: (sp.sqrt((x - a).T * (x - a)), x),
-        "cb138-sym-trAS": lambda: (Trace(An * mat("S", n, n)), mat("S", n, n)),
-        "cb-ew-sum-exp": lambda: (total(ew(X_ln, sp.exp)), X_ln),
-        "ml-ls-grad": ls,
-        "ml-ls-hess": ls,
-        "ml-logreg-grad": logreg,
-        "ml-mlp-tanh-W1": mlp,
-        "ml-gauss-nll-mu": gauss,
-        "ml-pca": lambda: (Trace(mat("W", n, p).T * mat("C", n, n) * mat("W", n, p)), mat("W", n, p)),
-        "ml-mf-U": mf,
-        "mn-jac-Ax": lambda: (mat("A", m, n) * x, x),
-        "mn-jac-AXB": lambda: (mat("A", p, l) * X_ln * mat("B", n, q), X_ln),
-        "mn-jac-XtX": lambda: (X_ln.T * X_ln, X_ln),
-        "mn-hess-trXtAX": lambda: (Trace(X_ln.T * mat("A", l, l) * X_ln), X_ln),
-        "edge-wrt-scalar-beta": lambda: (beta * total(ew(gram, sp.Abs)), beta),
-        "edge-nested-transpose": lambda: (vec("a", l).T * X_ln.T.T * vec("b", n), X_ln),
-        "edge-absent-variable": lambda: (a.T * x, vec("y", m)),
-        "edge-unicode-hadamard": lambda: (total(HadamardProduct(mat("A", l, n), X_ln)), X_ln),
-        "edge-juxt-number": lambda: (Trace((2 * X_ln - mat("A", l, n)).T * (2 * X_ln - mat("A", l, n))), X_ln),
-        "edge-sign-subgradient": lambda: (total(HadamardProduct(ew(x, sp.sign), x)), x),
-    }
-
-
-SYMPY_NOTES = {
-    "seed-softmax-jac": "no softmax",
-    "seed-xent-softmax": "no softmax",
-    "ml-softmax-reg-W": "no softmax",
-    "cb138-sym-trAS": "no symmetric MatrixSymbol: unprojected gradient",
-    "cb125-tr-inv-XtCX-A": "C not symmetric in SymPy",
-    "ml-pca": "C not symmetric in SymPy",
-}
-
-
-def sympy_run(build: Callable[[], tuple], order: int):
-    expr, var = build()
-    out = expr.diff(var)
-    if order == 2:
-        out = out.diff(var)
-    return out
-
-
-def sympy_verdict(build: Callable[[], tuple], order: int, matdiff_zero: bool) -> str | None:
-    """None when SymPy derives the case, else why it is n/a."""
-    import sympy as sp
-
-    try:
-        out = sympy_run(build, order)
-    except Exception as e:  # noqa: BLE001 - any SymPy failure makes the case n/a
-        return f"raises {type(e).__name__}"
-    if out.has(sp.Derivative) or "Derivative" in str(out):
-        return "unevaluated Derivative"
-    if not matdiff_zero and (out == 0 or getattr(out, "is_ZeroMatrix", False) or getattr(out, "is_zero", False) is True):
-        return "answers 0 (wrong)"
-    return None
+    out = [Case(c.id, c.expr, c.wrt, c.types, c.order) for c in _module(path, "matdiff_shared_cases").CASES]
+    names = [f"{path.name} ({len(out)} cases)"]
+    v2 = path.parent / "v2" / "cases_v2.py"
+    if v2.exists():
+        more = [Case(c.id, c.expr, c.wrt, c.types, c.order, source=v2.name)
+                for c in _module(v2, "matdiff_shared_cases_v2").CASES]
+        out += more
+        names.append(f"{v2.name} ({len(more)} cases)")
+    return out, " and ".join(names)
 
 
 def clear_matdiff_caches() -> None:
@@ -214,11 +140,82 @@ def clear_matdiff_caches() -> None:
                 clear()
 
 
+
+# -- cold: a fresh interpreter per sample ------------------------------------------------------
+COLD_MATDIFF = """
+import json, sys, time
+a = json.loads(sys.argv[1])
+c0, t0 = time.thread_time(), time.perf_counter()
+import matdiff
+c1, t1 = time.thread_time(), time.perf_counter()
+matdiff.diff(*a["args"], **a["kw"])
+c2, t2 = time.thread_time(), time.perf_counter()
+print(json.dumps([t1 - t0, t2 - t1, c1 - c0, c2 - c1]))
+"""
+
+COLD_SYMPY = """
+import json, sys, time
+a = json.loads(sys.argv[1])
+sys.path.insert(0, a["bench"])
+c0, t0 = time.thread_time(), time.perf_counter()
+import sympy
+c1, t1 = time.thread_time(), time.perf_counter()
+from _sympy_cases import sympy_run, sympy_builders
+sympy_run(sympy_builders()[a["id"]], a["order"])
+c2, t2 = time.thread_time(), time.perf_counter()
+print(json.dumps([t1 - t0, t2 - t1, c1 - c0, c2 - c1]))
+"""
+
+START_UP = "pass"
+
+
+def child(code: str, payload: dict) -> list[float] | None:
+    """[import, first call] wall-clock then thread-CPU seconds, measured inside a fresh interpreter;
+    None if it failed."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(C.ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    p = subprocess.run([sys.executable, "-c", code, json.dumps(payload)], capture_output=True, text=True, env=env,
+                       timeout=300)
+    if p.returncode != 0:
+        return None
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def start_up_seconds(samples: int) -> list[float]:
+    """Wall-clock seconds of ``python -c pass``: the interpreter's own start-up, which cold times exclude."""
+    import time
+
+    out = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", START_UP], check=True)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def run_cold(cases: list[Case], rounds: int, sympy_ids: dict[str, int]) -> dict[str, dict]:
+    """Per case: matdiff's and (where it derives the case) SymPy's cold samples, interleaved."""
+    keys = ("import", "first", "import_cpu", "first_cpu")
+    out = {c.id: {k: [] for k in keys + tuple("sympy_" + k for k in keys)} for c in cases}
+    bench = str(Path(__file__).resolve().parent)
+    for _ in range(rounds):
+        for c in cases:
+            got = child(COLD_MATDIFF, {"args": c.args, "kw": c.kw})
+            for k, v in zip(keys, got or ()):
+                out[c.id][k].append(v)
+            if c.id in sympy_ids:
+                got = child(COLD_SYMPY, {"bench": bench, "id": c.id, "order": sympy_ids[c.id]})
+                for k, v in zip(keys, got or ()):
+                    out[c.id]["sympy_" + k].append(v)
+    return out
+
+
 # -- the benchmark -------------------------------------------------------------------
 def run(quick: bool = False, repeats: int | None = None, sympy_repeats: int | None = None,
-        case_ids: list[str] | None = None, with_sympy: bool = True) -> dict:
-    repeats = repeats or (3 if quick else 30)
-    sympy_repeats = sympy_repeats or (1 if quick else 7)
+        case_ids: list[str] | None = None, with_sympy: bool = True, cold_rounds: int | None = None) -> dict:
+    repeats = repeats or (3 if quick else 21)
+    sympy_repeats = sympy_repeats or (1 if quick else 5)
+    cold_rounds = cold_rounds if cold_rounds is not None else (1 if quick else 3)
     cases, source = load_cases()
     if case_ids:
         cases = [c for c in cases if c.id in case_ids]
@@ -226,22 +223,18 @@ def run(quick: bool = False, repeats: int | None = None, sympy_repeats: int | No
     if with_sympy:
         from sympy.core.cache import clear_cache as sympy_clear
 
-    matdiff.diff("x'*A*x", "x")  # load the grammar, import every module
+    matdiff.diff("x'*A*x", "x")  # import every module the warm runs use
     rows = []
+    derivable: dict[str, int] = {}
     for c in cases:
-        def call(c=c):
-            return matdiff.diff(c.expr, c.wrt, types=c.types, order=c.order)
-
         try:
-            r = call()
+            r = c.call()
         except matdiff.MatdiffError as e:
-            rows.append({"id": c.id, "error": str(e).splitlines()[0]})
+            rows.append({"id": c.id, "source": c.source, "error": str(e).splitlines()[0]})
             continue
-        C.collect()
-        t, cpu = C.measure_both(call, repeats, setup=clear_matdiff_caches)
-        memo = C.measure(call, max(3, repeats // 3))
-        row = {"id": c.id, "order": c.order, "median": C.median(t), "max": max(t), "cpu": C.median(cpu), "memo": C.median(memo),
-               "sympy": None, "why": SYMPY_NOTES.get(c.id, ""), "result": str(r)}
+        impls = {"matdiff": (clear_matdiff_caches, c.call)}
+        row = {"id": c.id, "source": c.source, "order": c.order, "sympy": None,
+               "why": SYMPY_NOTES.get(c.id, ""), "result": str(r)}
         build = builders.get(c.id)
         if build is None:
             row["why"] = row["why"] or ("no SymPy form" if with_sympy else "SymPy not run")
@@ -251,63 +244,125 @@ def run(quick: bool = False, repeats: int | None = None, sympy_repeats: int | No
             if why is not None:
                 row["why"] = why
             else:
-                expr_var = [build()]
+                derivable[c.id] = c.order
+                held = [build()]
 
-                def sy(ev=expr_var, order=c.order):
-                    expr, var = ev[0]
+                def fresh(held=held, b=build):
+                    sympy_clear()
+                    held[0] = b()
+
+                def sy(held=held, order=c.order):
+                    expr, var = held[0]
                     out = expr.diff(var)
                     return out.diff(var) if order == 2 else out
 
-                def fresh(ev=expr_var, b=build):
-                    sympy_clear()
-                    ev[0] = b()
-
-                row["sympy"] = C.median(C.measure(sy, sympy_repeats, setup=fresh))
+                impls["sympy"] = (fresh, sy)
+        # matdiff gets `repeats` runs, SymPy `sympy_repeats`: interleave the common rounds, then top matdiff up
+        both = C.interleaved(impls, min(repeats, sympy_repeats) if "sympy" in impls else repeats)
+        t = both["matdiff"]
+        if len(t.wall) < repeats:
+            more = C.interleaved({"matdiff": impls["matdiff"]}, repeats - len(t.wall), warmup=0)["matdiff"]
+            t.wall += more.wall
+            t.cpu += more.cpu
+        memo = C.interleaved({"memo": c.call}, max(3, repeats // 3), warmup=0)["memo"]
+        row.update(warm=t.wall, cpu=t.cpu, memo=memo.median, median=t.median, max=t.max)
+        if "sympy" in both:
+            row["sympy"] = both["sympy"].median
+            row["sympy_warm"] = both["sympy"].wall
         rows.append(row)
-    return summarize(rows, source, repeats, sympy_repeats)
+    ok_cases = [c for c in cases if any(r["id"] == c.id and "error" not in r for r in rows)]
+    cold = run_cold(ok_cases, cold_rounds, derivable) if cold_rounds > 0 else {}
+    for row in rows:
+        if row["id"] in cold:
+            row.update(cold[row["id"]])
+    start_up = start_up_seconds(max(3, cold_rounds * 3)) if cold_rounds > 0 else []
+    return summarize(rows, source, repeats, sympy_repeats, cold_rounds, start_up)
 
 
-def summarize(rows: list[dict], source: str, repeats: int, sympy_repeats: int) -> dict:
+def _med(xs):
+    return C.median(xs) if xs else float("nan")
+
+
+def summarize(rows: list[dict], source: str, repeats: int, sympy_repeats: int, cold_rounds: int,
+              start_up: list[float]) -> dict:
     ok = [r for r in rows if "error" not in r]
     medians = [r["median"] for r in ok]
-    maxes = [r["max"] for r in ok]
     ratios = [r["sympy"] / r["median"] for r in ok if r["sympy"] is not None]
-    cpu_med = C.median([r["cpu"] for r in ok]) if ok else float("nan")
-    med = C.median(medians) if medians else float("nan")
-    mx = max(maxes) if maxes else float("nan")
-    ratio = C.median(ratios) if ratios else float("nan")
-    return {
+    first = [_med(r["first"]) for r in ok if r.get("first")]
+    first_cpu = [_med(r["first_cpu"]) for r in ok if r.get("first_cpu")]
+    import_cpu = [x for r in ok for x in r.get("import_cpu", [])]
+    imports = [x for r in ok for x in r.get("import", [])]
+    cold_total = [_med([i + f for i, f in zip(r["import"], r["first"])]) for r in ok if r.get("first")]
+    sy = [r for r in ok if r.get("sympy_first") and r.get("first")]
+    cold_ratios = [_med(r["sympy_first"]) / _med(r["first"]) for r in sy]
+    cold_total_ratios = [_med([i + f for i, f in zip(r["sympy_import"], r["sympy_first"])])
+                         / _med([i + f for i, f in zip(r["import"], r["first"])]) for r in sy]
+    sympy_imports = [x for r in sy for x in r["sympy_import"]]
+    med = _med(medians)
+    mx = max((r["max"] for r in ok), default=float("nan"))
+    ratio = _med(ratios)
+    cold_med = _med(first)
+    res = {
         "rows": rows, "source": source, "repeats": repeats, "sympy_repeats": sympy_repeats,
-        "median_ms": med * 1e3, "cpu_median_ms": cpu_med * 1e3, "max_ms": mx * 1e3, "median_ratio": ratio, "n_sympy": len(ratios),
-        "targets": {
-            f"median ≤ {TARGET_MEDIAN_MS:g} ms": med * 1e3 <= TARGET_MEDIAN_MS,
-            f"max ≤ {TARGET_MAX_MS:g} ms": mx * 1e3 <= TARGET_MAX_MS,
-            f"≥ {TARGET_RATIO:g}× faster than SymPy (median ratio)": ratio >= TARGET_RATIO,
-        },
+        "cold_rounds": cold_rounds, "n_cases": len(rows), "n_ok": len(ok),
+        "median_ms": med * 1e3, "cpu_median_ms": _med([r["cpu"] and _med(r["cpu"]) for r in ok]) * 1e3,
+        "max_ms": mx * 1e3, "median_ratio": ratio, "n_sympy": len(ratios),
+        "cold_first_ms": cold_med * 1e3, "cold_first_spread": C.fmt_spread(first) if first else "n/a",
+        "import_ms": _med(imports) * 1e3, "import_spread": C.fmt_spread(imports, 0) if imports else "n/a",
+        "cold_total_ms": _med(cold_total) * 1e3,
+        "cold_first_cpu_ms": _med(first_cpu) * 1e3, "import_cpu_ms": _med(import_cpu) * 1e3,
+        "start_up_ms": _med(start_up) * 1e3, "start_up_spread": C.fmt_spread(start_up, 0) if start_up else "n/a",
+        "warm_spread": C.fmt_spread(medians) if medians else "n/a",
+        "cold_ratio": _med(cold_ratios), "cold_total_ratio": _med(cold_total_ratios), "n_sympy_cold": len(sy),
+        "sympy_import_ms": _med(sympy_imports) * 1e3,
     }
+    targets = {
+        f"median ≤ {TARGET_MEDIAN_MS:g} ms": med * 1e3 <= TARGET_MEDIAN_MS,
+        f"max ≤ {TARGET_MAX_MS:g} ms": mx * 1e3 <= TARGET_MAX_MS,
+        f"≥ {TARGET_RATIO:g}× faster than SymPy (median ratio)": ratio >= TARGET_RATIO,
+    }
+    if first:
+        targets[f"cold first call median ≤ {TARGET_COLD_MS:g} ms"] = cold_med * 1e3 <= TARGET_COLD_MS
+    res["targets"] = targets
+    return res
 
 
-HEADERS = ["case", "order", "matdiff median ms", "matdiff max ms", "CPU median ms", "memo ms", "SymPy ms", "SymPy / matdiff"]
+HEADERS = ["case", "order", "cold first call ms", "cold CPU ms", "warm ms [IQR]", "warm max ms", "warm CPU ms", "memo ms",
+           "SymPy cold first ms", "SymPy warm ms", "SymPy / matdiff warm"]
 
 
 def render(res: dict) -> str:
     rows = []
     for r in res["rows"]:
         if "error" in r:
-            rows.append([r["id"], "", "error: " + r["error"], "", "", "", "", ""])
+            rows.append([r["id"], "", "error: " + r["error"]] + [""] * (len(HEADERS) - 3))
             continue
         sy = "n/a" if r["sympy"] is None else C.fmt_ms(r["sympy"])
         if r["why"]:
             sy += f" ({r['why']})"
         ratio = "n/a" if r["sympy"] is None else f"{r['sympy'] / r['median']:.1f}×"
-        rows.append([r["id"], r["order"], C.fmt_ms(r["median"]), C.fmt_ms(r["max"]), C.fmt_ms(r["cpu"]),
-                     C.fmt_ms(r["memo"]), sy, ratio])
+        cold = C.fmt_ms(_med(r["first"])) if r.get("first") else "n/a"
+        cold_cpu = C.fmt_ms(_med(r["first_cpu"])) if r.get("first_cpu") else "n/a"
+        sycold = C.fmt_ms(_med(r["sympy_first"])) if r.get("sympy_first") else "n/a"
+        rows.append([r["id"], r["order"], cold, cold_cpu, C.fmt_spread(r["warm"]), C.fmt_ms(r["max"]), C.fmt_ms(_med(r["cpu"])),
+                     C.fmt_ms(r["memo"]), sycold, sy, ratio])
     lines = [C.table(HEADERS, rows), "",
-             f"Median over cases of the per-case median: **{res['median_ms']:.2f} ms**; "
-             f"max over cases and repeats: **{res['max_ms']:.2f} ms**; "
-             f"median of the per-case CPU medians: {res['cpu_median_ms']:.2f} ms; "
-             f"median SymPy / matdiff ratio over the {res['n_sympy']} cases SymPy derives: "
-             f"**{res['median_ratio']:.1f}×**.", ""]
+             f"**Cold** (fresh interpreter, {res['cold_rounds']} samples per case): `import matdiff` "
+             f"median **{res['import_ms']:.0f} ms** ({res['import_spread']} over all samples); first call, "
+             f"median over cases **{res['cold_first_ms']:.2f} ms** (IQR over cases {res['cold_first_spread']}); "
+             f"import + first call {res['cold_total_ms']:.0f} ms. In thread-CPU time, which other load does not "
+             f"inflate: import {res['import_cpu_ms']:.0f} ms, first call {res['cold_first_cpu_ms']:.2f} ms. "
+             f"The interpreter's own start-up "
+             f"(`python -c pass`, not counted above) takes {res['start_up_ms']:.0f} ms ({res['start_up_spread']}).",
+             "",
+             f"**Warm** (one process, memo caches emptied before each run): median over cases of the per-case "
+             f"median **{res['median_ms']:.2f} ms** (IQR over cases {res['warm_spread']}); max over cases and runs "
+             f"**{res['max_ms']:.2f} ms**; median of the per-case CPU medians {res['cpu_median_ms']:.2f} ms.",
+             "",
+             f"**SymPy** derives {res['n_sympy']} of the {res['n_ok']} cases. Median SymPy / matdiff ratio, warm: "
+             f"**{res['median_ratio']:.1f}×**; cold first call: **{res['cold_ratio']:.1f}×**; cold with the import "
+             f"(`import sympy`, {res['sympy_import_ms']:.0f} ms, against `import matdiff`): "
+             f"{res['cold_total_ratio']:.1f}× (over the {res['n_sympy_cold']} cases).", ""]
     for name, ok in res["targets"].items():
         lines.append(f"- {name}: {'holds' if ok else 'MISSED'}")
     return "\n".join(lines)
@@ -316,24 +371,30 @@ def render(res: dict) -> str:
 def section(res: dict, info: dict) -> str:
     head = ["## Derivation time (`bench_derivation.py`)", "",
             *C.machine_lines(info),
-            f"- cases: {res['source']}; matdiff {res['repeats']} timed runs per case with its memo caches "
-            f"emptied before each (column *memo*: caches kept; *CPU*: the thread's CPU time, which other load on the machine does not inflate), SymPy {res['sympy_repeats']} runs after "
-            f"`clear_cache()`; SymPy's expression building is not timed, matdiff's parsing is. Targets are judged on wall-clock.",
+            f"- cases: {res['source']}, called as the example runners call them; warm: matdiff "
+            f"{res['repeats']} timed runs per case with its memo caches emptied before each (column *memo*: caches "
+            f"kept; *CPU*: the thread's CPU time, which other load on the machine does not inflate), SymPy "
+            f"{res['sympy_repeats']} runs after `clear_cache()`, interleaved with matdiff's; SymPy's expression "
+            f"building is not timed warm, matdiff's parsing is. Cold: {res['cold_rounds']} fresh interpreters per "
+            f"case and library, interleaved, timed from inside (start-up excluded). Times in ms; "
+            f"[q1–q3] is the interquartile range. Targets are judged on wall-clock.",
             "- SymPy n/a: it raises, has no such function, leaves an unevaluated `Derivative`, "
-            "or answers 0 where the derivative is not 0.", ""]
+            "answers 0 where the derivative is not 0, or the case has no SymPy form.", ""]
     return "\n".join(head) + "\n" + render(res) + "\n"
 
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     C.add_common_args(ap)
-    ap.add_argument("--repeats", type=int, default=None, help="timed runs per case for matdiff")
+    ap.add_argument("--repeats", type=int, default=None, help="warm timed runs per case for matdiff")
     ap.add_argument("--sympy-repeats", type=int, default=None)
+    ap.add_argument("--cold-rounds", type=int, default=None, help="fresh interpreters per case (0: no cold column)")
     ap.add_argument("--case", action="append", default=None, help="run only this case id (repeatable)")
     ap.add_argument("--no-sympy", action="store_true")
     args = ap.parse_args(argv)
-    res = run(args.quick, args.repeats, args.sympy_repeats, args.case, not args.no_sympy)
-    info = C.machine_info(("numpy", "sympy"))
+    C.start(args, ("numpy", "sympy", "lark"), "bench_derivation")
+    res = run(args.quick, args.repeats, args.sympy_repeats, args.case, not args.no_sympy, args.cold_rounds)
+    info = C.machine_info(("numpy", "sympy", "lark"))
     text = section(res, info)
     return C.publish(res, text, args.out, "derivation", not args.no_write)
 

@@ -10,7 +10,10 @@ Problems (float64 everywhere; JAX runs with ``jax_enable_x64``):
 - seed-grad:    gradient of beta*sum(abs(X'X - I)) wrt X, (l, n) = (512, 256)
 
 Implementations, all in this process, each timed after one untimed warm-up call
-(which also compiles JAX's jit), min and median over the repeats:
+(which also compiles JAX's jit; the *first call* column), then in interleaved
+rounds (each implementation once per round, in turn), median, interquartile
+range and min over the rounds, with BLAS, XLA and torch pinned to one thread
+(``--threads N`` for N):
 
 - matdiff codegen: ``exec`` of ``r.to_code("numpy")``
 - matdiff lambdify: ``r.lambdify()``
@@ -185,22 +188,23 @@ def run(quick: bool = False, repeats: int | None = None, frameworks: bool = True
                 rows.append({"problem": p.id, "sizes": p.sizes, "impl": fw, "skip": f"{type(e).__name__}: {e}"})
                 continue
             impls.append((fw, call, conv))
+        calls, first, errs = {}, {}, {}
         for name, call, conv in impls:
             try:
                 first_w, _ = C.measure_both(call, 1)  # warm-up (JAX compiles here)
-                out = call()
-                err = rel_err(conv(out), ref)
-                C.collect()
-                w, c = C.measure_both(call, repeats)
+                errs[name] = rel_err(conv(call()), ref)
             except Exception as e:  # noqa: BLE001
                 rows.append({"problem": p.id, "sizes": p.sizes, "impl": name, "skip": f"{type(e).__name__}: {e}"})
                 continue
-            rows.append({"problem": p.id, "sizes": p.sizes, "impl": name, "min": min(w), "median": C.median(w),
-                         "cpu": C.median(c), "first": first_w[0], "err": err})
+            calls[name], first[name] = call, first_w[0]
+        timed = C.interleaved(calls, repeats, warmup=0)
+        for name, t in timed.items():
+            rows.append({"problem": p.id, "sizes": p.sizes, "impl": name, "min": t.min, "median": t.median,
+                         "iqr": t.iqr, "cpu": t.cpu_median, "first": first[name], "err": errs[name]})
     return {"rows": rows, "repeats": repeats, "problems": [p.id for p in problems]}
 
 
-HEADERS = ["problem", "sizes", "implementation", "min ms", "median ms", "thread CPU / wall", "first call ms",
+HEADERS = ["problem", "sizes", "implementation", "min ms", "median ms", "IQR ms", "thread CPU / wall", "first call ms",
            "rel. error vs hand", "vs hand (median)"]
 
 
@@ -209,31 +213,22 @@ def render(res: dict) -> str:
     rows = []
     for r in res["rows"]:
         if "skip" in r:
-            rows.append([r["problem"], r["sizes"], r["impl"], "skipped: " + r["skip"], "", "", "", "", ""])
+            rows.append([r["problem"], r["sizes"], r["impl"], "skipped: " + r["skip"], "", "", "", "", "", ""])
             continue
         h = hand.get(r["problem"])
         rows.append([r["problem"], r["sizes"], r["impl"], C.fmt_ms(r["min"], 3), C.fmt_ms(r["median"], 3),
+                     f"{C.fmt_ms(r['iqr'][0], 3)}–{C.fmt_ms(r['iqr'][1], 3)}",
                      f"{r['cpu'] / r['median']:.2f}" if r["median"] > 0 else "",
                      C.fmt_ms(r["first"], 1), f"{r['err']:.1e}", f"{r['median'] / h:.2f}×" if h else ""])
     return C.table(HEADERS, rows)
 
 
-def threads_info() -> dict[str, str]:
-    out = {"blas": C.blas_info(), "env": C.blas_env()}
-    torch = sys.modules.get("torch")  # only when the run used it
-    if torch is not None:
-        out["torch threads"] = f"{torch.get_num_threads()} intra-op, {torch.get_num_interop_threads()} inter-op"
-    return out
-
-
-def section(res: dict, info: dict, blas_threads: int | None = None) -> str:
-    extra = [f"- {k}: {v}" for k, v in info.items() if k == "torch threads"]
+def section(res: dict, info: dict, threads: int = 1) -> str:
     title = "## Evaluation speed (`bench_eval.py`)"
-    if blas_threads:
-        title = (f"## Evaluation speed, BLAS limited to {blas_threads} thread(s) "
-                 f"(`bench_eval.py --blas-threads {blas_threads}`)")
-    head = [title, "", *C.machine_lines(info), *extra,
-            f"- {res['repeats']} timed runs after one warm-up call (the *first call* column, which includes "
+    if threads != 1:
+        title = f"## Evaluation speed, {threads} threads (`bench_eval.py --threads {threads}`)"
+    head = [title, "", *C.machine_lines(info),
+            f"- {res['repeats']} interleaved rounds after one warm-up call (the *first call* column, which includes "
             "JAX's compilation); float64 throughout; *thread CPU / wall* is the thread's CPU time over wall "
             "time (below 1: the call waited, for other threads or other load; BLAS threads' work is not "
             "counted in it).", ""]
@@ -245,27 +240,15 @@ def main(argv: list[str] | None = None) -> dict:
     C.add_common_args(ap)
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--no-frameworks", action="store_true", help="skip JAX and PyTorch")
-    ap.add_argument("--blas-threads", type=int, default=None,
-                    help="limit the BLAS / OpenMP thread pools (threadpoolctl) and torch to N threads; "
-                         "the result goes to its own README section")
     args = ap.parse_args(argv)
-    if args.blas_threads:
-        from threadpoolctl import threadpool_limits
-
-        limiter = threadpool_limits(limits=args.blas_threads)
-        if not args.no_frameworks and C._version("torch") != "not installed":
-            import torch
-
-            torch.set_num_threads(args.blas_threads)
-    try:
-        res = run(args.quick, args.repeats, not args.no_frameworks)
-        info = C.machine_info(("numpy", "sympy", "jax", "torch"))
-        info.update(threads_info())
-    finally:
-        if args.blas_threads:
-            limiter.restore_original_limits()
-    text = section(res, info, args.blas_threads)
-    name = f"eval-threads{args.blas_threads}" if args.blas_threads else "eval"
+    threads = C.THREADS if args.threads is None else args.threads
+    if not args.no_frameworks and C._version("torch") != "not installed":
+        C.pin_torch(threads)  # before its first parallel work
+    C.start(args, ("numpy", "jax", "jaxlib", "torch"), "bench_eval")
+    res = run(args.quick, args.repeats, not args.no_frameworks)
+    info = C.machine_info(("numpy", "sympy", "jax", "torch"))
+    text = section(res, info, threads)
+    name = "eval" if threads == 1 else f"eval-threads{threads}"
     return C.publish(res, text, args.out, name, not args.no_write)
 
 

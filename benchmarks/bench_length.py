@@ -256,6 +256,7 @@ def main(argv: list[str] | None = None) -> dict:
     C.add_common_args(ap)
     ap.add_argument("--case", action="append", default=None, help="run only this case id (repeatable)")
     args = ap.parse_args(argv)
+    C.start(args, ("numpy", "sympy"), "bench_length")
     res = run(args.quick, args.case)
     info = C.machine_info(("numpy",))
     text = section(res, info)

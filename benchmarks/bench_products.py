@@ -1,32 +1,37 @@
-"""Products with a direction (J v, uᵀ J, H v) without forming the matrix.
+"""Products with a direction (H v, J v, uᵀ J) without forming the matrix.
 
-    python benchmarks/bench_products.py [--quick] [--repeats N] [--out PATH]
+    python benchmarks/bench_products.py [--quick] [--repeats N] [--no-jax] [--threads N] [--out PATH]
 
 Problems (float64):
 
-- inv-jvp:  J v for F = inv(X), X n×n, n = 1000: the closed form -inv(X)*V*inv(X)
-- inv-vjp:  uᵀ J for the same F: -inv(X)'*U*inv(X)'
-- softmax-vjp: uᵀ J for softmax(A*x), A 4000×1000
+- xAx-hvp:       H v for x'*A*x, n = 4096: A*v + A'*v (the Hessian A + A' is never built)
+- trXAX-hvp:     H V for tr(X'*A*X), A 2048×2048, X 2048×64: A*V + A'*V
+- logistic-hvp:  H v for sum(log(1 + exp(-y .* (A*w)))), A 4096×1024
 - logsumexp-hvp: H v for logsumexp(A*x), A 4000×1000
+- mlp-hvp:       H V for sum((W2*tanh(W1*X) - Y).^2) with respect to W1 (W1 256×128, X 128×512, W2 10×256)
+- inv-jvp:       J v for F = inv(X), n = 1000: -inv(X)*V*inv(X), two solves in the generated code
+- inv-vjp:       uᵀ J for the same F: -inv(X)'*U*inv(X)'
+- softmax-jvp / softmax-vjp: J v and uᵀ J for softmax(A*x), A 4000×1000
 
-Each is timed as ``r.jvp()`` / ``r.vjp()`` / ``r.hvp()`` (lambdify) and as the
-generated NumPy code (``r.to_code(product=...)``), next to two LU solves with
-n right-hand sides, ``solve(X, solve(X.T, V.T).T)`` (the textbook cost of J v
-for the inverse) and NumPy written by hand.  The Jacobian of inv(X) at n = 1000 would
-be n²×n² = 10¹² entries (8 TB): it is never built.  Each output is compared
-with the hand-written one (max relative error).
+Each is timed as ``r.hvp()`` / ``r.jvp()`` / ``r.vjp()`` (the tree evaluator) and as
+the generated NumPy code (``r.to_code(product=...)``), next to NumPy written by hand
+and, when JAX is installed, JAX's own product under ``jax.jit`` (jvp of grad for H v).
+BLAS and XLA run on one thread (``--threads``); the rounds are interleaved (every implementation
+once per round, in a rotating order), so a change in the machine's load touches all
+of them alike.  Each output is compared with the hand-written one (max relative error).
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C
-import numpy as np
+import _common as C  # noqa: E402 - sets the BLAS / XLA thread variables before NumPy or JAX loads
+import numpy as np  # noqa: E402
 
-import matdiff
+import matdiff  # noqa: E402
 
 
 def _softmax(z):
@@ -34,80 +39,210 @@ def _softmax(z):
     return e / e.sum()
 
 
-def problems(quick: bool):
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+# -- the problems: (id, expression, variable, product, sizes, inputs, direction, by hand, jax) ------------
+def problems(quick: bool) -> list[dict]:
     rng = np.random.default_rng(0)
-    n = 20 if quick else 1000
-    m, d = (40, 20) if quick else (4000, 1000)
-    X = np.eye(n) * 2 + rng.standard_normal((n, n)) / np.sqrt(n)
-    V = rng.standard_normal((n, n))
-    A = rng.standard_normal((m, d)) / np.sqrt(d)
-    x = rng.standard_normal(d)
-    u = rng.standard_normal(m)
-    v = rng.standard_normal(d)
+    out: list[dict] = []
 
-    def inv_jvp():
-        return np.linalg.solve(X, np.linalg.solve(X.T, V.T).T) * -1.0
+    def add(pid, expr, wrt, kind, sizes, inputs, d, hand, jax_fn):
+        out.append(dict(pid=pid, expr=expr, wrt=wrt, kind=kind, sizes=sizes, inputs=inputs, d=d, hand=hand,
+                        jax=jax_fn))
 
-    def inv_vjp():
-        Xi = np.linalg.inv(X)
-        return -Xi.T @ V @ Xi.T
+    # x'Ax
+    n = 40 if quick else 4096
+    A1 = rng.standard_normal((n, n))
+    x1, v1 = rng.standard_normal(n), rng.standard_normal(n)
+    add("xAx-hvp", "x'*A*x", "x", "hvp", f"n = {n}", {"A": A1, "x": x1}, v1,
+        lambda: A1 @ v1 + A1.T @ v1,
+        lambda jnp: (lambda x, A: x @ A @ x, ("x", "A")))
 
-    def softmax_vjp():
-        s = _softmax(A @ x)
-        return A.T @ (s * u - s * (s @ u))
+    # tr(X'AX)
+    m, k = (30, 4) if quick else (2048, 64)
+    A2 = rng.standard_normal((m, m))
+    X2, V2 = rng.standard_normal((m, k)), rng.standard_normal((m, k))
+    add("trXAX-hvp", "tr(X'*A*X)", "X", "hvp", f"A {m}×{m}, X {m}×{k}", {"A": A2, "X": X2}, V2,
+        lambda: A2 @ V2 + A2.T @ V2,
+        lambda jnp: (lambda X, A: jnp.trace(X.T @ A @ X), ("X", "A")))
+
+    # logistic loss
+    p, q = (40, 20) if quick else (4096, 1024)
+    A3 = rng.standard_normal((p, q)) / np.sqrt(q)
+    y3 = np.where(rng.standard_normal(p) > 0, 1.0, -1.0)
+    w3, v3 = rng.standard_normal(q), rng.standard_normal(q)
+
+    def logistic_hvp():
+        s = _sigmoid(y3 * (A3 @ w3))
+        return A3.T @ (y3 * y3 * s * (1 - s) * (A3 @ v3))
+
+    add("logistic-hvp", "sum(log(1 + exp(-y .* (A*w))))", "w", "hvp", f"A {p}×{q}",
+        {"A": A3, "y": y3, "w": w3}, v3, logistic_hvp,
+        lambda jnp: (lambda w, A, y: jnp.sum(jnp.logaddexp(0.0, -y * (A @ w))), ("w", "A", "y")))
+
+    # logsumexp
+    p, q = (40, 20) if quick else (4000, 1000)
+    A4 = rng.standard_normal((p, q)) / np.sqrt(q)
+    x4, v4, u4 = rng.standard_normal(q), rng.standard_normal(q), rng.standard_normal(p)
 
     def lse_hvp():
-        s = _softmax(A @ x)
-        Av = A @ v
-        return A.T @ (s * Av - s * (s @ Av))
+        s = _softmax(A4 @ x4)
+        Av = A4 @ v4
+        return A4.T @ (s * Av - s * (s @ Av))
 
-    return [
-        ("inv-jvp", "inv(X)", "X", "jvp", f"n = {n}", {"X": X}, V, inv_jvp, "two solves"),
-        ("inv-vjp", "inv(X)", "X", "vjp", f"n = {n}", {"X": X}, V, inv_vjp, "inv + two products"),
-        ("softmax-vjp", "softmax(A*x)", "x", "vjp", f"A {m}×{d}", {"A": A, "x": x}, u, softmax_vjp,
-         "by hand"),
-        ("logsumexp-hvp", "logsumexp(A*x)", "x", "hvp", f"A {m}×{d}", {"A": A, "x": x}, v, lse_hvp,
-         "by hand"),
-    ]
+    add("logsumexp-hvp", "logsumexp(A*x)", "x", "hvp", f"A {p}×{q}", {"A": A4, "x": x4}, v4, lse_hvp,
+        lambda jnp: (lambda x, A: _jax().nn.logsumexp(A @ x), ("x", "A")))
+
+    # a two-layer net, the Hessian in the first layer's weights
+    h, d, N, o = (6, 5, 7, 3) if quick else (256, 128, 512, 10)
+    W1 = rng.standard_normal((h, d)) / np.sqrt(d)
+    W2 = rng.standard_normal((o, h)) / np.sqrt(h)
+    X5, Y5 = rng.standard_normal((d, N)), rng.standard_normal((o, N))
+    V5 = rng.standard_normal((h, d))
+
+    def mlp_hvp():
+        H = np.tanh(W1 @ X5)
+        D = 1 - H * H
+        R = W2 @ H - Y5
+        dH = D * (V5 @ X5)
+        return 2 * (((W2.T @ (W2 @ dH)) * D - 2 * (W2.T @ R) * H * dH) @ X5.T)
+
+    add("mlp-hvp", "sum((W2*tanh(W1*X) - Y).^2)", "W1", "hvp", f"W1 {h}×{d}, X {d}×{N}, W2 {o}×{h}",
+        {"W1": W1, "W2": W2, "X": X5, "Y": Y5}, V5, mlp_hvp,
+        lambda jnp: (lambda W1, W2, X, Y: jnp.sum((W2 @ jnp.tanh(W1 @ X) - Y) ** 2), ("W1", "W2", "X", "Y")))
+
+    # inv(X): J v and uᵀ J
+    n = 20 if quick else 1000
+    X6 = np.eye(n) * 2 + rng.standard_normal((n, n)) / np.sqrt(n)
+    V6 = rng.standard_normal((n, n))
+    add("inv-jvp", "inv(X)", "X", "jvp", f"n = {n}", {"X": X6}, V6,
+        lambda: -np.linalg.solve(X6, np.linalg.solve(X6.T, V6.T).T),
+        lambda jnp: (lambda X: jnp.linalg.inv(X), ("X",)))
+    add("inv-vjp", "inv(X)", "X", "vjp", f"n = {n}", {"X": X6}, V6,
+        lambda: (lambda Xi: -Xi.T @ V6 @ Xi.T)(np.linalg.inv(X6)),
+        lambda jnp: (lambda X: jnp.linalg.inv(X), ("X",)))
+
+    # softmax(A x): J v and uᵀ J
+    def softmax_jvp():
+        s = _softmax(A4 @ x4)
+        Av = A4 @ v4
+        return s * Av - s * (s @ Av)
+
+    def softmax_vjp():
+        s = _softmax(A4 @ x4)
+        return A4.T @ (s * u4 - s * (s @ u4))
+
+    sm = lambda jnp: (lambda x, A: _jax().nn.softmax(A @ x), ("x", "A"))  # noqa: E731
+    add("softmax-jvp", "softmax(A*x)", "x", "jvp", f"A {A4.shape[0]}×{A4.shape[1]}", {"A": A4, "x": x4}, v4,
+        softmax_jvp, sm)
+    add("softmax-vjp", "softmax(A*x)", "x", "vjp", f"A {A4.shape[0]}×{A4.shape[1]}", {"A": A4, "x": x4}, u4,
+        softmax_vjp, sm)
+    return out
+
+
+# -- JAX ------------------------------------------------------------------------------------------
+def _jax():
+    import jax
+
+    return jax
+
+
+def jax_available() -> bool:
+    return importlib.util.find_spec("jax") is not None
+
+
+def jax_product(prob: dict):
+    """A jitted JAX function of no arguments computing the problem's product (jvp of grad for H v)."""
+    jax = _jax()
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    f, names = prob["jax"](jnp)
+    args = [jnp.asarray(prob["inputs"][a]) for a in names]
+    d = jnp.asarray(prob["d"])
+    kind = prob["kind"]
+    if kind == "hvp":
+        def prod(d, *args):
+            return jax.jvp(lambda x: jax.grad(f)(x, *args[1:]), (args[0],), (d,))[1]
+    elif kind == "jvp":
+        def prod(d, *args):
+            return jax.jvp(lambda x: f(x, *args[1:]), (args[0],), (d,))[1]
+    else:
+        def prod(d, *args):
+            return jax.vjp(lambda x: f(x, *args[1:]), args[0])[1](d)[0]
+    jitted = jax.jit(prod)
+    return lambda: jitted(d, *args).block_until_ready()
+
+
+# -- timing --------------------------------------------------------------------------------------
+def rel_err(out, ref) -> float:
+    out, ref = np.asarray(out, dtype=float), np.asarray(ref, dtype=float)
+    return float(np.max(np.abs(out.reshape(ref.shape) - ref)) / max(1e-300, float(np.max(np.abs(ref)))))
+
+
+def run(quick: bool, rounds: int, use_jax: bool) -> list[dict]:
+    rows = []
+    for prob in problems(quick):
+        r = matdiff.diff(prob["expr"], prob["wrt"])
+        kind, inputs, d = prob["kind"], prob["inputs"], prob["d"]
+        fn = getattr(r, kind)()
+        ns: dict = {}
+        exec(r.to_code("numpy", name="prod", product=kind), ns)
+        code = ns["prod"]
+        calls = {
+            f"matdiff {kind}()": lambda fn=fn: fn(d, **inputs),
+            "matdiff codegen": lambda code=code: code(d, **inputs),
+            "NumPy by hand": prob["hand"],
+        }
+        if use_jax:
+            calls["JAX jit"] = jax_product(prob)
+        ref = np.asarray(prob["hand"]())
+        errs = {name: rel_err(call(), ref) for name, call in calls.items()}  # also JAX's compilation
+        times = C.interleaved(calls, rounds)
+        hand = times["NumPy by hand"].median
+        jax_med = times["JAX jit"].median if "JAX jit" in times else None
+        for name, t in times.items():
+            q1, q3 = t.iqr
+            rows.append({"problem": prob["pid"], "sizes": prob["sizes"], "impl": name,
+                         "expr": str(fn.expr) if name.startswith("matdiff") else "",
+                         "median": t.median, "q1": q1, "q3": q3, "min": t.min, "max": t.max,
+                         "cpu": t.cpu_median, "vs_hand": t.median / hand,
+                         "vs_jax": t.median / jax_med if jax_med else None, "err": errs[name]})
+    return rows
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     C.add_common_args(p)
-    p.add_argument("--repeats", type=int, default=None)
+    p.add_argument("--repeats", type=int, default=None, help="interleaved rounds (default 21, 2 with --quick)")
+    p.add_argument("--no-jax", action="store_true", help="leave out the JAX column even when JAX is installed")
     args = p.parse_args(argv)
-    repeats = args.repeats or (2 if args.quick else 7)
-    rows = []
-    for pid, expr, wrt, kind, sizes, inputs, d, hand, hand_name in problems(args.quick):
-        r = matdiff.diff(expr, wrt)
-        fn = getattr(r, kind)()
-        ns: dict = {}
-        exec(r.to_code("numpy", name="prod", product=kind), ns)
-        code = ns["prod"]
-        ref = hand()
-        impls = [
-            ("matdiff " + kind + "()", lambda: fn(d, **inputs)),
-            ("matdiff codegen", lambda: code(d, **inputs)),
-            ("NumPy: " + hand_name, hand),
-        ]
-        for name, call in impls:
-            call()  # warm-up
-            wall, cpu = C.measure_both(call, repeats)
-            out = np.asarray(call())
-            err = float(np.max(np.abs(out - ref)) / max(1e-300, float(np.max(np.abs(ref)))))
-            rows.append({"problem": pid, "sizes": sizes, "impl": name, "expr": str(fn.expr) if "matdiff" in name
-                         else "", "min": min(wall), "median": C.median(wall), "cpu": C.median(cpu), "err": err})
-    info = C.machine_info(("numpy",))
-    info["blas"] = C.blas_info()
+    rounds = args.repeats or (2 if args.quick else 21)
+    use_jax = not args.no_jax and jax_available()
+    C.start(args, name="bench_products")
+    rows = run(args.quick, rounds, use_jax)
+    info = C.machine_info(("numpy", "jax") if use_jax else ("numpy",))
+    info["blas"] = C.thread_text()
     lines = ["## Products with a direction (`bench_products.py`)", ""]
     lines += C.machine_lines(info)
-    lines += [f"- {repeats} timed runs after one warm-up; relative error against the NumPy row.",
-              "- J v of inv(X) is dF with dX := V, -inv(X)*V*inv(X); the generated code evaluates it as two "
-              "solves. The n²×n² Jacobian (10¹² entries at n = 1000) is never formed.", ""]
-    table = [[r["problem"], r["sizes"], r["impl"], C.fmt_ms(r["min"]), C.fmt_ms(r["median"]), C.fmt_ms(r["cpu"]),
-              f"{r['err']:.1e}"] for r in rows]
-    lines.append(C.table(["problem", "sizes", "implementation", "min ms", "median ms", "CPU median ms",
-                          "rel. error"], table))
+    lines += [f"- {rounds} interleaved rounds after one warm-up (each implementation once per round, the order "
+              "rotating); wall-clock median, interquartile range [q1–q3] and min–max; CPU: the calling "
+              "thread's CPU time (JAX's work may run on another thread); ÷ by hand and ÷ JAX compare "
+              "medians; relative error against the hand-written NumPy.",
+              "- H v is the differential of the gradient in the direction v, products distributed over "
+              "sums and chains ending in a vector applied from the right: for x'Ax it is A*v + A'*v, "
+              "and the n×n Hessian A + A' is never formed.",
+              "- JAX: " + ("`jax.jit` of `jax.jvp(jax.grad(f))` for H v, of `jax.jvp` / `jax.vjp` for J v / uᵀ J, "
+                           "float64." if use_jax else "not installed or left out (`--no-jax`): no JAX column."),
+              ""]
+    table = [[r["problem"], r["sizes"], r["impl"], C.fmt_ms(r["median"]),
+              f"{C.fmt_ms(r['q1'])}–{C.fmt_ms(r['q3'])}", f"{C.fmt_ms(r['min'])}–{C.fmt_ms(r['max'])}",
+              C.fmt_ms(r["cpu"]), f"{r['vs_hand']:.2f}×",
+              f"{r['vs_jax']:.2f}×" if r["vs_jax"] is not None else "n/a", f"{r['err']:.1e}"] for r in rows]
+    lines.append(C.table(["problem", "sizes", "implementation", "median ms", "IQR ms", "min–max ms",
+                          "CPU ms", "÷ by hand", "÷ JAX", "rel. error"], table))
     text = "\n".join(lines)
     return C.publish({"rows": rows}, text, args.out, "products", not args.no_write)
 

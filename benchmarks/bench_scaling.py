@@ -311,6 +311,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--family", action="append", default=None, choices=list(FAMILIES))
     ap.add_argument("--profile", action="store_true", help="print cProfile's top functions at the largest k")
     args = ap.parse_args(argv)
+    C.start(args, ("numpy", "matplotlib"), "bench_scaling")
     sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else None
     res = run(args.quick, sizes, args.family, args.profile)
     out = Path(args.out)

@@ -68,19 +68,20 @@ def run(quick: bool, repeats: int | None, frameworks: bool) -> dict:
         P = jnp.asarray(Phi)
         impls["JAX jit(grad)"] = lambda: g(P).block_until_ready()
     rows = []
+    errs = {}
     for name, fn in impls.items():
         out = np.asarray(fn())  # warm-up (and JAX's compile)
-        err = float(np.max(np.abs(out - ref)) / np.max(np.abs(ref)))
-        C.collect()
-        wall, cpu = C.measure_both(fn, repeats)
-        rows.append({"impl": name, "what": "∂L/∂Phi", "min": min(wall), "median": C.median(wall),
-                     "cpu": C.median(cpu), "err": err})
+        errs[name] = float(np.max(np.abs(out - ref)) / np.max(np.abs(ref)))
     a, b = 1, 2
     ff = _code(fibre)
     out = ff(beta=beta, Phi=Phi, a=a, b=b)
-    wall, cpu = C.measure_both(lambda: ff(beta=beta, Phi=Phi, a=a, b=b), repeats)
-    rows.append({"impl": "matdiff codegen", "what": "∂L/∂Phi[:,a,b]", "min": min(wall), "median": C.median(wall),
-                 "cpu": C.median(cpu), "err": float(np.max(np.abs(out - ref[:, a, b])) / np.max(np.abs(ref)))})
+    fibre_err = float(np.max(np.abs(out - ref[:, a, b])) / np.max(np.abs(ref)))
+    timed = C.interleaved({**impls, "fibre": lambda: ff(beta=beta, Phi=Phi, a=a, b=b)}, repeats, warmup=0)
+    for name, t in timed.items():
+        fib = name == "fibre"
+        rows.append({"impl": "matdiff codegen" if fib else name, "what": "∂L/∂Phi[:,a,b]" if fib else "∂L/∂Phi",
+                     "min": t.min, "median": t.median, "iqr": t.iqr, "cpu": t.cpu_median,
+                     "err": fibre_err if fib else errs[name]})
     med = {x["impl"]: x["median"] for x in rows if x["what"] == "∂L/∂Phi"}
     target = med.get("JAX jit(grad)")
     return {"shape": shape, "repeats": repeats, "rows": rows, "text": str(r),
@@ -92,11 +93,12 @@ def section(res: dict, info: dict) -> str:
     lines = ["## The seed's gradient by a tensor (`bench_tensor.py`)", ""]
     lines += C.machine_lines(info)
     l_, m, n = res["shape"]
-    lines += [f"- Phi {l_}×{m}×{n}, float64; {res['repeats']} timed runs after a warm-up; "
+    lines += [f"- Phi {l_}×{m}×{n}, float64; {res['repeats']} interleaved rounds after a warm-up; "
               f"matdiff's answer: `{res['text']}`", ""]
-    rows = [[x["impl"], x["what"], C.fmt_ms(x["min"]), C.fmt_ms(x["median"]), C.fmt_ms(x["cpu"]),
+    rows = [[x["impl"], x["what"], C.fmt_ms(x["min"]), C.fmt_ms(x["median"]),
+             f"{C.fmt_ms(x['iqr'][0])}–{C.fmt_ms(x['iqr'][1])}", C.fmt_ms(x["cpu"]),
              f"{x['err']:.1e}"] for x in res["rows"]]
-    lines.append(C.table(["implementation", "derivative", "min ms", "median ms", "CPU median ms",
+    lines.append(C.table(["implementation", "derivative", "min ms", "median ms", "IQR ms", "CPU median ms",
                           "max rel. error"], rows))
     for k, v in res["targets"].items():
         lines.append("")
@@ -110,6 +112,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--no-frameworks", action="store_true", help="skip JAX")
     args = ap.parse_args(argv)
+    C.start(args, ("numpy", "jax", "jaxlib"), "bench_tensor")
     res = run(args.quick, args.repeats, not args.no_frameworks)
     info = C.machine_info(("numpy", "jax"))
     return C.publish(res, section(res, info), args.out, "tensor", not args.no_write)

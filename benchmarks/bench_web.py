@@ -160,8 +160,10 @@ def run(quick: bool = False, repeats: int | None = None, browser: bool = True) -
                 row["error"] = answer.get("error", {}).get("message", "")
                 rows.append(row)
                 continue
-            api = [server.post(req)[1] for _ in range(repeats)]
-            pg = [server.post(page)[1] for _ in range(repeats)]
+            api, pg = [], []
+            for _ in range(repeats):  # interleaved rounds: API, page, API, page, …
+                api.append(server.post(req)[1])
+                pg.append(server.post(page)[1])
             row.update(api_median=C.median(api), api_max=max(api), page_median=C.median(pg),
                        page_max=max(pg + [first]))
             shown = view.times(c, max(3, repeats // 4)) if view is not None and not view.why else None
@@ -232,6 +234,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=None, help="timed requests per case and kind")
     ap.add_argument("--no-browser", action="store_true", help="do not time the page in headless Chromium")
     args = ap.parse_args(argv)
+    C.start(args, ("numpy", "starlette", "uvicorn"), "bench_web")
     res = run(args.quick, args.repeats, browser=not args.no_browser)
     if "skipped" in res:
         print(f"bench_web: skipped: {res['skipped']}")

@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 
 from .api import Parsed, Result, Results, diff, diff_sympy, from_sympy, lambdify, parse
-from .errors import InternalError, MatdiffError, ParseError, ShapeError, UnknownNameError, UnsupportedError, UsageError
+from .errors import (InternalError, MatdiffError, ParseError, ShapeError, UndefinedError, UnknownNameError,
+                     UnsupportedError, UsageError)
 
 # deep expressions recurse deeply in the printers and the simplifier
 if sys.getrecursionlimit() < 20000:
@@ -17,4 +18,4 @@ if sys.getrecursionlimit() < 20000:
 
 __version__ = "0.1.0"
 __all__ = ["diff", "parse", "lambdify", "from_sympy", "diff_sympy", "Result", "Results", "Parsed", "MatdiffError", "InternalError", "ParseError", "ShapeError",
-           "UnknownNameError", "UnsupportedError", "UsageError", "__version__"]
+           "UndefinedError", "UnknownNameError", "UnsupportedError", "UsageError", "__version__"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .backends import evaluate as numeric
-from .backends.sympy_bridge import sympy_to_text
 from .core.catalogue import FUNCTIONS
 from .core.names import NAME
 from .calculus.higher import check_order
@@ -151,6 +150,8 @@ def lambdify(expr: str, types: dict[str, str] | None = None) -> Callable[..., An
 @guarded("reading a SymPy expression")
 def from_sympy(sympy_expr: Any, types: dict[Any, str] | None = None) -> Parsed:
     """A SymPy matrix expression (MatrixSymbol, MatMul, Trace, …) as a matdiff expression."""
+    from .backends.sympy_bridge import sympy_to_text  # SymPy is imported only when used
+
     text, kinds = sympy_to_text(sympy_expr, types)
     return parse(text, kinds)
 
@@ -160,6 +161,8 @@ def diff_sympy(sympy_expr: Any, wrt: Any, order: int = 1, types: dict[Any, str] 
     """The matdiff derivative of a SymPy expression with respect to ``wrt``
     (a ``MatrixSymbol``, a ``Symbol`` or a name)."""
     import sympy as sp
+
+    from .backends.sympy_bridge import sympy_to_text
 
     text, kinds = sympy_to_text(sympy_expr, types)
     name = str(getattr(wrt, "name", wrt))

@@ -7,6 +7,7 @@ a one-line message with a caret, never a traceback."""
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -23,6 +24,7 @@ from .frontend.request import split_variables, unused_declarations
 from .present.jupyter import latex_steps
 from .present.printing import to_unicode
 from .present.steps import derivation_lines
+from .progress import Progress, derivation_label
 from .result import Result
 from .results import Results
 
@@ -114,6 +116,7 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
     if "--version" in argv:
         print(f"matdiff {__version__}", file=out)
         return 0
+    progress = Progress(err)  # a line on stderr when a phase runs past a second
     try:
         args = build_parser().parse_args(_reorder(argv))
         order = 2 if (args.hessian or args.gauss_newton) else args.order
@@ -126,21 +129,29 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
             raise UsageError("give either --then NAME (a mixed derivative) or --order K, not both")
         if args.then and isinstance(wrt, list):
             raise UsageError("--then takes one variable before it, not a list")
+        progress.phase(derivation_label(order, len(args.then), isinstance(wrt, list)))
         r = diff(args.expr, wrt, *args.then, types=types, order=order)
         if args.gauss_newton:
             r = r.gauss_newton
         notes = list(r.notes) + unused_declarations(types, r)
+        if args.check:
+            progress.phase("checking numerically")
         report = r.check() if args.check else None
+        progress.phase("writing the answer")
         if args.format == "json":
             data = dict(r.to_dict(), notes=notes)
             if report is not None:
                 data["check"] = report_dict(report)
-            print(json.dumps(data, indent=2, ensure_ascii=False), file=out)
+            text = json.dumps(data, indent=2, ensure_ascii=False)
+            progress.stop()
+            print(text, file=out)
         else:
-            if args.steps:
-                for line in steps_in(r, args.format):
-                    print(line, file=err)
-            print(body_in(r, args.format), file=out)
+            steps = steps_in(r, args.format) if args.steps else []
+            body = body_in(r, args.format)
+            progress.stop()
+            for line in steps:
+                print(line, file=err)
+            print(body, file=out)
             for note in notes:
                 print(f"note: {note}", file=err)
             if report is not None:
@@ -159,6 +170,8 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
     except Exception as e:  # a bug in matdiff: one line, never a traceback
         print(f"matdiff: internal error: {type(e).__name__}: {e} (please report this expression)", file=err)
         return 2
+    finally:
+        progress.stop()
 
 
 def body_in(r, fmt: str) -> str:
@@ -203,9 +216,13 @@ def main() -> None:
         sys.exit(serve_main(sys.argv[2:]))
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    gc.freeze()  # what is loaded by now lives as long as the process: no collection need scan it
     try:
         code = run()
         sys.stdout.flush()
+    except KeyboardInterrupt:  # Ctrl-C: one line and the shell's status for SIGINT, no traceback
+        print("matdiff: interrupted", file=sys.stderr)
+        code = 128 + signal.SIGINT
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
         code = 128 + 13

@@ -76,6 +76,13 @@ class UnsupportedError(MatdiffError):
     kind = "unsupported"
 
 
+class UndefinedError(MatdiffError):
+    """An expression with no value at any point: a division by zero, the inverse of a matrix
+    that is singular by construction, the logarithm of a determinant that is identically 0."""
+
+    kind = "undefined"
+
+
 class UsageError(MatdiffError):
     """A bad argument to the API or the command line (type, order, variable)."""
 

@@ -13,7 +13,6 @@ from .backends import check as numcheck
 from .backends import evaluate as numeric
 from .backends.codegen import to_code
 from .backends.products import hvp, jvp, product_code, vjp
-from .backends.sympy_bridge import to_sympy
 from .calculus.secondorder import gauss_newton_parts
 from .core import construct as A
 from .core.nodes import Expr, Sym
@@ -141,6 +140,8 @@ class Result:
     @guarded("converting to SymPy")
     def to_sympy(self):
         """The result as a SymPy matrix expression."""
+        from .backends.sympy_bridge import to_sympy  # SymPy is imported only when used
+
         return to_sympy(self.value)
 
     @property

@@ -334,8 +334,17 @@ def _all(root):
 
 
 def test_long_chains_use_multi_dot():
-    src = result("bilinear").to_code()
-    assert "np.linalg.multi_dot([B.T, C, D @ x + d])" in src
+    """A chain of matrices goes to multi_dot (its order chosen at run time); a chain ending in a
+    vector is matrix–vector products from the right, the cheapest order."""
+    assert "np.linalg.multi_dot([A.T, C.T, B.T])" in matdiff.diff("tr(A*X*B*C)", "X").to_code()
+    r = result("bilinear")
+    src = r.to_code()
+    assert "B.T @ (C @ (D @ x + d))" in src and "multi_dot" not in src
+    rng = np.random.default_rng(5)
+    B, D, C = rng.standard_normal((4, 3)), rng.standard_normal((5, 3)), rng.standard_normal((4, 5))
+    b, d, x = rng.standard_normal(4), rng.standard_normal(5), rng.standard_normal(3)
+    by_hand = B.T @ C @ (D @ x + d) + D.T @ C.T @ (B @ x + b)
+    assert np.allclose(load(src)(B=B, C=C, D=D, b=b, d=d, x=x), by_hand)
 
 
 def test_scalar_result_is_a_float_and_vector_results_are_flat():

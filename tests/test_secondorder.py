@@ -95,7 +95,7 @@ def test_same_form_can_fail():
 
 
 def test_hvp_closed_forms():
-    assert same_form(hvp(_hessian("x'*A*x", "x", {})).expr, "(A + A')*v")
+    assert same_form(hvp(_hessian("x'*A*x", "x", {})).expr, "A*v + A'*v")  # A + A' is never formed
     r = _hessian("-sum(log(sigmoid(y .* (X*w))))", "w", {})
     e = hvp(r).expr
     assert same_form(e, "X'*(sigmoid(-y .* (X*w)) .* sigmoid(y .* (X*w)) .* y .^ 2 .* (X*v))")  # X'(d ⊙ (X v))

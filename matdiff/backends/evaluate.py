@@ -87,6 +87,22 @@ LONG_CHAIN = 8
 """Chains longer than this are multiplied as a balanced tree of multi_dot calls."""
 
 
+def _column_chain(x: Mul, memo: dict):
+    """The matrix chain of x, which ends in a column, as matrix–vector products from the right;
+    each partial product is kept in the memo under its factors, so a chain's suffix that recurs
+    (A v in sᵀ A v and in A v) is computed once."""
+    chain = [f for f in x.factors if not f.is_scalar]
+    acc = memo[chain[-1]]
+    for i in range(len(chain) - 2, -1, -1):
+        key = ("chain",) + tuple(chain[i:])
+        got = memo.get(key)
+        if got is None:
+            f = memo[chain[i]]
+            got = memo[key] = f.v * acc if isinstance(f, _Diag) else f @ acc
+        acc = got
+    return acc
+
+
 def evaluate(e: Expr, values: dict[str, Any], dims: dict[str, int], memo: dict | None = None):
     """The value of e (iterative post-order; shared nodes computed once)."""
     memo = {} if memo is None else memo
@@ -94,6 +110,9 @@ def evaluate(e: Expr, values: dict[str, Any], dims: dict[str, int], memo: dict |
     while stack:
         x, ready = stack.pop()
         if x in memo:
+            continue
+        if isinstance(x, Mul) and not ready and (pair := adjugate_pair(x)) is not None:
+            memo[x] = _eval_adjugate_product(x, pair, values, dims, memo)
             continue
         if isinstance(x, Where) and not ready:
             inner = dict(values)
@@ -107,8 +126,53 @@ def evaluate(e: Expr, values: dict[str, Any], dims: dict[str, int], memo: dict |
         kids = [memo[c] for c in x.children]
         if not isinstance(x, (Mul, Transpose)):
             kids = [_dense(k) for k in kids]
+        elif isinstance(x, Mul) and x.factors[-1].shape[1] == 1 and not x.factors[-1].is_scalar:
+            kids = [memo[f] if f.is_scalar else None for f in x.factors[:-1]] + [_column_chain(x, memo)]
         memo[x] = _eval_one(x, kids, values, dims)
     return _dense(memo[e])
+
+
+def adjugate_pair(x: Mul) -> tuple[int, int, bool] | None:
+    """(i, j, transposed) when factor i of the product is det(M) and factor j is M⁻¹ (or M⁻ᵀ):
+    det(M)·M⁻¹ is the adjugate adj(M), which stays finite where M is singular."""
+    dets = {f.arg: i for i, f in enumerate(x.factors) if isinstance(f, Func) and f.name == "det"}
+    if not dets:
+        return None
+    for j, f in enumerate(x.factors):
+        transposed = isinstance(f, Transpose)
+        g = f.arg if transposed else f
+        if isinstance(g, Func) and g.name == "inv" and g.arg in dets:
+            return dets[g.arg], j, transposed
+    return None
+
+
+def adjugate(m: np.ndarray) -> np.ndarray:
+    """adj(M) = det(M)·M⁻¹, by the SVD M = U diag(s) Vᵀ: adj(M) = det(U) det(V) · V diag(∏ⱼ≠ᵢ sⱼ) Uᵀ,
+    finite at every M (for n = 1, adj(M) = 1); the products ∏ⱼ≠ᵢ sⱼ without a division."""
+    u, s, vt = np.linalg.svd(m)
+    before = np.concatenate(([1.0], np.cumprod(s[:-1])))
+    after = np.concatenate((np.cumprod(s[::-1][:-1])[::-1], [1.0]))
+    sign = np.linalg.det(u) * np.linalg.det(vt)
+    return sign * (vt.T * (before * after)) @ u.T
+
+
+def _eval_adjugate_product(x: Mul, pair: tuple[int, int, bool], values, dims, memo) -> Any:
+    """The product x with its factors det(M) and M⁻¹ taken together as adj(M)."""
+    i, j, transposed = pair
+    scal = 1.0
+    chain = []
+    for k, f in enumerate(x.factors):
+        if k == i:
+            continue
+        if k == j:
+            adj = adjugate(evaluate(x.factors[i].arg, values, dims, memo))
+            chain.append(adj.T if transposed else adj)
+        elif f.is_scalar:
+            scal = scal * _scalar(evaluate(f, values, dims, memo))
+        else:
+            chain.append(evaluate(f, values, dims, memo))
+    prod = _matmul(chain)
+    return _scalar(prod) * scal if x.is_scalar else prod * scal
 
 
 def as_float(q) -> float:
@@ -149,7 +213,7 @@ def _eval_one(x: Expr, kids: list, values, dims):
         for f, k in zip(x.factors, kids):
             if f.is_scalar:
                 scal = scal * _scalar(k)
-            else:
+            elif k is not None:
                 chain.append(k)
         if not chain:
             return scal

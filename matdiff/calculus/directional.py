@@ -39,7 +39,7 @@ def _pool(shape, first: str) -> tuple[str, ...]:
     return names
 
 
-# -- products applied right to left: a diagonal or rank-one matrix is never built -----------------
+# -- products applied right to left: no matrix the answer does not need is built ----------------
 def _structured(t: Expr) -> bool:
     """diag(s) or an outer product s tᵀ (possibly scaled): cheap applied to a vector, costly built."""
     _, core = A.split_coef(t)
@@ -51,22 +51,49 @@ def _structured(t: Expr) -> bool:
     return False
 
 
-def _apply(f: Expr, w: Expr) -> Expr:
-    """f w, with f = diag(s) as s ⊙ w and a sum of diagonal or rank-one terms distributed."""
-    if isinstance(f, Func) and f.name == "diagm":
+def _thin(w: Expr, f: Expr) -> bool:
+    """w is narrower than the matrix f it is multiplied by: a column, or columns of a dimension f
+    has not (a thin direction).  Then Σ tᵢ w costs less than building Σ tᵢ: (A + Aᵀ) v is n² work
+    to add and n² to multiply, A v + Aᵀ v only the two products."""
+    return w.shape[1] == 1 or w.shape[1] not in f.shape
+
+
+def _sum_to_split(f: Expr, w: Expr, split_sums: bool) -> bool:
+    """f is a sum of matrices worth distributing over w: f w = Σ tᵢ w — one with a diagonal or
+    rank-one term applied to a column, or (with ``split_sums``) any sum applied to a thin w."""
+    if not isinstance(f, Add) or f.is_scalar:
+        return False
+    if w.shape[1] == 1 and any(_structured(t) for t in f.terms):
+        return True
+    return split_sums and _thin(w, f)
+
+
+def _apply(f: Expr, w: Expr, split_sums: bool) -> Expr:
+    """f w, with f = diag(s) as s ⊙ w for a column w, and a sum distributed (see _sum_to_split):
+    (diag(s) − s sᵀ) w ↦ s ⊙ w − s (sᵀ w), (A + Aᵀ) v ↦ A v + Aᵀ v."""
+    if isinstance(f, Func) and f.name == "diagm" and w.shape[1] == 1:
         return A.had(f.arg, w)
-    if isinstance(f, Add) and any(_structured(t) for t in f.terms):
-        return A.add(*[_apply(t, w) for t in f.terms])
-    if isinstance(f, Mul) and _structured(f):
+    if _sum_to_split(f, w, split_sums):
+        return A.add(*[_apply(t, w, split_sums) for t in f.terms])
+    if isinstance(f, Mul) and (_structured(f) and w.shape[1] == 1
+                               or split_sums and any(_sum_to_split(g, w, True) for g in f.factors)):
         for g in reversed(f.factors):
-            w = A.mul(g, w) if g.is_scalar else _apply(g, w)
+            w = A.mul(g, w) if g.is_scalar else _apply(g, w, split_sums)
         return w
     return A.mul(f, w)
 
 
-def apply_right(e: Expr) -> Expr:
+def _worth_applying(f: Expr, w: Expr, split_sums: bool) -> bool:
+    if w.shape[1] == 1 and (_structured(f) or isinstance(f, Add) and any(_structured(t) for t in f.terms)):
+        return True
+    return _sum_to_split(f, w, split_sums)
+
+
+def apply_right(e: Expr, split_sums: bool = False) -> Expr:
     """Every matrix chain that ends in a column, evaluated as matrix–vector products from the right:
-    (diag(s) − s sᵀ) A v ↦ s ⊙ (A v) − s (sᵀ A v)."""
+    (diag(s) − s sᵀ) A v ↦ s ⊙ (A v) − s (sᵀ A v).  With ``split_sums`` (products with a
+    direction), a sum of matrices is also distributed over a column or thin columns, so that it
+    is never built: (A + Aᵀ) v ↦ A v + Aᵀ v, (A + Aᵀ) V ↦ A V + Aᵀ V for V n×k."""
     memo: dict[Expr, Expr] = {}
 
     def go(x: Expr) -> Expr:
@@ -76,12 +103,10 @@ def apply_right(e: Expr) -> Expr:
         y = x if all(a is b for a, b in zip(kids, x.children)) else A.rebuild(x, kids)
         if isinstance(y, Mul):
             chain = [f for f in y.factors if not f.is_scalar]
-            if len(chain) >= 2 and chain[-1].shape[1] == 1 and any(
-                    _structured(f) or (isinstance(f, Add) and any(_structured(t) for t in f.terms))
-                    for f in chain[:-1]):
+            if len(chain) >= 2 and any(_worth_applying(f, chain[-1], split_sums) for f in chain[:-1]):
                 w = chain[-1]
                 for f in reversed(chain[:-1]):
-                    w = _apply(f, w)
+                    w = _apply(f, w, split_sums)
                 y = A.mul(*[f for f in y.factors if f.is_scalar], w)
         memo[x] = y
         return y
@@ -96,7 +121,7 @@ def jvp_expr(f: Expr, var: Sym, taken: set[str]) -> tuple[Expr, Sym]:
     JV = A.substitute(dF, {Differential(var, var.shape): V})
     if not A.is_diff_free(JV):
         raise UnsupportedError("the differential is not linear in d" + var.name)
-    return apply_right(simplify(JV)), V
+    return apply_right(simplify(JV), split_sums=True), V
 
 
 def vjp_expr(f: Expr, var: Sym, taken: set[str]) -> tuple[Expr, Sym]:
@@ -108,9 +133,9 @@ def vjp_expr(f: Expr, var: Sym, taken: set[str]) -> tuple[Expr, Sym]:
         out = A.substitute(ds, {dX: A.ONE})
         if not A.is_diff_free(out):
             raise UnsupportedError("the differential is not linear in d" + var.name)
-        return apply_right(simplify(out)), U
+        return apply_right(simplify(out), split_sums=True), U
     G = gradient(ds, var)
-    return apply_right(simplify(sym(G) if var.symmetric else G)), U
+    return apply_right(simplify(sym(G) if var.symmetric else G), split_sums=True), U
 
 
 __all__ = ["apply_right", "fresh_name", "jvp_expr", "vjp_expr"]

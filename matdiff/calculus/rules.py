@@ -77,10 +77,26 @@ def _sum_over_shared(parts: tuple[Expr, ...], dps: list[Expr], hits: list[int],
     return A.add(*[build(*[x for x in (prefix[i], dps[i], suffix[i]) if x is not None]) for i in hits])
 
 
+MAX_EXPANDED_POWER = 64
+"""The largest k for which d(Xᵏ) is written out as its k terms (as the index stage writes
+Xᵏ as k factors); tr(Xᵏ) is differentiated in closed form for every k."""
+
+
 def _d_matpow(e: MatPow, d: Dfn) -> Expr:
     """d(Xᵏ) = Σᵢ Xⁱ dX Xᵏ⁻¹⁻ⁱ."""
+    if e.k > MAX_EXPANDED_POWER:
+        k = str(e.k) if e.k < 10**12 else f"about 10^{int(e.k.bit_length() * 0.30103)}"
+        raise UnsupportedError(f"the differential of a matrix power with exponent {k} has {k} terms "
+                               f"Xⁱ dX Xᵏ⁻¹⁻ⁱ; matdiff writes it out for exponents up to {MAX_EXPANDED_POWER} "
+                               "(the trace of a power, tr(Xᵏ), has a closed form for every k)", node=e)
     dX = d(e.base)
     return A.add(*[A.mul(A.matpow(e.base, i), dX, A.matpow(e.base, e.k - 1 - i)) for i in range(e.k)])
+
+
+def _d_trace_power(e: Func, d: Dfn) -> Expr:
+    """d tr(Bᵏ) = Σᵢ tr(Bⁱ dB Bᵏ⁻¹⁻ⁱ) = k tr(Bᵏ⁻¹ dB), by cyclicity of the trace."""
+    p = e.arg
+    return A.mul(A.num(p.k), A.func("tr", A.mul(A.matpow(p.base, p.k - 1), d(p.base))))
 
 
 def _d_power(e: Power, d: Dfn) -> Expr:
@@ -142,6 +158,11 @@ OPERATOR_RULES: dict[type, Rule] = {
 }
 
 
+TRACE_POWER_RULE = Rule("trace of a power", "d tr(Xᵏ) = k tr(Xᵏ⁻¹ dX)", _d_trace_power, "tr(X^65)")
+"""tr(Xᵏ) for k above MAX_EXPANDED_POWER: the k terms of d(Xᵏ) collapse under the trace
+(below it the expansion gives the same k (Xᵏ⁻¹)ᵀ after identification)."""
+
+
 DECLARED_RULE = Rule("declared function", declared_functions.IDENTITY, declared_functions.d_declared,
                      "sum(f(A*X))")
 """Functions the user declares (SPEC §7); tested with their own declarations, not by the table walk."""
@@ -154,6 +175,8 @@ def rule_for(e: Expr) -> Rule:
     rule = OPERATOR_RULES.get(type(e))
     if rule is None:
         raise UnsupportedError(f"no differential rule for {type(e).__name__}", node=e)
+    if isinstance(e, Func) and e.name == "tr" and isinstance(e.arg, MatPow) and e.arg.k > MAX_EXPANDED_POWER:
+        return TRACE_POWER_RULE
     if isinstance(e, Func) and e.name in FUNCTION_RULES:
         return FUNCTION_RULES[e.name]
     return rule
@@ -170,6 +193,7 @@ def all_rules() -> list[tuple[str, str, str, str]]:
     """(name, identity, example, variable) for every rule: what the rule tests walk."""
     out = [(r.name, r.identity, r.example, r.wrt) for r in OPERATOR_RULES.values() if r.name != "chain rule"]
     out += [(r.name, r.identity, r.example, r.wrt) for r in FUNCTION_RULES.values()]
+    out.append((TRACE_POWER_RULE.name, TRACE_POWER_RULE.identity, TRACE_POWER_RULE.example, TRACE_POWER_RULE.wrt))
     for name, (identity, _) in ELEMENTWISE_DERIVATIVE.items():
         out.append((name, identity, f"sum(A .* {name}(X))", "X"))
     return out

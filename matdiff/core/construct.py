@@ -22,6 +22,8 @@ from .nodes import (SCALAR, Add, Commutation, D, Differential, Dim, DimSize, Exp
 from .catalogue import BY_NAME, ELEMENTWISE, VECTOR
 from .declared import Declared
 from .declared import rebuilt as declared_rebuilt
+from .exact import in_range, checked, power_fits
+from ..errors import UndefinedError
 
 ONE = Num(Fraction(1))
 MINUS_ONE = Num(Fraction(-1))
@@ -45,7 +47,8 @@ def dim_mul(*dims: Dim) -> Dim:
 
 
 def num(v: int | Fraction | float) -> Num:
-    return Num(Fraction(v))
+    """The exact number v, within the range of :mod:`matdiff.core.exact` (else a clear error)."""
+    return Num(checked(Fraction(v)))
 
 
 def is_zero(e: Expr) -> bool:
@@ -364,7 +367,9 @@ def _canonical_text(e: Expr) -> str:
 
 
 def div(a: Expr, b: Expr) -> Expr:
-    """a / b for a scalar b."""
+    """a / b for a scalar b; b = 0 is an error."""
+    if is_zero(b):
+        raise UndefinedError("division by zero", node=b)
     if isinstance(b, Num):
         return scale(1 / b.value, a)
     return mul(a, power(b, MINUS_ONE))
@@ -565,10 +570,14 @@ def func(name: str, a: Expr) -> Expr:
     if name in ("det", "logdet"):
         if a.is_scalar:
             return a if name == "det" else func("log", func("abs", a))
+        if name == "det" and isinstance(a, Zero):
+            return zero(SCALAR)  # det 0 = 0 for every n ≥ 1
+        _refuse_singular(name, a)
         return Func(name, a, SCALAR)
     if name == "inv":
         if a.is_scalar:
             return power(a, MINUS_ONE)
+        _refuse_singular(name, a)
         if isinstance(a, Identity):
             return a
         if isinstance(a, Transpose):
@@ -611,6 +620,28 @@ def func(name: str, a: Expr) -> Expr:
     raise KeyError(name)
 
 
+def _rank_at_most_one(a: Expr) -> bool:
+    """A square product whose chain passes through a column or row (x yᵀ, A x yᵀ B), or c·𝟙:
+    rank at most one, singular for every size n ≥ 2."""
+    chain = [f for f in (a.factors if isinstance(a, Mul) else (a,)) if not f.is_scalar]
+    return any(f.shape[1] == 1 for f in chain[:-1]) or (len(chain) == 1 and isinstance(chain[0], Ones))
+
+
+def _refuse_singular(name: str, a: Expr) -> None:
+    """inv, det and logdet of an argument singular by construction have no derivative to give:
+    inv(0) and logdet(0) do not exist; det of a rank-one n×n matrix is 0 for n ≥ 2 but uᵀv
+    for n = 1, so no one formula serves (the user writes the one meant)."""
+    if isinstance(a, Zero):
+        what = "the inverse of the zero matrix does not exist" if name == "inv" else \
+            "logdet of the zero matrix is -inf: its determinant is 0"
+        raise UndefinedError(what, node=a)
+    if _rank_at_most_one(a):
+        what = {"inv": "it is singular for every size n ≥ 2",
+                "det": "its determinant is 0 for every size n ≥ 2 (for n = 1, write the product itself)",
+                "logdet": "its determinant is 0 for every size n ≥ 2, so logdet is -inf"}[name]
+        raise UndefinedError(f"the argument of {name} has rank one: {what}", node=a)
+
+
 def _fold_elementwise(name: str, v: Fraction) -> Fraction | None:
     """f(v) when it is rational, by the catalogue's record of f (exp(0) = 1, sign(−2) = −1)."""
     rec = BY_NAME.get(name)
@@ -639,11 +670,14 @@ def power(base: Expr, p: Expr) -> Expr:
             return base
         if p.value == 0:
             return ones(base.shape)
+        if p.value < 0 and is_zero(base):
+            raise UndefinedError("division by zero: 0 to a negative power", node=base)
         if isinstance(base, Num):
             folded = _fold_power(base.value, p.value)
             if folded is not None:
                 return num(folded)
-        if isinstance(base, Power) and isinstance(base.exp, Num) and p.value.denominator == 1:
+        if isinstance(base, Power) and isinstance(base.exp, Num) and p.value.denominator == 1 \
+                and in_range(base.exp.value * p.value):  # (bᵖ)^q = b^(pq); beyond the range it stays nested
             return power(base.base, num(base.exp.value * p.value))
         if isinstance(base, (Ones,)):
             return base
@@ -661,12 +695,12 @@ def _fold_power(b: Fraction, p: Fraction) -> Fraction | None:
     if p.denominator == 1:
         if b == 0 and p < 0:
             return None
-        if abs(b) != 1 and abs(p) * max(b.numerator.bit_length(), b.denominator.bit_length()) > 4096:
-            return None  # 2^1e99 stays a power: its digits would not fit in memory
+        if not power_fits(b, int(p)):
+            return None  # 2^100000 stays a power: folded, its digits would be too many to print
         return b ** int(p)
     if p.denominator == 2 and b > 0:  # b^(k/2) = (√b)^k when √b is rational
         rn, rd = _isqrt(b.numerator), _isqrt(b.denominator)
-        if rn is not None and rd is not None:
+        if rn is not None and rd is not None and power_fits(Fraction(rn, rd), p.numerator):
             return Fraction(rn, rd) ** p.numerator
     if p == Fraction(1, 2) and b == 0:
         return Fraction(0)
@@ -690,6 +724,8 @@ def matpow(base: Expr, k: int) -> Expr:
         return power(base, num(k))
     if k == 0:
         return Identity(base.shape)
+    if k < 0 and is_zero(base):
+        raise UndefinedError("the zero matrix has no inverse", node=base)
     if k < 0:
         tb = T(base)
         if _transposes(tb) < _transposes(base):  # (X' + A')⁻² = ((X + A)⁻¹)'²
@@ -697,7 +733,7 @@ def matpow(base: Expr, k: int) -> Expr:
         return matpow(func("inv", base), -k)
     if k == 1:
         return base
-    if isinstance(base, MatPow):
+    if isinstance(base, MatPow) and in_range(Fraction(base.k * k)):  # beyond the range it stays nested
         return matpow(base.base, base.k * k)
     if isinstance(base, Identity):
         return base

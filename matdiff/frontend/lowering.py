@@ -10,7 +10,7 @@ from ..core.catalogue import CONSTRUCTORS, FUNCTIONS
 from ..core.declared import declared, read_call
 from ..core.names import RESERVED_NAMES
 from ..core.nodes import Expr, Ones, Sym, Zero
-from ..errors import INTERNAL_FAULTS, MatdiffError, UnsupportedError, internal_error
+from ..errors import INTERNAL_FAULTS, MatdiffError, UndefinedError, UnsupportedError, internal_error
 from .syntax import Raw
 from .types import Inference, default_kind, integer_exponent
 
@@ -50,6 +50,8 @@ class Lowering:
         text = self.inf.text
         try:
             return self._build_one(r, built)
+        except UndefinedError as e:  # the caret under the argument that has no value
+            raise e.at_node(text, self.origins).at(text, r.start, r.end - r.start)
         except MatdiffError as e:
             raise e.at(text, r.start, r.end - r.start)
         except INTERNAL_FAULTS as e:
@@ -97,6 +99,9 @@ class Lowering:
             return A.neg(sub[0])
         if op == "transpose":
             return A.T(sub[0])
+        if op in ("div", "ediv") and A.is_zero(sub[1]):
+            divisor = r.args[-1]
+            raise UndefinedError("division by zero").at(self.inf.text, divisor.start, divisor.end - divisor.start)
         if op == "div":
             return A.div(*sub)
         if op == "hadamard":

@@ -57,22 +57,50 @@ def _declared_call(tok: Token) -> Token:
     return tok
 
 
-def build_parser(strict: bool = False, cache: bool = True) -> Lark:
+LEXER = "basic"  # one scanner for the whole grammar: parses exactly as the contextual lexer does here, and
+# compiles one regular expression on the first parse instead of one per parser state
+
+
+def build_parser(strict: bool = False, cache: bool | str = True) -> Lark:
     """The LALR parser.  The tests build it with ``strict=True`` (colliding
     terminals and conflicts are errors); at run time the checked grammar is
-    loaded from lark's cache, which takes milliseconds instead of a second."""
+    loaded from the cache file ``cache`` (see :func:`parser_cache_file`), which
+    takes milliseconds instead of a second."""
     return Lark(grammar_text(), parser="lalr", strict=strict, propagate_positions=True,
-                maybe_placeholders=False, cache=cache and not strict,
+                maybe_placeholders=False, cache=False if strict else cache, lexer=LEXER,
                 lexer_callbacks={"NAME": _declared_call})
+
+
+def parser_cache_file(grammar: str) -> str | None:
+    """Where the analysed grammar is kept between runs: the user's cache directory
+    (``$XDG_CACHE_HOME`` or ``~/.cache``, then ``matdiff/``), never a shared temporary
+    directory.  The name carries a hash of the grammar, lark's and Python's versions,
+    so a changed grammar never loads a stale table (lark checks the same hash inside
+    the file).  None when the directory cannot be made; an unwritable one only means
+    no cache is saved."""
+    import hashlib
+    import os
+    import sys
+
+    import lark
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    key = hashlib.sha256(f"{grammar}|{LEXER}|{lark.__version__}|{sys.version_info[:2]}".encode()).hexdigest()
+    folder = os.path.join(base, "matdiff")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return os.path.join(folder, f"parser-{key[:20]}.lark")
 
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
+    cache = parser_cache_file(grammar_text())
     try:
-        return build_parser()
-    except OSError:  # an unwritable cache directory
+        return build_parser(cache=cache or False)
+    except OSError:  # a cache file that cannot be read or written
         return build_parser(cache=False)
-
 
 
 _SAME_WIDTH = str.maketrans({"−": "-", "·": "*"})
@@ -339,3 +367,15 @@ def _syntax_error(text: str, e: UnexpectedInput) -> ParseError:
     if tok.type in _OPERATOR_NAMES or tok.type.startswith("__ANON") or len(shown) <= 2:
         return ParseError(f"missing operand before '{shown}'", text, col, len(shown))
     return ParseError(f"unexpected '{shown}'", text, col, len(shown))
+
+
+def _load_at_import() -> None:
+    """Load the parser and compile its scanner now (a few milliseconds, against an import of
+    a few hundred), so that the first parse of a session costs what every later one does."""
+    try:
+        _parser().parse("x")
+    except Exception:  # noqa: BLE001 - the first parse will raise it again, with a clear message
+        _parser.cache_clear()
+
+
+_load_at_import()

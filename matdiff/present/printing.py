@@ -25,14 +25,20 @@ SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 def _number(v: Fraction) -> str:
     if v.denominator == 1:
         return str(v.numerator)
-    d = v.denominator
+    d, twos, fives = v.denominator, 0, 0
     while d % 2 == 0:
-        d //= 2
+        d, twos = d // 2, twos + 1
     while d % 5 == 0:
-        d //= 5
-    if d == 1:
-        return repr(float(v))
-    return f"{v.numerator}/{v.denominator}"
+        d, fives = d // 5, fives + 1
+    fraction = f"{v.numerator}/{v.denominator}"
+    if d != 1:
+        return fraction
+    s = repr(float(v))  # a decimal: as the float prints it when that is exact, else m·10⁻ᵏ (3e-400, not 0.0)
+    if "inf" not in s and Fraction(s) == v:
+        return s
+    k = max(twos, fives)
+    scientific = f"{(v * 10**k).numerator}e-{k}"
+    return scientific if len(scientific) < len(fraction) else fraction
 
 
 class TextPrinter:

@@ -125,7 +125,7 @@ class Printer:
         coef, k = op.attr
         nums = [f for f in self._factors(op) if not (f.kind == "num" and f.attr[0] == 1)]
         dens = [self.text(d, MUL + 1) for d in op.args[k:]]
-        if coef.denominator != 1 and len(repr(float(coef))) > 6:  # (2/3)·x → 2 * x / 3
+        if coef.denominator != 1 and len(_decimal(coef)) > 6:  # (2/3)·x → 2 * x / 3
             dens.insert(0, str(coef.denominator))
             coef = Fraction(coef.numerator)
         if not nums and not dens:
@@ -198,12 +198,22 @@ def _is_python_number(op: Op) -> bool:
     return op.kind in ("prod", "add", "pow") and all(_is_python_number(a) for a in op.args)
 
 
+def _decimal(v: Fraction) -> str:
+    """repr(float(v)); empty beyond the float range (a ratio of huge integers)."""
+    try:
+        return repr(float(v))
+    except OverflowError:
+        return ""
+
+
 def _number(v: Fraction, in_power: bool = False) -> tuple[str, int]:
     """A rational as a Python literal: 2, 0.5, or (1 / 3)."""
-    if v.denominator == 1:
+    if not _decimal(v):  # beyond the float range: ±inf, as evaluation gives
+        s = "float('inf')" if v > 0 else "-float('inf')"
+    elif v.denominator == 1:
         s = str(v.numerator)
-    elif len(repr(float(v))) <= 6:
-        s = repr(float(v))
+    elif len(_decimal(v)) <= 6:
+        s = _decimal(v)
     else:
         s = f"({v.numerator} / {v.denominator})"
         return s, ATOM

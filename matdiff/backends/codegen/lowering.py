@@ -15,7 +15,9 @@ costly textbook forms become cheap array code:
   permutation of M's rows or columns: commutation matrices are built only
   when they are the result;
 * matrix chains of three or more factors → ``multi_dot`` (its order is chosen
-  from the array sizes at run time).
+  from the array sizes at run time), except a chain ending in a column: matrix–vector
+  products from the right, so that a suffix the expression uses elsewhere (A v in
+  sᵀ A v and s ⊙ A v) is computed once.
 
 The graph is printed by :mod:`.emit` in the spelling of a :mod:`.targets` entry.
 """
@@ -324,6 +326,11 @@ class Lowering:
         shape = (fs[0].shape[0], fs[-1].shape[1])
         if len(fs) == 2:
             return self.mk("matmul", tuple(fs), (), shape)
+        if fs[-1].shape[1] == 1:  # … @ v: matrix–vector products from the right, a recurring suffix shared
+            w = fs[-1]
+            for f in reversed(fs[:-1]):
+                w = self.mk("matmul", (f, w), (), (f.shape[0], 1))
+            return w
         if len(fs) > LONG_CHAIN:  # multi_dot's ordering is cubic in the length: halves instead
             h = len(fs) // 2
             left, right = self.chain(fs[:h]), self.chain(fs[h:])
