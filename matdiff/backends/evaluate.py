@@ -83,6 +83,10 @@ def _matmul(chain: list):
     return np.linalg.multi_dot(chain)
 
 
+LONG_CHAIN = 8
+"""Chains longer than this are multiplied as a balanced tree of multi_dot calls."""
+
+
 def _column_chain(x: Mul, memo: dict):
     """The matrix chain of x, which ends in a column, as matrix–vector products from the right;
     each partial product is kept in the memo under its factors, so a chain's suffix that recurs
@@ -97,10 +101,6 @@ def _column_chain(x: Mul, memo: dict):
             got = memo[key] = f.v * acc if isinstance(f, _Diag) else f @ acc
         acc = got
     return acc
-
-
-LONG_CHAIN = 8
-"""Chains longer than this are multiplied as a balanced tree of multi_dot calls."""
 
 
 def evaluate(e: Expr, values: dict[str, Any], dims: dict[str, int], memo: dict | None = None):
