@@ -64,6 +64,9 @@ def summary_lines(results: dict[str, dict]) -> list[str]:
                      f"slowest {d['max_ms']:.1f} ms; cold first call median {d['cold_first_ms']:.2f} ms "
                      f"(thread CPU {d['cold_first_cpu_ms']:.2f} ms), `import matdiff` {d['import_ms']:.0f} ms "
                      f"(CPU {d['import_cpu_ms']:.0f} ms); interpreter start-up {d['start_up_ms']:.0f} ms")
+        for src, b in d.get("by_source", {}).items():
+            lines.append(f"- derivation, {src} ({b['n']} cases): cold first call median {b['cold_ms']:.2f} ms "
+                         f"(CPU {b['cold_cpu_ms']:.2f}), warm {b['warm_ms']:.2f} ms (CPU {b['warm_cpu_ms']:.2f})")
         lines.append(f"- SymPy derives {d['n_sympy']} of the {d['n_ok']} cases; median SymPy / matdiff: warm "
                      f"{d['median_ratio']:.1f}×, cold first call {d['cold_ratio']:.1f}×, with the imports "
                      f"{d['cold_total_ratio']:.1f}×")
