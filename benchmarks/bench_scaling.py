@@ -65,13 +65,58 @@ def fam_tr_nest(k: int) -> tuple[str, str]:
     return f"tr{s}", "X"
 
 
-FAMILIES: dict[str, Callable[[int], tuple[str, str]]] = {
+def fam_tanh_nest(k: int) -> tuple[str, str]:
+    return "sum(" + "tanh(" * k + "x" + ")" * k + ")", "x"
+
+
+def fam_tanh_nest_hess(k: int) -> tuple[str, str, int]:
+    return (*fam_tanh_nest(k), 2)
+
+
+def fam_exp_nest_hess(k: int) -> tuple[str, str, int]:
+    return (*fam_exp_nest(k), 2)
+
+
+def fam_tanh_net_hess(k: int) -> tuple[str, str, int]:
+    s = "x"
+    for i in range(1, k + 1):
+        s = f"tanh(W{i}*{s})"
+    return f"sum({s})", "x", 2
+
+
+def fam_repeat_chain(k: int) -> tuple[str, str]:
+    return "tr(" + "*".join(f"A{i}*X" for i in range(1, k + 1)) + ")", "X"
+
+
+def fam_repeat_chain_hess(k: int) -> tuple[str, str, int]:
+    return (*fam_repeat_chain(k), 2)
+
+
+def fam_softmax_nest(k: int) -> tuple[str, str]:
+    return "sum(a .* " + "softmax(" * k + "x" + ")" * k + ")", "x"
+
+
+FAMILIES: dict[str, Callable[[int], tuple]] = {
     "sum": fam_sum,
     "chain": fam_chain,
     "exp-nest": fam_exp_nest,
     "add-nest": fam_add_nest,
     "tr-nest": fam_tr_nest,
+    "tanh-nest": fam_tanh_nest,
+    "tanh-nest H": fam_tanh_nest_hess,
+    "exp-nest H": fam_exp_nest_hess,
+    "tanh-net H": fam_tanh_net_hess,
+    "repeat-chain": fam_repeat_chain,
+    "repeat-chain H": fam_repeat_chain_hess,
+    "softmax-nest": fam_softmax_nest,
 }
+"""Each family's expression of size k, the variable, and the order (1 when not given)."""
+
+GROWTH = ("tanh-nest", "tanh-nest H", "exp-nest H", "tanh-net H", "repeat-chain", "repeat-chain H",
+          "softmax-nest")
+"""The families whose answers used to grow faster than the input (nests, products in which the
+variable repeats, their Hessians): also their printed size and generated code are measured."""
+GROWTH_SIZES = (25, 50, 100, 200, 400)
 
 
 def slope(ks: list[int], ts: list[float]) -> float:
@@ -95,10 +140,16 @@ def repeats_for(seconds: float, quick: bool) -> int:
     return 1
 
 
-def profile_top(expr: str, wrt: str, n: int = 8) -> str:
+def problem(name: str, k: int) -> tuple[str, str, int]:
+    """(expression, variable, order) of a family at size k."""
+    made = FAMILIES[name](k)
+    return (made[0], made[1], made[2] if len(made) > 2 else 1)
+
+
+def profile_top(expr: str, wrt: str, order: int = 1, n: int = 8) -> str:
     pr = cProfile.Profile()
     pr.enable()
-    matdiff.diff(expr, wrt)
+    matdiff.diff(expr, wrt, order=order)
     pr.disable()
     buf = io.StringIO()
     pstats.Stats(pr, stream=buf).sort_stats("tottime").print_stats(n)
@@ -107,29 +158,32 @@ def profile_top(expr: str, wrt: str, n: int = 8) -> str:
 
 def run(quick: bool = False, sizes: tuple[int, ...] | None = None, families: list[str] | None = None,
         profile: bool = False) -> dict:
+    sized = sizes is not None
     sizes = tuple(sizes or (QUICK_SIZES if quick else SIZES))
     names = families or list(FAMILIES)
     matdiff.diff("x'*A*x", "x")  # load the grammar, import every module
     results: dict[str, list[dict]] = {}
     profiles: dict[str, str] = {}
     for name in names:
-        make = FAMILIES[name]
         rows: list[dict] = []
         skip_reason = None
-        for k in sizes:
-            expr, wrt = make(k)
+        family_sizes = GROWTH_SIZES if name in GROWTH and not quick and not sized else sizes
+        for k in family_sizes:
+            expr, wrt, order = problem(name, k)
             if skip_reason:
                 rows.append({"k": k, "error": skip_reason})
                 continue
             try:
                 C.collect()
-                first_w, first_c = C.measure_both(lambda: matdiff.diff(expr, wrt), 1)
+                first_w, first_c = C.measure_both(lambda: matdiff.diff(expr, wrt, order=order), 1)
                 reps = repeats_for(first_w[0], quick)
                 if reps > 1:
-                    w, c = C.measure_both(lambda: matdiff.diff(expr, wrt), reps)
+                    w, c = C.measure_both(lambda: matdiff.diff(expr, wrt, order=order), reps)
                 else:
                     w, c = first_w, first_c
-                size = len(str(matdiff.diff(expr, wrt))) if k <= 100 or w[0] < 10 else None
+                r = matdiff.diff(expr, wrt, order=order) if k <= 100 or w[0] < 10 else None
+                size = len(str(r)) if r is not None else None
+                code = len(r.numpy()) if r is not None and name in GROWTH else None
             except RecursionError:
                 rows.append({"k": k, "error": f"RecursionError (limit {sys.getrecursionlimit()})"})
                 skip_reason = "skipped after RecursionError"
@@ -137,14 +191,15 @@ def run(quick: bool = False, sizes: tuple[int, ...] | None = None, families: lis
             except matdiff.MatdiffError as e:
                 rows.append({"k": k, "error": f"{type(e).__name__}: {str(e).splitlines()[0]}"})
                 continue
-            rows.append({"k": k, "wall": C.median(w), "cpu": C.median(c), "repeats": len(w), "chars": size})
+            rows.append({"k": k, "wall": C.median(w), "cpu": C.median(c), "repeats": len(w), "chars": size,
+                         "code": code})
             if C.median(w) > GIVE_UP_SECONDS:
                 skip_reason = f"skipped: k={k} took {C.median(w):.0f} s"
         results[name] = rows
         if profile:
             ok = [r for r in rows if "wall" in r]
             if ok:
-                profiles[name] = profile_top(*make(ok[-1]["k"]))
+                profiles[name] = profile_top(*problem(name, ok[-1]["k"]))
     summary = {}
     for name, rows in results.items():
         ok = [r for r in rows if "wall" in r]
@@ -153,38 +208,50 @@ def run(quick: bool = False, sizes: tuple[int, ...] | None = None, families: lis
         failed = [r for r in rows if "error" in r]
         s_all = slope(ks, ts)
         s_last = slope(ks[-2:], ts[-2:]) if len(ks) >= 2 else float("nan")
+        sized = [r for r in ok if r.get("chars")]
+        coded = [r for r in ok if r.get("code")]
         summary[name] = {"slope": s_all, "slope_wall": slope(ks, tw), "slope_last": s_last,
+                         "slope_chars": slope([r["k"] for r in sized], [r["chars"] for r in sized]),
+                         "slope_code": slope([r["k"] for r in coded], [r["code"] for r in coded]),
                          "ok": not failed and s_all <= TARGET_SLOPE, "failed": bool(failed)}
     return {"sizes": sizes, "results": results, "summary": summary, "profiles": profiles,
             "recursionlimit": sys.getrecursionlimit()}
 
 
+def _example(name: str) -> str:
+    expr, wrt, order = problem(name, 3)
+    return f"`{expr}`" + (" (Hessian)" if order == 2 else "")
+
+
 def render(res: dict) -> str:
-    sizes = res["sizes"]
-    headers = ["family", "example (k=3)"] + [f"k={k} ms" for k in sizes] + ["slope (CPU)", "slope (wall)",
-                                                                            "last slope", "≤ 1.2"]
-    rows = []
+    groups: dict[tuple[int, ...], list[str]] = {}
     for name, rs in res["results"].items():
-        by_k = {r["k"]: r for r in rs}
-        cells = [name, "`" + FAMILIES[name](3)[0] + "`"]
-        for k in sizes:
-            r = by_k.get(k)
-            if r is None:
-                cells.append("")
-            elif "error" in r:
-                cells.append(r["error"])
-            else:
-                cells.append(f"{r['wall'] * 1e3:.1f} (CPU {r['cpu'] * 1e3:.1f})")
-        s = res["summary"][name]
-        cells += [f"{s['slope']:.2f}", f"{s['slope_wall']:.2f}", f"{s['slope_last']:.2f}",
-                  "holds" if s["ok"] else "MISSED"]
-        rows.append(cells)
-    out = [C.table(headers, rows), ""]
-    sizes_rows = []
-    for name, rs in res["results"].items():
-        sizes_rows.append([name] + [str(r.get("chars") or "") for r in rs])
-    out += ["Length of the printed result (characters):", "",
-            C.table(["family"] + [f"k={k}" for k in sizes], sizes_rows), ""]
+        groups.setdefault(tuple(r["k"] for r in rs), []).append(name)
+    out: list[str] = []
+    for ks, names in groups.items():
+        headers = ["family", "example (k=3)"] + [f"k={k} ms" for k in ks] + ["slope (CPU)", "slope (wall)",
+                                                                         "last slope", "≤ 1.2"]
+        rows = []
+        for name in names:
+            by_k = {r["k"]: r for r in res["results"][name]}
+            cells = [name, _example(name)]
+            for k in ks:
+                r = by_k[k]
+                cells.append(r["error"] if "error" in r else f"{r['wall'] * 1e3:.1f} (CPU {r['cpu'] * 1e3:.1f})")
+            s = res["summary"][name]
+            cells += [f"{s['slope']:.2f}", f"{s['slope_wall']:.2f}", f"{s['slope_last']:.2f}",
+                      "holds" if s["ok"] else "MISSED"]
+            rows.append(cells)
+        out += [C.table(headers, rows), ""]
+        size_rows = []
+        for name in names:
+            s = res["summary"][name]
+            cells = [name] + [str(r.get("chars") or "") for r in res["results"][name]]
+            cells += [f"{s['slope_chars']:.2f}", f"{s['slope_code']:.2f}" if s["slope_code"] == s["slope_code"] else ""]
+            size_rows.append(cells)
+        out += ["Length of the printed result (characters), and the log–log slopes of that length and of "
+                "the generated NumPy code's length against k:", "",
+                C.table(["family"] + [f"k={k}" for k in ks] + ["text slope", "code slope"], size_rows), ""]
     out.append(f"Slopes are least-squares fits of log CPU time (and log wall time) against log k over all k; "
                f"*last slope* is between the two largest k. Python's recursion limit during the run: "
                f"{res['recursionlimit']} (as set after importing matdiff).")
@@ -205,7 +272,7 @@ def write_plot(res: dict, path: Path) -> Path | None:
         if ok:
             ax.loglog([r["k"] for r in ok], [r["cpu"] for r in ok], "o-",
                       label=f"{name} (slope {res['summary'][name]['slope']:.2f})")
-    ks = [k for k in res["sizes"]]
+    ks = sorted({r["k"] for rs in res["results"].values() for r in rs})
     if ks:
         k0 = ks[0]
         ref = [1e-3 * (k / k0) for k in ks]

@@ -95,3 +95,123 @@ def test_short_answers_keep_their_form():
     assert str(matdiff.diff("sum(tanh(tanh(tanh(x))))", "x")) == \
         "(1 - tanh(tanh(u)) .^ 2) .* (1 - tanh(u) .^ 2) .* (1 - u .^ 2)  where u = tanh(x)"
     assert str(matdiff.diff("x'*A*x", "x")) == "(A + A')*x"
+
+
+# -- products in which the variable repeats ---------------------------------------------------------
+def chain(k: int) -> str:
+    return "tr(" + "*".join(f"A{i}*X" for i in range(k)) + ")"
+
+
+def chain_inputs(k, rng, m=3, n=4):
+    values = {f"A{i}": rng.standard_normal((n, m)) * 0.6 for i in range(k)}
+    values["X"] = rng.standard_normal((m, n)) * 0.6
+    return values
+
+
+def np_chain(k):
+    def f(X, **a):
+        p = np.eye(X.shape[1])
+        for i in range(k):
+            p = p @ a[f"A{i}"] @ X
+        return float(np.trace(p))
+    return f
+
+
+def test_long_chain_gradient_shares_prefixes_and_is_right(rng):
+    k = 30
+    r = matdiff.diff(chain(k), "X")
+    values = chain_inputs(k, rng)
+    got = r.lambdify()(**values)
+    assert got.shape == (3, 4)
+    assert first_order_error(np_chain(k), values, "X", got) < 1e-6
+    assert first_order_error(np_chain(k), values, "X", run_code(r.numpy())(**values)) < 1e-6
+    assert len(str(r)) < 15 * len(chain(k))
+
+
+def test_long_chain_hessian_is_right(rng):
+    k = 12
+    r = matdiff.diff(chain(k), "X", order=2)
+    values = chain_inputs(k, rng)
+    H = r.lambdify()(**values)
+    assert H.shape == (12, 12)
+    assert second_order_error(np_chain(k), values, "X", H, floor=1e-6) < 1e-5
+    assert second_order_error(np_chain(k), values, "X", run_code(r.numpy())(**values), floor=1e-6) < 1e-5
+
+
+def test_long_hadamard_product_hessian_is_right(rng):
+    fns = ["exp", "sin", "cos", "tanh", "sigmoid", "arctan", "sqrt", "log", "exp"]
+    expr = "sum(" + " .* ".join(f"{f}(x)" for f in fns) + " .* a)"
+    r = matdiff.diff(expr, "x", order=2)
+    npf = {"exp": np.exp, "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
+           "arctan": np.arctan, "sqrt": np.sqrt, "log": np.log}
+
+    def f(x, a):
+        p = a.copy()
+        for name in fns:
+            p = p * npf[name](x)
+        return float(np.sum(p))
+    values = {"x": rng.uniform(0.5, 1.5, 5), "a": rng.standard_normal(5)}
+    assert second_order_error(f, values, "x", r.lambdify()(**values), floor=1e-6) < 1e-5
+
+
+def net(k: int) -> str:
+    s = "x"
+    for i in range(k):
+        s = f"tanh(W{i}*{s})"
+    return f"sum({s})"
+
+
+def test_deep_tanh_network_hessian_is_right(rng):
+    k = 14
+    r = matdiff.diff(net(k), "x", order=2)
+    dims = [3, 4, 5, 2] * 4
+    values = {f"W{i}": rng.standard_normal((dims[i + 1], dims[i])) for i in range(k)}
+    values["x"] = rng.standard_normal(3)
+
+    def f(x, **w):
+        h = x
+        for i in range(k):
+            h = np.tanh(w[f"W{i}"] @ h)
+        return float(np.sum(h))
+    assert second_order_error(f, values, "x", r.lambdify()(**values), floor=1e-6) < 1e-5
+    assert second_order_error(f, values, "x", run_code(r.numpy())(**values), floor=1e-6) < 1e-5
+
+
+@pytest.mark.parametrize("make, order", [(chain, 1), (chain, 2), (net, 2)])
+def test_products_print_linearly(make, order):
+    sizes = {k: len(str(matdiff.diff(make(k), "X" if make is chain else "x", order=order))) for k in (50, 100)}
+    assert sizes[100] < 2.3 * sizes[50], sizes
+    assert sizes[100] < 30 * len(make(100)), sizes
+
+
+# -- the steps and the check of a large answer stay bounded -------------------------------------------
+def softmax_nest(k: int) -> str:
+    return "sum(a .* " + "softmax(" * k + "x" + ")" * k + ")"
+
+
+def test_softmax_nest_gradient_is_right_and_its_steps_are_bounded(rng):
+    k = 40
+    r = matdiff.diff(softmax_nest(k), "x")
+    values = {"x": rng.standard_normal(4), "a": rng.standard_normal(4)}
+
+    def f(x, a):
+        for _ in range(k):
+            x = np.exp(x - x.max()) / np.sum(np.exp(x - x.max()))
+        return float(a @ x)
+    assert first_order_error(f, values, "x", r.lambdify()(**values)) < 1e-6
+    assert r.check().ok
+    steps = {n: len(str(matdiff.diff(softmax_nest(n), "x").steps)) for n in (100, 200)}
+    assert steps[200] < 2.3 * steps[100] and steps[200] < 200 * len(softmax_nest(200)), steps
+    assert "not shown" in str(matdiff.diff(softmax_nest(200), "x").steps)
+
+
+def test_many_term_sum_prints_linearly():
+    def sums(k):
+        return " + ".join(f"tr(A{i}*X)" for i in range(k))
+    sizes = {k: len(str(matdiff.diff(sums(k), "X"))) for k in (200, 400)}
+    assert sizes[400] < 2.3 * sizes[200] and sizes[400] < 2 * len(sums(400)), sizes
+
+
+def test_exp_nest_hessian_prints_linearly():
+    sizes = {k: len(str(matdiff.diff(nest("exp", k), "x", order=2))) for k in (100, 200)}
+    assert sizes[200] < 2.3 * sizes[100] and sizes[200] < 20 * len(nest("exp", 200)), sizes

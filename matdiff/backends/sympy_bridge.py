@@ -34,7 +34,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 from ..core import construct as A
 from ..core.catalogue import CATALOGUE, ELEMENTWISE_GROUP, lookup
 from ..core.nodes import (Add, Commutation, D, Differential, Dim, DimSize, Expr, Func, Hadamard, Identity, Kron,
-                  MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec as UnvecNode, Where, Zero)
+                  MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec as UnvecNode, Where, Zero, Group)
 from ..errors import UnsupportedError
 
 # -- SymPy classes for what SymPy lacks ----------------------------------------------
@@ -206,6 +206,8 @@ def _convert(e: Expr, go) -> Any:
         return sympy_dim(e.dim)
     if isinstance(e, Where):
         return go(A.substitute(e.body, {e.name: e.value}))
+    if isinstance(e, Group):
+        return go(e.arg)
     if isinstance(e, D):
         raise UnsupportedError("an unexpanded differential d(·) has no SymPy form")
     kids = [go(c) for c in e.children]

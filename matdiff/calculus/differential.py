@@ -6,6 +6,7 @@ from typing import Callable
 
 from ..core import construct as A
 from ..core.nodes import D, Differential, Expr, Sym
+from ..simplify.passes import cost
 from .rules import rule_for, rule_label
 
 
@@ -34,11 +35,12 @@ def differential_by_rules(e: Expr, names: frozenset[str], leaf: Callable[[Sym], 
     return d(e)
 
 
-def derivation(e: Expr, var: Sym, limit: int = 200) -> list[tuple[str, Expr]]:
+def derivation(e: Expr, var: Sym, limit: int = 200, max_cost: float | None = None) -> list[tuple[str, Expr]]:
     """The differential one rule at a time: [(identity used, df so far), …].
 
     Each step expands the first unexpanded d(·) in reading order, so the
-    lines read like a textbook derivation."""
+    lines read like a textbook derivation; once df written out is larger than
+    ``max_cost`` (nodes), the rest is expanded at once."""
     dX = Differential(var, var.shape)
 
     def d(x: Expr) -> Expr:
@@ -49,6 +51,10 @@ def derivation(e: Expr, var: Sym, limit: int = 200) -> list[tuple[str, Expr]]:
     cur = d(e)
     lines: list[tuple[str, Expr]] = [("", cur)]
     while len(lines) < limit:
+        if max_cost is not None and cost(cur) > max_cost:
+            lines.append(("the remaining d(·) expanded at once: the steps are too large to show one by one",
+                          differential(e, var)))
+            return lines
         target = next((x for x in cur.walk() if isinstance(x, D)), None)
         if target is None:
             break

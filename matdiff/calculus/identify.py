@@ -16,9 +16,10 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..core import construct as A
-from ..core.nodes import (Add, Differential, Expr, Func, Hadamard, Identity, Kron, Mul, Ones, Sym, Transpose,
+from ..core.nodes import (Add, Differential, Expr, Func, Group, Hadamard, Identity, Kron, Mul, Ones, Sym, Transpose,
                   Unvec)
 from ..errors import UnsupportedError
+from .rules import SHARED_PRODUCT_MIN
 
 
 def _diff_index(parts: tuple[Expr, ...], var: Sym) -> int:
@@ -128,22 +129,43 @@ def jacobian(dF: Expr, var: Sym) -> Expr:
     n = size(var)
     if not A.has_differential(dF, var):
         return A.zero((size(dF), n))
-    return _jac(dF, var)
+    memo: dict[Expr, Expr] = {}
+
+    def jac(e: Expr, var: Sym) -> Expr:  # each distinct part of dF once: linear in its DAG
+        out = memo.get(e)
+        if out is None:
+            out = memo[e] = _kept_whole(_jac(e, var, jac))
+        return out
+
+    return jac(dF, var)
 
 
-def _jac(e: Expr, var: Sym) -> Expr:
+KEPT_WHOLE_MIN = 3 * SHARED_PRODUCT_MIN
+"""Shorter chains stay flat, so that factoring can still pull their common ends out."""
+
+
+def _kept_whole(J: Expr) -> Expr:
+    """A long chain J₁J₂⋯ kept as one factor of the Jacobians built on it (the chain rule
+    through k layers multiplies k Jacobians: each product built once, not once per layer)."""
+    if isinstance(J, Mul) and len(J.factors) >= KEPT_WHOLE_MIN:
+        return Group(J, J.shape)
+    return J
+
+
+def _jac(e: Expr, var: Sym, jac) -> Expr:
+    """One step of J for e, ``jac`` giving the Jacobians of its parts."""
     if isinstance(e, Differential):
         return A.identity(size(var))
     if e.is_scalar and not var.is_scalar:  # a scalar ds = ⟨G, dX⟩ has the row vec(G)ᵀ
         return A.T(A.func("vec", gradient(e, var)))
     if isinstance(e, Add):
-        return A.add(*[_jac(t, var) for t in e.terms if A.has_differential(t, var)])
+        return A.add(*[jac(t, var) for t in e.terms if A.has_differential(t, var)])
     if isinstance(e, Mul):
         i = _diff_index(e.factors, var)
         f = e.factors[i]
         rest = e.factors[:i] + e.factors[i + 1:]
         if f.is_scalar:  # vec(s R) = vec(R) s
-            return A.mul(A.func("vec", A.mul(*rest)), _jac(f, var))
+            return A.mul(A.func("vec", A.mul(*rest)), jac(f, var))
         scalars = [x for x in e.factors if x.is_scalar]
         chain = [x for x in e.factors if not x.is_scalar]
         j = [k for k, x in enumerate(chain) if x is f][0]
@@ -151,47 +173,47 @@ def _jac(e: Expr, var: Sym) -> Expr:
         # vec(L dF R) = (Rᵀ ⊗ L) vec dF
         L = _product(left, f.shape[0])
         Rt = A.T(_product(right, f.shape[1]))
-        return A.mul(*scalars, A.kron(Rt, L), _jac(f, var))
+        return A.mul(*scalars, A.kron(Rt, L), jac(f, var))
     if isinstance(e, Hadamard):  # vec(B ⊙ dF) = diag(vec B) vec dF
         i = _diff_index(e.factors, var)
         other = A.had(*e.factors[:i], *e.factors[i + 1:])
-        return A.mul(A.func("diagm", A.func("vec", other)), _jac(e.factors[i], var))
+        return A.mul(A.func("diagm", A.func("vec", other)), jac(e.factors[i], var))
     if isinstance(e, Transpose):  # vec(dFᵀ) = K vec dF
         m, n = e.arg.shape
-        return A.mul(A.commutation(m, n), _jac(e.arg, var))
+        return A.mul(A.commutation(m, n), jac(e.arg, var))
     if isinstance(e, Func):
         a = e.arg
         if e.name == "tr":  # tr dF = vec(I)ᵀ vec dF
-            return A.mul(A.T(A.func("vec", Identity(a.shape))), _jac(a, var))
+            return A.mul(A.T(A.func("vec", Identity(a.shape))), jac(a, var))
         if e.name == "sum":
-            return A.mul(Ones((1, size(a))), _jac(a, var))
+            return A.mul(Ones((1, size(a))), jac(a, var))
         if e.name == "vec":
-            return _jac(a, var)
+            return jac(a, var)
         if e.name == "diagm":  # vec diag(v) = diag(vec I) (𝟙 ⊗ I) v
             n = a.shape[0]
             sel = A.mul(A.func("diagm", A.func("vec", Identity((n, n)))), A.kron(Ones((n, 1)), Identity((n, n))))
-            return A.mul(sel, _jac(a, var))
+            return A.mul(sel, jac(a, var))
         if e.name == "diagv":  # diag(F) = (𝟙ᵀ ⊗ I) diag(vec I) vec F
             n = a.shape[0]
             sel = A.mul(A.kron(Ones((1, n)), Identity((n, n))), A.func("diagm", A.func("vec", Identity((n, n)))))
-            return A.mul(sel, _jac(a, var))
+            return A.mul(sel, jac(a, var))
     if isinstance(e, Unvec):
-        return _jac(e.arg, var)
+        return jac(e.arg, var)
     if isinstance(e, Kron):
-        return _kron_jac(e, var)
+        return _kron_jac(e, var, jac)
     raise UnsupportedError(f"cannot identify a Jacobian through {type(e).__name__}")
 
 
-def _kron_jac(e: Kron, var: Sym) -> Expr:
+def _kron_jac(e: Kron, var: Sym, jac) -> Expr:
     """vec(A ⊗ B) = (Iₙ ⊗ K(q,m) ⊗ Iₚ)(vec A ⊗ vec B) for A m×n, B p×q."""
     if len(e.factors) != 2:
-        return _kron_jac(Kron((e.factors[0], A.kron(*e.factors[1:])), e.shape), var)
+        return _kron_jac(Kron((e.factors[0], A.kron(*e.factors[1:])), e.shape), var, jac)
     a, b = e.factors
     (m, n), (p, q) = a.shape, b.shape
     perm = A.kron(A.identity(n), A.commutation(q, m), A.identity(p))
     if A.has_differential(b, var):
-        return A.mul(perm, A.kron(A.func("vec", a), A.identity(size(b))), _jac(b, var))
-    return A.mul(perm, A.kron(A.identity(size(a)), A.func("vec", b)), _jac(a, var))
+        return A.mul(perm, A.kron(A.func("vec", a), A.identity(size(b))), jac(b, var))
+    return A.mul(perm, A.kron(A.identity(size(a)), A.func("vec", b)), jac(a, var))
 
 
 def symmetric_projection(n) -> Expr:

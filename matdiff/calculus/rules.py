@@ -15,7 +15,7 @@ from typing import Callable
 
 from ..core import construct as A
 from ..core.catalogue import CATALOGUE
-from ..core.nodes import Add, Expr, Func, Hadamard, Kron, MatPow, Mul, Power, Transpose, Unvec
+from ..core.nodes import Add, Expr, Func, Group, Hadamard, Kron, MatPow, Mul, Power, Transpose, Unvec
 from ..core.declared import Declared
 from ..errors import UnsupportedError
 from . import declared as declared_functions
@@ -34,14 +34,47 @@ class Rule:
     wrt: str = "X"
 
 
+SHARED_PRODUCT_MIN = 8
+"""From this many factors that depend on the variable, the terms of the product rule share
+their prefixes and suffixes (:class:`~matdiff.core.nodes.Group`): linear, not quadratic, in k."""
+
+
 def _sum_over(parts: tuple[Expr, ...], d: Dfn, build: Callable[..., Expr]) -> Expr:
     """Σᵢ build(p₁, …, dpᵢ, …, pₖ): the product rule for any product."""
-    terms = []
-    for i, p in enumerate(parts):
-        dp = d(p)
-        if not A.is_zero(dp):
-            terms.append(build(*parts[:i], dp, *parts[i + 1:]))
-    return A.add(*terms) if terms else A.zero(build(*parts).shape)
+    dps = [d(p) for p in parts]
+    hits = [i for i, dp in enumerate(dps) if not A.is_zero(dp)]
+    if not hits:
+        return A.zero(build(*parts).shape)
+    if len(hits) >= SHARED_PRODUCT_MIN and build in (A.mul, A.had):
+        return _sum_over_shared(parts, dps, hits, build)
+    return A.add(*[build(*parts[:i], dps[i], *parts[i + 1:]) for i in hits])
+
+
+def _grouped(build: Callable[..., Expr], factors: list[Expr]) -> Expr | None:
+    """The product of ``factors`` kept whole (None when there are none)."""
+    if not factors:
+        return None
+    if len(factors) == 1:
+        return factors[0]
+    p = build(*factors)
+    return Group(p, p.shape) if isinstance(p, (Mul, Hadamard)) else p
+
+
+def _sum_over_shared(parts: tuple[Expr, ...], dps: list[Expr], hits: list[int],
+                     build: Callable[..., Expr]) -> Expr:
+    """d(F₁⋯F_k) = Σᵢ Pᵢ₋₁ dFᵢ Sᵢ₊₁ with Pᵢ = Pᵢ₋₁ ⋯ Fᵢ and Sᵢ = Fᵢ ⋯ Sᵢ₊₁ each built once."""
+    prefix: dict[int, Expr | None] = {}
+    acc: Expr | None = None
+    last = 0
+    for i in hits:
+        acc = _grouped(build, ([acc] if acc is not None else []) + list(parts[last:i]))
+        prefix[i], last = acc, i
+    suffix: dict[int, Expr | None] = {}
+    acc, last = None, len(parts)
+    for i in reversed(hits):
+        acc = _grouped(build, list(parts[i + 1:last]) + ([acc] if acc is not None else []))
+        suffix[i], last = acc, i + 1
+    return A.add(*[build(*[x for x in (prefix[i], dps[i], suffix[i]) if x is not None]) for i in hits])
 
 
 MAX_EXPANDED_POWER = 64
@@ -60,9 +93,24 @@ def _d_matpow(e: MatPow, d: Dfn) -> Expr:
     return A.add(*[A.mul(A.matpow(e.base, i), dX, A.matpow(e.base, e.k - 1 - i)) for i in range(e.k)])
 
 
+def _big_power(e: Expr) -> bool:
+    return isinstance(e, MatPow) and e.k > MAX_EXPANDED_POWER
+
+
+def _trace_of_big_power(e: Expr) -> bool:
+    """tr(Bᵏ), or the trace of a sum with such a term (c Bᵏ + …), for k above MAX_EXPANDED_POWER."""
+    if not (isinstance(e, Func) and e.name == "tr"):
+        return False
+    terms = e.arg.terms if isinstance(e.arg, Add) else (e.arg,)
+    return any(_big_power(A.split_scalars(t)[1]) for t in terms)
+
+
 def _d_trace_power(e: Func, d: Dfn) -> Expr:
-    """d tr(Bᵏ) = Σᵢ tr(Bⁱ dB Bᵏ⁻¹⁻ⁱ) = k tr(Bᵏ⁻¹ dB), by cyclicity of the trace."""
+    """d tr(Bᵏ) = Σᵢ tr(Bⁱ dB Bᵏ⁻¹⁻ⁱ) = k tr(Bᵏ⁻¹ dB), by cyclicity of the trace; the trace of a sum
+    term by term (tr(A + B) = tr A + tr B), so that each power meets this rule."""
     p = e.arg
+    if isinstance(p, Add):
+        return A.add(*[d(A.func("tr", t)) for t in p.terms])
     return A.mul(A.num(p.k), A.func("tr", A.mul(A.matpow(p.base, p.k - 1), d(p.base))))
 
 
@@ -85,8 +133,20 @@ ELEMENTWISE_DERIVATIVE: dict[str, tuple[str, Callable[[Expr], Expr]]] = {
 def _d_func(e: Func, d: Dfn) -> Expr:
     a = e.arg
     if e.name in ELEMENTWISE_DERIVATIVE:
-        return A.had(ELEMENTWISE_DERIVATIVE[e.name][1](a), d(a))
+        return _chained(ELEMENTWISE_DERIVATIVE[e.name][1](a), d(a))
     return FUNCTION_RULES[e.name].apply(e, d)
+
+
+def _chained(fprime: Expr, da: Expr) -> Expr:
+    """f′(a) ⊙ da.  Through a nest tₖ = f(tₖ₋₁) the factors multiply up, dtₖ = Dₖ ⊙ dx with
+    Dₖ = f′(tₖ₋₁) ⊙ Dₖ₋₁: once Dₖ is long it is kept whole (a Group), so that each Dₖ is built
+    once from the one before, not written out again at every level."""
+    if isinstance(da, Hadamard):
+        consts = [f for f in da.factors if not A.has_differential(f)]
+        if consts and (len(consts) + 1 >= SHARED_PRODUCT_MIN or any(isinstance(f, Group) for f in consts)):
+            rest = [f for f in da.factors if A.has_differential(f)]
+            return A.had(_grouped(A.had, [fprime] + consts), *rest)
+    return A.had(fprime, da)
 
 
 FUNCTION_RULES: dict[str, Rule] = {
@@ -108,6 +168,8 @@ OPERATOR_RULES: dict[type, Rule] = {
     MatPow: Rule("matrix power", "d(Xᵏ) = Σᵢ Xⁱ dX Xᵏ⁻¹⁻ⁱ", _d_matpow, "tr(X^3)"),
     Func: Rule("chain rule", "d f(A) = f′(A) ⊙ dA", _d_func, "sum(exp(X))"),
     Unvec: Rule("unvec", "d unvec(a) = unvec(da)", lambda e, d: A.unvec(d(e.arg), e.shape), "x"),
+    Group: Rule("shared product", "d(F₁⋯Fᵢ) = Σⱼ F₁⋯dFⱼ⋯Fᵢ, a prefix or suffix kept whole",
+                lambda e, d: d(e.arg), "sum(exp(X) .* sin(X) .* cos(X) .* tanh(X) .* sigmoid(X) .* X .* arctan(X) .* tan(X) .* A)"),
 }
 
 
@@ -128,7 +190,7 @@ def rule_for(e: Expr) -> Rule:
     rule = OPERATOR_RULES.get(type(e))
     if rule is None:
         raise UnsupportedError(f"no differential rule for {type(e).__name__}", node=e)
-    if isinstance(e, Func) and e.name == "tr" and isinstance(e.arg, MatPow) and e.arg.k > MAX_EXPANDED_POWER:
+    if _trace_of_big_power(e):
         return TRACE_POWER_RULE
     if isinstance(e, Func) and e.name in FUNCTION_RULES:
         return FUNCTION_RULES[e.name]

@@ -16,7 +16,7 @@ from dataclasses import fields
 from fractions import Fraction
 from functools import lru_cache
 
-from .nodes import (SCALAR, Add, Commutation, D, Differential, Dim, DimSize, Expr, Func, Hadamard,
+from .nodes import (SCALAR, Add, Commutation, D, Differential, Dim, DimSize, Expr, Func, Group, Hadamard,
                   Identity, Kron, MatPow, Mul, Num, Ones, Power, Shape, Sym, Transpose, Unvec,
                   Where, Zero)
 from .catalogue import BY_NAME, ELEMENTWISE, VECTOR
@@ -765,6 +765,8 @@ def rebuild(e: Expr, kids: tuple[Expr, ...]) -> Expr:
         return D(kids[0], kids[0].shape)
     if isinstance(e, Where):
         return Where(kids[0], e.name, kids[1], kids[0].shape)
+    if isinstance(e, Group):  # a shared prefix or suffix of a product, kept whole
+        return Group(kids[0], kids[0].shape) if isinstance(kids[0], (Mul, Hadamard)) else kids[0]
     if isinstance(e, Declared):
         return declared_rebuilt(e, kids[0])
     return e

@@ -317,6 +317,17 @@ class Where(Expr):
 
 
 @node
+class Group(Expr):
+    """A product kept whole: the prefix F₁⋯Fᵢ or suffix Fᵢ⋯F_k that the terms of a long
+    product rule share, so that d(F₁⋯F_k) = Σ Pᵢ₋₁ dFᵢ Sᵢ₊₁ is linear in k, not quadratic.
+    The constructors do not flatten it; it means, prints and evaluates as its argument."""
+
+    arg: Expr
+    shape: Shape
+    _child_fields: ClassVar = ("arg",)
+
+
+@node
 class D(Expr):
     """d(A): the differential of a sub-expression, not yet expanded (for steps)."""
 

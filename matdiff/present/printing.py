@@ -6,7 +6,7 @@ import re
 from fractions import Fraction
 
 from ..core.nodes import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
-                          MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, shape_text, PRINTERS)
+                          MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, shape_text, PRINTERS, Group)
 from ..core.catalogue import INTERNAL, lookup
 from ..core.declared import Declared, spelling
 
@@ -190,6 +190,7 @@ class TextPrinter:
         """A matrix chain; an element-wise product leading it is parenthesised, ((y - t) .* y)*x',
         which grouping to the left makes optional but a reader should not have to work out."""
         out = ""
+        fs = [g for g in _inlined(fs, Mul)] if any(isinstance(f, Group) for f in fs) else fs
         for i, f in enumerate(fs):
             leading_hadamard = i == 0 and len(fs) > 1 and isinstance(f, Hadamard)
             s = self.wrap(f, PRODUCT, strict=not (first and i == 0) or leading_hadamard)
@@ -206,8 +207,9 @@ class TextPrinter:
         return isinstance(a, Transpose) and isinstance(a.arg, Sym) and a.arg == b and "[" not in b.name
 
     def _Hadamard(self, e: Hadamard):
-        num_f = [f for f in e.factors if not _negative_power(f)]
-        den_f = [f for f in e.factors if _negative_power(f)]
+        factors = _inlined(e.factors, Hadamard)
+        num_f = [f for f in factors if not _negative_power(f)]
+        den_f = [f for f in factors if _negative_power(f)]
         parts = [self.wrap(f, PRODUCT, strict=i > 0) for i, f in enumerate(num_f)]
         text = self.hadamard.join(parts) if parts else "1"
         for f in den_f:
@@ -218,6 +220,9 @@ class TextPrinter:
 
     def _Kron(self, e: Kron):
         return "kron(" + ", ".join(self(f) for f in e.factors) + ")", ATOM
+
+    def _Group(self, e: Group):
+        return self.p(e.arg)
 
     def _Transpose(self, e: Transpose):
         a = e.arg
@@ -274,6 +279,20 @@ class TextPrinter:
         return f"{self(e)}{self.where_word}{self.where_comma.join(defs)}", SUM
 
 
+def _inlined(factors, kind) -> list[Expr]:
+    """The factors with those of a kept-whole product of the same kind written in line:
+    A ⊙ (B ⊙ C) prints A .* B .* C (the grouping is for sharing, not for reading)."""
+    out: list[Expr] = []
+    stack = list(reversed(factors))
+    while stack:
+        f = stack.pop()
+        if isinstance(f, Group) and isinstance(f.arg, kind) and not any(g.is_scalar for g in f.arg.factors):
+            stack.extend(reversed(f.arg.factors))
+        else:
+            out.append(f)
+    return out
+
+
 def _negative_power(f: Expr) -> bool:
     return isinstance(f, Power) and isinstance(f.exp, Num) and f.exp.value < 0
 
@@ -297,8 +316,8 @@ class UnicodePrinter(TextPrinter):
         if "[" in s:  # a slice, Phi[:,i,:] (SPEC §6)
             base, _, rest = s.partition("[")
             return self.name(base) + "[" + rest
-        base, _, sub = s.partition("_")
-        return GREEK.get(base, base) + (("_" + sub) if sub else "")
+        base = s.partition("_")[0]
+        return GREEK.get(base, base) + s[len(base):]  # beta_1 → β_1; x_ and _ keep their '_'
 
     def _Ones(self, e):
         return ("𝟙ᵀ", POSTFIX) if e.shape[0] == 1 and e.shape[1] != 1 else ("𝟙", ATOM)
@@ -370,7 +389,7 @@ class LatexPrinter(TextPrinter):
             base, _, rest = s.partition("[")
             return self.name(base) + "_{" + rest[:-1] + "}"
         base, _, sub = s.partition("_")
-        if not base:  # a name that starts with '_' (_, _w): upright, its underscores escaped
+        if not base or s.endswith("_") or "__" in s:  # _w, x_, x__1: upright, its underscores escaped
             return r"\mathrm{" + s.replace("_", r"\_") + "}"
         if not sub:
             i = len(base.rstrip("0123456789"))

@@ -14,6 +14,7 @@ from ..calculus.differential import derivation, differential
 from ..core import construct as A
 from ..core.nodes import D, Differential, Expr, Sym
 from ..core.rewriting import Fired, replay, rewrite
+from ..simplify.passes import cost
 from .printing import to_text
 
 LEFT_SIDES = {"gradient": "∂f/∂{x}", "jacobian": "∂vec F/∂vec({x})'", "derivative": "dF/d{x}", "hessian": "H"}
@@ -40,7 +41,7 @@ def derivation_trees(r: Any) -> Derivation:
     fired: list[Fired] = []
     f = rewrite(r.function, fired)
     rewritten = replay(r.function, fired)
-    steps = derivation(f, r.variable)
+    steps = derivation(f, r.variable, max_cost=STEPS_TREE_LIMIT)
     df = steps[-1][1]
     df_fired: list[Fired] = []
     rewrite(df, df_fired)
@@ -105,7 +106,23 @@ def derivation_steps(r: Any) -> list[Line]:
     elif var.symmetric:
         lines.append(Line("remark", text="symmetric variable: G = (G₀ + G₀')/2"))
     lines.append(Line("answer"))
-    return lines
+    return [_bounded(line) for line in lines]
+
+
+STEPS_TREE_LIMIT = 2000
+"""A step whose expression is larger written out (nodes of the tree) is summarised, not printed:
+the steps of a large derivation stay proportional to the input, and the answer line names the
+shared parts."""
+
+
+def _bounded(line: Line) -> Line:
+    """The line, or a remark saying how large it is when its expression is too large to print."""
+    sizes = [cost(e) for e in line.exprs if isinstance(e, Expr)]
+    if not sizes or max(sizes) <= STEPS_TREE_LIMIT:
+        return line
+    label = f"    [{line.label}]" if line.label else ""
+    return Line("remark", text=f"{line.form}: an expression of {max(sizes):.3g} nodes written out, "
+                               f"not shown{label}")
 
 
 def derivation_lines(r: Any, steps: list[Line] | None = None,

@@ -113,7 +113,7 @@ def shared_definitions(e: Expr, taken: set[str]) -> tuple[Expr, list[tuple[Sym, 
         y = _with_children(x, tuple(named.get(id(c)) or new[id(c)] for c in kids)) if kids else x
         new[id(x)] = y
         if x is not e and _nameable(x) and _worth(length[id(x)], parents[id(x)]):
-            s = Sym(names.fresh(x), x.shape, A.is_symmetric(x))
+            s = Sym(names.fresh(x), x.shape)
             named[id(x)] = s
             defs.append((s, y))
     return new[id(e)], defs

@@ -138,9 +138,15 @@ def _expand_ones_sums(e: Add) -> Expr:
     return A.add(*terms)
 
 
+@lru_cache(maxsize=1 << 16)
+def _has_sigmoid(e: Expr) -> bool:
+    """e holds a sigmoid (each distinct node asked once)."""
+    return (isinstance(e, Func) and e.name == "sigmoid") or any(_has_sigmoid(c) for c in e.children)
+
+
 def _logistic_sum(e: Add) -> Expr:
     """Try σ(v) + σ(−v) = 1 after expanding (1 − t) ⊙ …; keep it when cheaper."""
-    if not any(isinstance(x, Func) and x.name == "sigmoid" for x in e.walk()):
+    if not _has_sigmoid(e):
         return e
     expanded = _expand_ones_sums(e)
     candidate = logistic_pairs(expanded) if isinstance(expanded, Add) else None
@@ -185,9 +191,26 @@ def _factor_hadamard(e: Add) -> Expr:
     return candidate if cost(candidate) < cost(e) else e
 
 
+_SHARED_MEMO: list[dict[Expr, Expr]] = []
+"""While a large expression is factored, the one memo of every nested ``factor`` call."""
+
+
 def factor(e: Expr) -> Expr:
-    """Pull common factors out of every sum, innermost first."""
-    memo: dict[Expr, Expr] = {}
+    """Pull common factors out of every sum, innermost first.
+
+    On a large expression (cost above ``MAX_NAMING_COST``) the sums pulled out are factored
+    with the memo of the whole, each factored part taken as final: linear in the DAG, where
+    a fresh walk of every part would be quadratic."""
+    if _SHARED_MEMO:
+        memo = _SHARED_MEMO[-1]
+    elif cost(e) > MAX_NAMING_COST:
+        _SHARED_MEMO.append({})
+        try:
+            return factor(e)
+        finally:
+            _SHARED_MEMO.pop()
+    else:
+        memo = {}
 
     def go(x: Expr) -> Expr:
         if x in memo:
@@ -203,6 +226,8 @@ def factor(e: Expr) -> Expr:
         if isinstance(y, Add):
             y = _pull_common_coefficient(_factor_sum(y))
         memo[x] = y
+        if _SHARED_MEMO:
+            memo.setdefault(y, y)
         return y
 
     return go(e)
