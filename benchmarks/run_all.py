@@ -72,10 +72,19 @@ def summary_lines(results: dict[str, dict]) -> list[str]:
                      f"{d['cold_total_ratio']:.1f}×")
     s = results.get("scaling")
     if s:
-        slopes = {k: v.get("slope") for k, v in s.get("summary", {}).items()}
-        if slopes:
-            lines.append("- scaling, log–log slope of CPU time against k: "
-                         + ", ".join(f"{k} {v:.2f}" for k, v in slopes.items() if isinstance(v, (int, float))))
+        def num(v):
+            return isinstance(v, (int, float)) and v == v
+
+        parts = []
+        for fam, v in s.get("summary", {}).items():
+            bits = [f"time {v['slope']:.2f}" if num(v.get("slope")) else "time n/a"]
+            if num(v.get("slope_chars")):
+                bits.append(f"printed size {v['slope_chars']:.2f}")
+            if num(v.get("slope_code")):
+                bits.append(f"code {v['slope_code']:.2f}")
+            parts.append(f"{fam} ({', '.join(bits)})")
+        if parts:
+            lines.append("- scaling, log–log slopes against k (time: CPU): " + "; ".join(parts))
     e = results.get("eval")
     if e:
         med = {(r["problem"], r["impl"]): r["median"] for r in e["rows"] if "median" in r}
@@ -93,18 +102,17 @@ def summary_lines(results: dict[str, dict]) -> list[str]:
             lines.append(f"- eval {p}: matdiff codegen " + ", ".join(parts))
     pr = results.get("products")
     if pr:
-        rows = [r for r in pr["rows"] if "median" in r]
-        for p in dict.fromkeys(r["problem"] for r in rows):
-            mine = [r for r in rows if r["problem"] == p]
-            ref = next((r for r in mine if r["impl"].startswith("NumPy")), None)
-            jax = next((r for r in mine if "JAX" in r["impl"]), None)
-            for r in mine:
-                if r["impl"].startswith("matdiff"):
-                    def mins(a, b):
-                        return f" (min {_x(a['min'], b['min'])})" if "min" in a and "min" in b else ""
-                    extra = f", JAX / matdiff {_x(jax['median'], r['median'])}{mins(jax, r)}" if jax else ""
-                    vs = f"{_x(r['median'], ref['median'])}{mins(r, ref)} {ref['impl']}" if ref else ""
-                    lines.append(f"- products {p}: {r['impl']} {r['median'] * 1e3:.3f} ms, {vs}{extra}")
+        rows = [r for r in pr["rows"] if r.get("cpu_vs_hand") is not None]
+        for impl, label in (("matdiff codegen", "generated NumPy"), ("matdiff", "r.hvp() / jvp() / vjp()")):
+            mine = [r for r in rows if r["impl"].startswith(impl) and (impl != "matdiff" or r["impl"].endswith("()"))]
+            if not mine:
+                continue
+            worst = max(mine, key=lambda r: r["cpu_vs_hand"])
+            vs_jax = [r for r in mine if r.get("cpu_vs_jax") is not None]
+            slower = [r["problem"] for r in vs_jax if r["cpu_vs_jax"] > 1.0]
+            lines.append(f"- products, {label}: at most {worst['cpu_vs_hand']:.2f}× the CPU time of hand-written "
+                         f"NumPy ({worst['problem']}); CPU time no more than JAX's on {len(vs_jax) - len(slower)} "
+                         f"of {len(vs_jax)} problems" + (f" (more on {', '.join(slower)})" if slower else ""))
     t = results.get("tensor")
     if t:
         med = {(r["impl"], r["what"]): r["median"] for r in t["rows"]}
