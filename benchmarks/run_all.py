@@ -4,8 +4,10 @@
 
 Each ``bench_NAME.py`` writes its own section of ``--out`` (benchmarks/README.md
 by default); this script then writes the *Summary of this run* section: the
-figures the project's README quotes, computed from the results of this run
-alone, and the wall-clock time of every script.  Threads are pinned as
+figures the project's README quotes, computed from the results of the run,
+and the wall-clock time of every script. The results are kept in
+``last_run.json`` beside ``--out``; ``--only NAME`` re-runs some scripts and
+summarises them with the others' kept results.  Threads are pinned as
 ``_common`` pins them (one, or ``$MATDIFF_BENCH_THREADS``)."""
 from __future__ import annotations
 
@@ -143,8 +145,16 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--only", action="append", choices=ORDER, default=None)
     args = ap.parse_args(argv)
     out = Path(args.out)
+    record = out.parent / "last_run.json"  # every script's result, so that --only can re-run a few
     info = C.start(None, C.HEADER_LIBS, "run_all")
-    results, times = {}, []
+    saved = {}
+    if args.only and record.exists():
+        try:
+            saved = json.loads(record.read_text())
+        except ValueError:
+            saved = {}
+    results = dict(saved.get("results", {}))
+    times = [row for row in saved.get("times", []) if row[0] not in {f"bench_{n}.py" for n in args.only or ORDER}]
     t0 = time.perf_counter()
     for name in args.only or ORDER:
         res, took, status = run_one(name, out, args.quick)
@@ -152,10 +162,14 @@ def main(argv: list[str] | None = None) -> dict:
         times.append([f"bench_{name}.py", f"{took:.0f}", status])
         print(f"# bench_{name}.py: {status} in {took:.0f} s", file=sys.stderr)
     total = time.perf_counter() - t0
+    times.sort(key=lambda row: ORDER.index(row[0][len("bench_"):-len(".py")]))
+    record.write_text(json.dumps({"results": results, "times": times}, default=str, indent=1) + "\n")
     end = C.machine_info(C.HEADER_LIBS)
     text = "\n".join(["## Summary of this run (`run_all.py`)", "",
                       f"- started with load average {info['load']}; ended with {end['load']}; "
-                      f"{total / 60:.1f} min in all", *C.machine_lines(end), "",
+                      f"{total / 60:.1f} min in all"
+                      + (f" (this time only {', '.join(args.only)}; the others are from the run before)"
+                         if args.only else ""), *C.machine_lines(end), "",
                       *summary_lines({k: v for k, v in results.items() if v}), "",
                       C.table(["script", "seconds", "status"], times)])
     C.update_section(out, "summary", text)
