@@ -127,10 +127,14 @@ class Dims:
                 c, d = eqs[j]
                 other = {a: b, b: a}
                 if c in other or d in other:
-                    self.pending = [e for k, e in enumerate(self.pending) if k != j]
                     first = other.get(c) if c in other else other[d]
+                    opened = len(self.pending)
                     if not self.unify(first, d if c in other else c):
                         raise ValueError("a product of sizes would have to be 1")
+                    if len(self.pending) > opened:  # no factor cancelled: the pair says nothing new
+                        self.pending.pop()
+                        continue
+                    del self.pending[j]
                     return True
         return False
 
