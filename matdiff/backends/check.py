@@ -54,7 +54,21 @@ def dimension_sizes(symbols: dict[str, Sym], shift: int = 0) -> dict[str, int]:
                     names.append(part)
     sizes = sorted(SIZES[:len(names)]) if len(names) <= len(SIZES) else list(range(2, 2 + len(names)))
     orders = [sizes, sizes[::-1]] + [sizes[k:] + sizes[:k] for k in range(1, len(sizes))]
-    return dict(zip(names, orders[shift % len(orders)]))
+    dims = dict(zip(names, orders[shift % len(orders)]))
+    for have, want in dict.fromkeys(e for sym in symbols.values() for d in sym.shape for e in getattr(d, "equal", ())):
+        dims.update(zip(have, _factors(math.prod(dims[p] for p in want), len(have), [dims[p] for p in want])))
+    return dims
+
+
+def _factors(n: int, k: int, avoid: list[int]) -> list[int]:
+    """n as a product of k sizes ≥ 2 (p·q = l·n: vec of a p×q X against b ⊗ x), another
+    factoring than ``avoid`` when there is one."""
+    def split(n: int, k: int) -> list[list[int]]:
+        if k == 1:
+            return [[n]] if n >= 2 else []
+        return [[d] + rest for d in range(2, n // 2 + 1) if n % d == 0 for rest in split(n // d, k - 1)]
+    ways = split(n, k)
+    return next((w for w in ways if sorted(w) != sorted(avoid)), ways[0] if ways else avoid)
 
 
 def draw(sym: Sym, dims: dict[str, int], rng: np.random.Generator, style: str):

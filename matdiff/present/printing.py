@@ -480,6 +480,23 @@ def to_latex(e: Expr) -> str:
     return _LATEX(e)
 
 
+def _cached_text() -> TextPrinter:
+    """A text printer that prints each node once (by identity) for as long as it lives: for
+    passes that print many candidates sharing their parts."""
+    class Cached(TextPrinter):
+        def __init__(self) -> None:
+            self.memo: dict[int, tuple[Expr, tuple[str, int]]] = {}
+
+        def p(self, e: Expr) -> tuple[str, int]:
+            hit = self.memo.get(id(e))
+            if hit is None or hit[0] is not e:
+                hit = self.memo[id(e)] = (e, super().p(e))
+            return hit[1]
+    return Cached()
+
+
+to_text.cached = _cached_text  # type: ignore[attr-defined]
+
 PRINTERS.update(text=to_text, latex=to_latex)
 
 __all__ = ["to_text", "to_unicode", "to_latex", "shape_text"]

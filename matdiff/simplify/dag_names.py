@@ -13,21 +13,23 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from typing import Sequence
 
 from ..core import construct as A
 from ..core.catalogue import lookup
-from .passes import MAX_NAMING_COST, cost, name_repeats, pull_transposes, tokens
+from .passes import MAX_NAMING_COST, cached, cost, name_repeats, pull_transposes, tokens
 from ..core.nodes import (Commutation, Differential, DimSize, Expr, Func, Identity, Num, Ones, Sym, Transpose,
                           Where, Zero)
 
 _LEAVES = (Sym, Num, Identity, Zero, Ones, DimSize, Differential, Commutation)
 
 
-def post_order(e: Expr) -> list[Expr]:
-    """Every distinct node of e once, children before parents (iterative)."""
+def post_order(e: Expr | Sequence[Expr]) -> list[Expr]:
+    """Every distinct node of e (or of several roots) once, children before parents (iterative)."""
     out: list[Expr] = []
     seen: set[int] = set()
-    stack: list[tuple[Expr, bool]] = [(e, False)]
+    roots = [e] if isinstance(e, Expr) else list(e)
+    stack: list[tuple[Expr, bool]] = [(r, False) for r in reversed(roots)]
     while stack:
         x, done = stack.pop()
         if done:
@@ -97,12 +99,20 @@ def _with_children(x: Expr, kids: tuple[Expr, ...]) -> Expr:
 def shared_definitions(e: Expr, taken: set[str]) -> tuple[Expr, list[tuple[Sym, Expr]]]:
     """(e in the names, [(name, value)] each after the names its value uses): the parts of e
     worth naming, found in one pass over its distinct nodes."""
-    order = post_order(e)
+    bodies, defs = shared_definitions_many([e], taken)
+    return bodies[0], defs
+
+
+def shared_definitions_many(roots: Sequence[Expr], taken: set[str]) -> tuple[list[Expr], list[tuple[Sym, Expr]]]:
+    """:func:`shared_definitions` for several answers at once (the gradients of one function by
+    several variables): one list of names that every answer uses."""
+    order = post_order(roots)
     parents: Counter = Counter()
     for x in order:
         for c in x.children:
             parents[id(c)] += 1
     names = _Names(taken)
+    tops = {id(r) for r in roots}
     length: dict[int, int] = {}
     named: dict[int, Sym] = {}
     new: dict[int, Expr] = {}
@@ -112,11 +122,11 @@ def shared_definitions(e: Expr, taken: set[str]) -> tuple[Expr, list[tuple[Sym, 
         length[id(x)] = 1 + sum(1 if id(c) in named else length[id(c)] for c in kids)
         y = _with_children(x, tuple(named.get(id(c)) or new[id(c)] for c in kids)) if kids else x
         new[id(x)] = y
-        if x is not e and _nameable(x) and _worth(length[id(x)], parents[id(x)]):
+        if id(x) not in tops and _nameable(x) and _worth(length[id(x)], parents[id(x)]):
             s = Sym(names.fresh(x), x.shape)
             named[id(x)] = s
             defs.append((s, y))
-    return new[id(e)], defs
+    return [new[id(r)] for r in roots], defs
 
 
 def with_where(body: Expr, defs: list[tuple[Sym, Expr]]) -> Expr:
@@ -152,11 +162,13 @@ def display_names(value: Expr, taken: set[str], printer) -> Expr:
     print whole (beyond ``MAX_NAMING_COST``)."""
     if cost(value) > MAX_NAMING_COST:
         return name_shared_nodes(value, taken)
-    display = name_repeats(pull_transposes(value, printer), taken, printer)
+    printer = cached(printer)
+    pulled = pull_transposes(value, printer)
+    display = name_repeats(pulled, taken, printer)
     if cost(value) <= SMALL_ANSWER:
         return display
-    named = name_shared_nodes(pull_transposes(value, printer), taken)
+    named = name_shared_nodes(pulled, taken)
     return named if tokens(printer(named)) < tokens(printer(display)) else display
 
 
-__all__ = ["display_names", "post_order", "shared_definitions", "with_where", "where_parts", "name_shared_nodes"]
+__all__ = ["display_names", "post_order", "shared_definitions", "shared_definitions_many", "with_where", "where_parts", "name_shared_nodes"]

@@ -280,6 +280,7 @@ def pull_transposes(e: Expr, printer) -> Expr:
     back out of a sum or a chain when the printed answer gets shorter."""
     if cost(e) > MAX_NAMING_COST:
         return e
+    printer = cached(printer)
     memo: dict[tuple[int, bool], Expr] = {}
 
     def go(x: Expr, inside: bool) -> Expr:
@@ -314,10 +315,17 @@ MAX_CANDIDATES = 4
 MAX_NAMING_COST = 4000  # beyond this, printing every candidate would dominate the derivation
 
 
+def cached(printer):
+    """The printer, printing each node once when it offers that (``to_text.cached``)."""
+    make = getattr(printer, "cached", None)
+    return make() if make is not None else printer
+
+
 def name_repeats(e: Expr, taken: set[str], printer) -> Expr:
     """Name a repeated sub-expression when the printed answer gets shorter."""
     if cost(e) > MAX_NAMING_COST:
         return e
+    printer = cached(printer)
     counts: Counter = Counter()
     stack = [e]
     while stack:

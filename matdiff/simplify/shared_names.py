@@ -12,6 +12,8 @@ from typing import Callable, Sequence
 
 from ..core import construct as A
 from ..core.nodes import Add, Expr, Func, Hadamard, Mul, Sym
+from .dag_names import shared_definitions_many
+from .passes import cached
 from .passes import MAX_CANDIDATES, MAX_NAMING_COST, _fresh_name, _named_as, cost, tokens
 
 ROUNDS = 4
@@ -37,8 +39,9 @@ def name_shared(bodies: Sequence[Expr], taken: set[str], printer: Callable[[Expr
     """(bodies in the shared names, [(name, value)] in the order they can be computed)."""
     cur = list(bodies)
     defs: list[tuple[Sym, Expr]] = []
-    if sum(cost(b) for b in cur) > MAX_NAMING_COST:
-        return cur, defs
+    if sum(cost(b) for b in cur) > MAX_NAMING_COST:  # too large to print every candidate: on the DAG
+        return shared_definitions_many(cur, set(taken))
+    printer = cached(printer)
     best_len = _total(cur, defs, printer)
     used = set(taken)
     for _ in range(ROUNDS):
