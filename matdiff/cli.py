@@ -107,7 +107,9 @@ def _reorder(argv: list[str]) -> list[str]:
             options.append(a)
             if a in VALUE_OPTIONS:
                 value = next(it, None)
-                if value is not None:
+                if value is not None and a == "--against":  # an answer may start with a minus
+                    options[-1] = f"{a}={value}"
+                elif value is not None:
                     options.append(value)
         else:
             positionals.append(a)

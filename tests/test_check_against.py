@@ -187,6 +187,8 @@ def test_cli_exit_codes():
     assert code == 2 and len(err.strip().splitlines()) == 1
     code, out, err = cli("exp(1e5*x'x)", "x", "--against", "2e5*exp(1e5*x'x)*x")
     assert code == 3 and err.startswith("check could not be made") and "Warning" not in err
+    code, out, err = cli("1e-9*x'x", "x", "--against", "-2e-9*x")  # an answer starting with a minus
+    assert code == 1 and err.startswith("check MISMATCH")
     code, out, err = cli("x'P x", "x", "--hessian", "--against", "2*P")
     assert code == 1 and "symmetric" in err
     code, out, err = cli("x'W x + b'x", "x,b", "--against", "(W + W')*x + b", "--against", "x")

@@ -38,25 +38,29 @@ class RigidDims(Dims):
 
     def unify(self, a: DimT, b: DimT) -> bool:
         a, b = self.resolve(a), self.resolve(b)
-        if sorted(a) == sorted(b):
+        ra, rb = list(a), list(b)
+        for v in a:  # common factors cancel
+            if v in rb:
+                ra.remove(v)
+                rb.remove(v)
+        if not ra and not rb:
             return True
-        if len(a) == 1 and len(b) == 1:
-            if a[0] in self.rigid and b[0] in self.rigid:
-                return False
-            if a[0] in self.rigid:
-                self.parent[b[0]] = a[0]
-            else:
-                self.parent[a[0]] = b[0]
+        if not ra or not rb:
+            return False
+        if all(v in self.rigid for v in ra + rb):
+            return False  # the expression's sizes stay distinct
+        if len(ra) == 1 and len(rb) == 1:
+            keep, drop = (ra[0], rb[0]) if ra[0] in self.rigid else (rb[0], ra[0])
+            self.parent[drop] = keep
             return True
-        if len(a) == 1 and a[0] not in self.rigid and b and a[0] not in b:
-            self.bound[a[0]] = b
-            return True
-        if len(b) == 1 and b[0] not in self.rigid and a and b[0] not in a:
-            self.bound[b[0]] = a
-            return True
-        if len(a) == len(b) and a and b:
-            return all(self.unify((x,), (y,)) for x, y in zip(a, b))
-        return False
+        if (len(ra) == 1 and ra[0] in self.rigid) or (len(rb) == 1 and rb[0] in self.rigid):
+            return False  # one of the expression's sizes is no product
+        return super().unify(a, b)
+
+    def kept(self) -> bool:
+        """Whether the expression's sizes are still distinct single sizes."""
+        seen = {self.resolve((v,)) for v in self.rigid}
+        return len(seen) == len(self.rigid) and all(len(t) == 1 for t in seen)
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,8 @@ def type_claim(expr: str, wrt: str, answer: str, types: dict[str, str], order: i
     if order == 2 and not inf.is_scalar(f_shape):
         raise UnsupportedError("a second derivative is checked for a scalar function only", expr, 1)
     roots = frozenset(v for v in range(len(inf.dims.parent)) if inf.dims.find(v) == v)
-    inf.dims = RigidDims(inf.dims.parent, inf.dims.bound, list(inf.dims.pending), rigid=roots)
+    inf.dims = RigidDims(parent=inf.dims.parent, bound=inf.dims.bound, pending=list(inf.dims.pending),
+                         rigid=roots)
     expected = layout(inf, f_shape, x_shape, order)
     known = set(inf.sym_shapes)
 
@@ -145,6 +150,9 @@ def type_claim(expr: str, wrt: str, answer: str, types: dict[str, str], order: i
                  f"(SPEC §3 layout)")
     else:
         inf.check_constants()
+        if not inf.dims.kept():
+            raise ShapeError("the answer needs two of the expression's dimensions to be equal", answer, 1,
+                             len(answer))
     _letters(inf)
     inf.text = expr
     function = Lowering(inf).build(raw_f)
