@@ -68,7 +68,7 @@ class Dims:
 
     parent: list[int] = field(default_factory=list)
     bound: dict[int, DimT] = field(default_factory=dict)
-    pending: list[tuple[DimT, DimT]] = field(default_factory=list)
+    pending: list[tuple[DimT, DimT]] = field(default_factory=list, init=False)
 
     def fresh(self) -> DimT:
         self.parent.append(len(self.parent))
