@@ -132,9 +132,11 @@ def load_cases() -> tuple[list[Case], str]:
 def clear_matdiff_caches() -> None:
     """Empty matdiff's memo caches (not the parser, which is loaded once per process)."""
     for name, mod in list(sys.modules.items()):
-        if not name.startswith("matdiff.") or name == "matdiff.frontend.syntax":
+        if not name.startswith("matdiff."):
             continue
-        for obj in list(vars(mod).values()):
+        for key, obj in list(vars(mod).items()):
+            if name == "matdiff.frontend.syntax" and key == "_parser":
+                continue
             clear = getattr(obj, "cache_clear", None)
             if callable(clear) and getattr(obj, "__module__", None) == name:
                 clear()
@@ -213,9 +215,9 @@ def run_cold(cases: list[Case], rounds: int, sympy_ids: dict[str, int]) -> dict[
 # -- the benchmark -------------------------------------------------------------------
 def run(quick: bool = False, repeats: int | None = None, sympy_repeats: int | None = None,
         case_ids: list[str] | None = None, with_sympy: bool = True, cold_rounds: int | None = None) -> dict:
-    repeats = repeats or (3 if quick else 21)
-    sympy_repeats = sympy_repeats or (1 if quick else 5)
-    cold_rounds = cold_rounds if cold_rounds is not None else (1 if quick else 3)
+    repeats = repeats or (3 if quick else 15)
+    sympy_repeats = sympy_repeats or (1 if quick else 3)
+    cold_rounds = cold_rounds if cold_rounds is not None else 1
     cases, source = load_cases()
     if case_ids:
         cases = [c for c in cases if c.id in case_ids]
@@ -271,6 +273,8 @@ def run(quick: bool = False, repeats: int | None = None, sympy_repeats: int | No
             row["sympy_warm"] = both["sympy"].wall
         rows.append(row)
     ok_cases = [c for c in cases if any(r["id"] == c.id and "error" not in r for r in rows)]
+    if quick and not case_ids:
+        ok_cases = ok_cases[:4]
     cold = run_cold(ok_cases, cold_rounds, derivable) if cold_rounds > 0 else {}
     for row in rows:
         if row["id"] in cold:
@@ -321,8 +325,12 @@ def summarize(rows: list[dict], source: str, repeats: int, sympy_repeats: int, c
         f"max ≤ {TARGET_MAX_MS:g} ms": mx * 1e3 <= TARGET_MAX_MS,
         f"≥ {TARGET_RATIO:g}× faster than SymPy (median ratio)": ratio >= TARGET_RATIO,
     }
+    cpu_med = res["cpu_median_ms"]
+    targets[f"median ≤ {TARGET_MEDIAN_MS:g} ms, in thread-CPU time"] = cpu_med <= TARGET_MEDIAN_MS
     if first:
         targets[f"cold first call median ≤ {TARGET_COLD_MS:g} ms"] = cold_med * 1e3 <= TARGET_COLD_MS
+        targets[f"cold first call median ≤ {TARGET_COLD_MS:g} ms, in thread-CPU time"] = \
+            res["cold_first_cpu_ms"] <= TARGET_COLD_MS
     res["targets"] = targets
     return res
 
@@ -377,7 +385,8 @@ def section(res: dict, info: dict) -> str:
             f"{res['sympy_repeats']} runs after `clear_cache()`, interleaved with matdiff's; SymPy's expression "
             f"building is not timed warm, matdiff's parsing is. Cold: {res['cold_rounds']} fresh interpreters per "
             f"case and library, interleaved, timed from inside (start-up excluded). Times in ms; "
-            f"[q1–q3] is the interquartile range. Targets are judged on wall-clock.",
+            f"[q1–q3] is the interquartile range. Targets are judged on wall-clock, and for the "
+            f"single-threaded derivation also on thread-CPU time, which other load on the machine does not inflate.",
             "- SymPy n/a: it raises, has no such function, leaves an unevaluated `Derivative`, "
             "answers 0 where the derivative is not 0, or the case has no SymPy form.", ""]
     return "\n".join(head) + "\n" + render(res) + "\n"
@@ -388,7 +397,8 @@ def main(argv: list[str] | None = None) -> dict:
     C.add_common_args(ap)
     ap.add_argument("--repeats", type=int, default=None, help="warm timed runs per case for matdiff")
     ap.add_argument("--sympy-repeats", type=int, default=None)
-    ap.add_argument("--cold-rounds", type=int, default=None, help="fresh interpreters per case (0: no cold column)")
+    ap.add_argument("--cold-rounds", type=int, default=None,
+                    help="fresh interpreters per case and library (default 1; 0: no cold columns)")
     ap.add_argument("--case", action="append", default=None, help="run only this case id (repeatable)")
     ap.add_argument("--no-sympy", action="store_true")
     args = ap.parse_args(argv)

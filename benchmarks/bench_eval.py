@@ -168,7 +168,7 @@ def rel_err(a: np.ndarray, ref: np.ndarray) -> float:
 
 
 def run(quick: bool = False, repeats: int | None = None, frameworks: bool = True) -> dict:
-    repeats = repeats or (2 if quick else 15)
+    repeats = repeats or (2 if quick else 9)
     problems = make_problems(quick)
     rows: list[dict] = []
     available = {"jax": C._version("jax") != "not installed", "torch": C._version("torch") != "not installed"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from .api import Parsed, Result, Results, diff, diff_sympy, from_sympy, lambdify, parse
+from .api import Parsed, Result, Results, check, diff, diff_sympy, from_sympy, lambdify, parse
 from .errors import (InternalError, MatdiffError, ParseError, ShapeError, UndefinedError, UnknownNameError,
                      UnsupportedError, UsageError)
 
@@ -17,5 +17,5 @@ if sys.getrecursionlimit() < 20000:
     sys.setrecursionlimit(20000)
 
 __version__ = "0.1.0"
-__all__ = ["diff", "parse", "lambdify", "from_sympy", "diff_sympy", "Result", "Results", "Parsed", "MatdiffError", "InternalError", "ParseError", "ShapeError",
+__all__ = ["diff", "check", "parse", "lambdify", "from_sympy", "diff_sympy", "Result", "Results", "Parsed", "MatdiffError", "InternalError", "ParseError", "ShapeError",
            "UndefinedError", "UnknownNameError", "UnsupportedError", "UsageError", "__version__"]

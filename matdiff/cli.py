@@ -15,7 +15,7 @@ import signal
 import sys
 
 from . import __version__
-from .api import diff
+from .api import check, diff
 from .indices.result import IndexResult
 from .indices.stage import as_index_result
 from .present.index_form import IndexForm
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                 epilog="example: matdiff \"beta*sum(abs(X'X - I))\" X --steps --check")
     p.add_argument("expr", help="the expression, e.g. \"tr(A*X*B)\"")
     p.add_argument("wrt", help="the variable to differentiate by; several: W,b (one gradient each)")
-    p.add_argument("--order", type=int, default=1, help="K-th derivative: 1 (default), 2 the Hessian, "
+    p.add_argument("--order", type=int, default=None, help="K-th derivative: 1 (default), 2 the Hessian, "
                    "3 and higher a tensor in index notation")
     p.add_argument("--then", action="append", default=[], metavar="NAME",
                    help="mixed derivative: differentiate the result again by NAME (repeatable)")
@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--steps", action="store_true", help="show the derivation, one rewrite per line")
     p.add_argument("--check", action="store_true", help="verify numerically on random inputs")
+    p.add_argument("--against", action="append", default=[], metavar="ANSWER",
+                   help="verify a claimed answer instead of deriving one (once per variable, in order); "
+                        "exit 0 ok, 1 mismatch, 3 could not check")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     return p
 
@@ -73,7 +76,22 @@ def _types(args) -> dict[str, str]:
     return out
 
 
-VALUE_OPTIONS = {"--order", "--then", "--format"} | {"--" + k.replace(" ", "-") for k in DECLARABLE}
+def _order_flag(args) -> str:
+    """The flag that set the order, as the user wrote it."""
+    return "--hessian" if args.hessian else "--gauss-newton" if args.gauss_newton else f"--order {args.order}"
+
+
+def _order(args) -> int:
+    """The order from --order, --hessian and --gauss-newton (both mean order 2): flags that
+    disagree are a usage error, never one of them silently ignored."""
+    implied = [flag for flag in ("hessian", "gauss_newton") if getattr(args, flag)]
+    if implied and args.order not in (None, 2):
+        flag = "--" + implied[0].replace("_", "-")
+        raise UsageError(f"{flag} is a second derivative: it cannot be combined with --order {args.order}")
+    return 2 if implied else 1 if args.order is None else args.order
+
+
+VALUE_OPTIONS = {"--order", "--then", "--format", "--against"} | {"--" + k.replace(" ", "-") for k in DECLARABLE}
 
 
 def _reorder(argv: list[str]) -> list[str]:
@@ -119,16 +137,19 @@ def run(argv: list[str] | None = None, out=None, err=None) -> int:
     progress = Progress(err)  # a line on stderr when a phase runs past a second
     try:
         args = build_parser().parse_args(_reorder(argv))
-        order = 2 if (args.hessian or args.gauss_newton) else args.order
+        order = _order(args)
         types = _types(args)
         names = split_variables(args.wrt)
         wrt = names if len(names) > 1 else args.wrt
         if args.gauss_newton and isinstance(wrt, list):
             raise UsageError("--gauss-newton takes one variable")
         if args.then and order != 1:
-            raise UsageError("give either --then NAME (a mixed derivative) or --order K, not both")
+            raise UsageError(f"give either --then NAME (a mixed derivative) or {_order_flag(args)}, not both")
         if args.then and isinstance(wrt, list):
             raise UsageError("--then takes one variable before it, not a list")
+        if args.against:
+            progress.phase("checking the answer")
+            return run_against(args, wrt, types, order, out, err, progress)
         progress.phase(derivation_label(order, len(args.then), isinstance(wrt, list)))
         r = diff(args.expr, wrt, *args.then, types=types, order=order)
         if args.gauss_newton:
@@ -192,16 +213,41 @@ def steps_in(r, fmt: str) -> list[str]:
 
 
 def _checked(report) -> bool:
-    """False when the check could not be made (no random point was usable): exit 3, not 1."""
+    """False when the check could not be made (overflow, no usable random point): exit 3, not 1."""
+    if hasattr(report, "status"):
+        return report.status != "could not check"
     reports = getattr(report, "reports", {"": report})
     return any(not r.ok and r.trials > 0 for r in reports.values())
+
+
+def run_against(args, wrt, types: dict[str, str], order: int, out, err, progress: Progress) -> int:
+    """``--against ANSWER``: the report on standard error (in the object under ``--format
+    json``); exit 0 ok, 1 mismatch, 3 could not check (SPEC §4)."""
+    if args.then or args.gauss_newton or args.steps or args.format not in ("text", "unicode", "json"):
+        raise UsageError("--against checks the answer given; it takes no --then, --gauss-newton, --steps "
+                         "or code format")
+    several = isinstance(wrt, list)
+    if len(args.against) != (len(wrt) if several else 1):
+        raise UsageError(f"give --against once for each variable ({len(wrt) if several else 1}), in order")
+    report = check(args.expr, wrt, args.against if several else args.against[0], types=types, order=order)
+    progress.stop()
+    if args.format == "json":
+        print(json.dumps({"input": args.expr, "variables": wrt if several else [wrt],
+                          "answers": args.against, "order": order, "status": report.status,
+                          "check": report_dict(report)}, indent=2, ensure_ascii=False), file=out)
+    else:
+        print(report, file=err)
+    return report.exit_code
 
 
 def report_dict(report) -> dict:
     """The check report as JSON-ready values (NaN, which JSON lacks, as null); one
     entry per variable for several."""
     err = report.max_rel_error
-    out = {"ok": bool(report.ok), "max_rel_error": None if math.isnan(err) else float(err), "report": str(report)}
+    out = {"ok": bool(report.ok), "max_rel_error": None if not math.isfinite(err) else float(err),
+           "report": str(report)}
+    if hasattr(report, "status"):
+        out["status"] = report.status
     if hasattr(report, "reports"):
         out["variables"] = {v: report_dict(r) for v, r in report.reports.items()}
     else:

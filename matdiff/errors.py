@@ -10,6 +10,10 @@ from typing import Any, Callable, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+CONTEXT_WIDTH = 100
+"""Characters of the input shown under an error (the rest of a longer line is elided)."""
+
+
 class MatdiffError(Exception):
     """Base class of every error matdiff raises on bad input or misuse."""
 
@@ -36,11 +40,19 @@ class MatdiffError(Exception):
         return self.at(text, span[0], span[1] - span[0]) if span else self
 
     def context(self) -> str:
-        """The input line with a caret (or a run of carets) under the column."""
+        """The input line with a caret (or a run of carets) under the column; of a line
+        longer than :data:`CONTEXT_WIDTH`, the part around the column, elided with '…'."""
         if self.text is None or self.column is None:
             return ""
         line = self.text.replace("\n", " ")
-        return f"  {line}\n  {' ' * (self.column - 1)}{'^' * self.width}"
+        at, width = self.column - 1, self.width
+        if len(line) > CONTEXT_WIDTH:
+            start = max(0, min(at - CONTEXT_WIDTH // 3, len(line) - CONTEXT_WIDTH))
+            end = start + CONTEXT_WIDTH
+            width = max(1, min(width, end - at))
+            line = ("…" if start else "") + line[start:end] + ("…" if end < len(line) else "")
+            at = at - start + (1 if start else 0)
+        return f"  {line}\n  {' ' * at}{'^' * width}"
 
     def __str__(self) -> str:
         where = f" at column {self.column}" if self.column is not None and self.text is not None else ""

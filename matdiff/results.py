@@ -20,7 +20,7 @@ from typing import Any, Callable, ClassVar, Iterator, Sequence
 import numpy as np
 
 from .backends import evaluate as numeric
-from .backends.check import CheckReport, check
+from .backends.check import MISMATCH, OK, UNCHECKED, CheckReport, check
 from .backends.codegen import to_code
 from .backends.codegen.multi import to_code_many
 from .calculus.backward import backward_pass
@@ -136,6 +136,20 @@ class ChecksReport:
     @property
     def max_rel_error(self) -> float:
         return max((r.max_rel_error for r in self.reports.values()), default=0.0)
+
+    @property
+    def status(self) -> str:
+        """``"mismatch"`` if any derivative disagrees, else ``"could not check"`` if any
+        check could not be made, else ``"ok"``."""
+        found = {r.status for r in self.reports.values()}
+        return next((s for s in (MISMATCH, UNCHECKED) if s in found), OK)
+
+    @property
+    def exit_code(self) -> int:
+        return {OK: 0, MISMATCH: 1, UNCHECKED: 3}[self.status]
+
+    def _repr_html_(self) -> str:
+        return "".join(f"<div><code>{v}</code> {r._repr_html_()}</div>" for v, r in self.reports.items())
 
     def __bool__(self) -> bool:
         return self.ok

@@ -3,19 +3,24 @@
     python tests/determinism_probe.py batch  < jobs.json   # all jobs in one process, in the given order
     python tests/determinism_probe.py fresh  < jobs.json   # each job in a process of its own (forked
                                                             # before anything is derived)
+    python tests/determinism_probe.py cli    < argvs.json  # command lines, all in one process
+
 
 A job is ``{"expr": ..., "wrt": name or [names], "then": [names], "types": {...}, "order": k}``;
 its outputs are the text, unicode, LaTeX and NumPy forms, the steps (text and LaTeX) and the
-notes, or the error it raised. tests/test_determinism.py compares them across PYTHONHASHSEED
+notes, or the error it raised. A command line (a list of arguments of ``matdiff``) gives what
+the command prints on standard output and standard error, and its exit status.
+tests/test_determinism.py compares them across PYTHONHASHSEED
 values and across what was derived before a job in the same process."""
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import sys
 
 import matdiff
-from matdiff.cli import body_in, steps_in
+from matdiff.cli import body_in, run, steps_in
 
 
 def outputs(job: dict) -> dict:
@@ -35,10 +40,19 @@ def outputs(job: dict) -> dict:
     return out
 
 
+def command(argv: list[str]) -> dict:
+    """What ``matdiff *argv`` prints, and its exit status."""
+    out, err = io.StringIO(), io.StringIO()
+    code = run(argv, out, err)
+    return {"stdout": out.getvalue(), "stderr": err.getvalue(), "status": code}
+
+
 def main(mode: str) -> None:
     jobs = json.load(sys.stdin)
     matdiff.parse("x")  # load the grammar: no expression of the batch has been derived yet
-    if mode == "fresh":
+    if mode == "cli":
+        results = [command(argv) for argv in jobs]
+    elif mode == "fresh":
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(4, maxtasksperchild=1) as pool:
             results = pool.map(outputs, jobs, chunksize=1)

@@ -4,8 +4,10 @@ derived before it in the same process.
 Every job is derived in subprocesses (tests/determinism_probe.py) and all its printed
 forms (text, unicode, LaTeX, NumPy code, steps, notes) are compared: each job fresh in a
 process of its own; the whole batch in one process under four hash seeds; the batch
-shuffled; and a fixed sample of random expressions from tests/strategies.py under three
-hash seeds."""
+shuffled. What the command line prints (the answer, --steps, --format numpy, notes, errors)
+for a fixed list of over 500 command lines — 200 random expressions from tests/strategies.py,
+the chosen jobs and the shared examples — is compared under two hash seeds, and the property
+tests run again under a hash seed other than this run's."""
 from __future__ import annotations
 
 import importlib.util
@@ -194,14 +196,94 @@ def test_same_output_under_any_hash_seed_and_history(source):
     assert not bad, f"{len(bad)} differences:\n" + "\n".join(bad[:12])
 
 
-def test_random_expressions_same_output_under_any_hash_seed():
-    jobs = random_jobs()
-    runs = _probes([("batch", jobs, s) for s in SEEDS[:3]])
-    assert sum("error" not in r for r in runs[0]) >= len(jobs) * 0.9
-    bad: list[str] = []
-    for seed, got in zip(SEEDS[1:3], runs[1:]):
-        bad += _differences(jobs, runs[0], got, f"PYTHONHASHSEED={seed}")
+ISSUED = [  # printed two ways under different hash seeds, once
+    ["exp(((0.1u) .^ 2 .* (x beta))ᵀ*((beta + X) (beta + X)' + I)^-1*((0.1u) .^ 2 .* (x beta)))", "beta"],
+    ["(-(x omega) .* (-x .* (omega + x)))'*((X*X - (X' + Y)) ./ exp(A))(-(x omega) .* (-x .* (omega + x)))",
+     "x", "--hessian"],
+    ["sum(kron(diag(X), y'Y)) + (sum(y) - 0.25 + (-(y'Y y)))", "y", "--hessian"],
+]
+COMMANDS = [  # command-line features beyond one derivative of one expression
+    ["z = W*x + b; h = tanh(z); L = sum(h .* h) + sum(z)", "W,b"],
+    ["u = A*x; v = exp(u) + u .* u; L = sum(v .* u)", "x", "--hessian"],
+    ["sum_{i,j}(A[i,j]*x[i]*x[j]) + sum_i(x[i]*y[i])", "x", "--format", "index"],
+    ["sum_i(sum_j(Phi[i,j,:] .* x[j]) .* y[i])", "x", "--tensor", "Phi"],
+    ["x'*A*y", "x", "--then", "y"],
+    ["sum(x .^ 3 .* exp(x))", "x", "--order", "3"],
+    ["sum(f(A*x) .* f(A*x + b))", "x", "--function", "f"],
+    ["g(A*x) + g(x)", "x", "--scalar-function", "g"],
+    ["norm2(W2*tanh(W1*x + b1) + b2 - y)^2", "W1", "--gauss-newton"],
+    ["softmax(A*x + b)", "x", "--format", "json"],
+    ["logdet(S) + tr(S*S) + x'*S*x", "S", "--symmetric", "S", "--format", "latex"],
+    ["tr(A*X*B) + tr(X'*C') + sum(X .* X)", "X", "--format", "unicode"],
+    ["x + A", "x"], ["tr(X", "X"], ["x'*A*x", "q"],
+]
+CLI_SEEDS = ("0", "1")
+
+
+def _argv(job: dict) -> list[str]:
+    """A job as a command line of matdiff."""
+    wrt = job["wrt"] if isinstance(job["wrt"], str) else ",".join(job["wrt"])
+    argv = [job["expr"], wrt]
+    for name in job.get("then") or ():
+        argv += ["--then", name]
+    if job.get("order", 1) != 1:
+        argv += ["--order", str(job["order"])]
+    kinds: dict[str, list[str]] = {}
+    for name, kind in (job.get("types") or {}).items():
+        kinds.setdefault(kind, []).append(name)
+    for kind, names in sorted(kinds.items()):
+        argv += [f"--{kind.replace(' ', '-')}", ",".join(sorted(names))]
+    return argv
+
+
+def command_lines() -> list[list[str]]:
+    """The fixed list of command lines compared across hash seeds: for 200 random expressions,
+    the chosen ones above and the examples, the answer with its steps and notes (``--steps``)
+    and the NumPy code (``--format numpy``); the LaTeX steps of the chosen ones; and the
+    other features of the command line."""
+    jobs = [_argv(j) for j in random_jobs()]
+    chosen = ISSUED + [_argv(j) for j in JOBS]
+    lines = [argv + extra for argv in chosen + jobs + [_argv(j) for j in _example_jobs()]
+             for extra in (["--steps"], ["--format", "numpy"])]
+    return lines + [argv + ["--steps", "--format", "latex"] for argv in chosen] + COMMANDS
+
+
+def test_command_lines_are_fixed_and_many():
+    lines = command_lines()
+    assert lines == command_lines()
+    assert len({argv[0] for argv in lines}) >= 250
+    assert sum("--hessian" in a or "2" in a for a in lines) >= 40
+
+
+def test_command_line_prints_the_same_under_two_hash_seeds():
+    """What the command prints (stdout, stderr, exit status) for every command line of
+    :func:`command_lines`, in a batch under each of two hash seeds (three processes each)."""
+    lines = command_lines()
+    parts = [lines[k::3] for k in range(3)]
+    runs = _probes([("cli", part, seed) for seed in CLI_SEEDS for part in parts])
+    got = {seed: [None] * len(lines) for seed in CLI_SEEDS}
+    for (seed, k), out in zip([(s, k) for s in CLI_SEEDS for k in range(3)], runs):
+        got[seed][k::3] = out
+    first, second = (got[s] for s in CLI_SEEDS)
+    assert sum(r["status"] == 0 for r in first) >= len(lines) * 0.9
+    assert not any("Traceback" in r["stderr"] or "internal error" in r["stderr"] for r in first)
+    assert [r["status"] for r in first[-3:]] == [2, 2, 0]  # two errors, and a variable that does not occur
+    jobs = [dict(expr=" ".join(argv[2:]) + " " + argv[0], wrt=argv[1]) for argv in lines]
+    bad = _differences(jobs, first, second, f"PYTHONHASHSEED={CLI_SEEDS[0]} vs {CLI_SEEDS[1]}")
     assert not bad, f"{len(bad)} differences:\n" + "\n".join(bad[:12])
+
+
+def test_properties_hold_under_another_hash_seed():
+    """The derivative properties (tests/test_properties.py: gradients, Jacobians, Hessians
+    against finite differences, the same derandomized examples) under a hash seed other than
+    this run's: sets and dicts of nodes iterate in another order."""
+    seed = "271828" if os.environ.get("PYTHONHASHSEED") != "271828" else "314159"
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                          str(HERE / "test_properties.py"), "-k", "gradient or jacobian or hessian"],
+                         capture_output=True, text=True, cwd=HERE.parent, timeout=600,
+                         env=dict(os.environ, PYTHONHASHSEED=seed))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout
 
 
 TWINS = [  # equal trees written in another order: each printed the same fresh or right after its twin

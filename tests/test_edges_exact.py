@@ -363,3 +363,34 @@ def test_generated_code_for_numbers_beyond_the_float_range_runs(expr, wrt):
     np.testing.assert_allclose(np.nan_to_num(got), np.nan_to_num(want))
     if expr.startswith("(2/3)"):
         np.testing.assert_allclose(got, 2 / 3 * inputs["A"].T)
+
+
+@pytest.mark.parametrize("rank", [4, 3, 2])
+def test_generated_code_computes_the_adjugate_where_the_argument_is_singular(rank):
+    """The NumPy code of d det(X + x yᵀ)/dx = adj(M)ᵀ y, M = X + x yᵀ, runs at a singular M."""
+    r = matdiff.diff("det(X + x*y')", "x")
+    src = r.to_code("numpy")
+    assert "adjugate(" in src
+    ns: dict = {}
+    exec(src, ns)  # noqa: S102 - matdiff's own generated code
+    rng = np.random.default_rng(rank)
+    x, y = rng.standard_normal(4), rng.standard_normal(4)
+    X = rng.standard_normal((4, rank)) @ rng.standard_normal((rank, 4)) - np.outer(x, y)
+    assert np.linalg.matrix_rank(X + np.outer(x, y)) == rank
+    g = ns["derivative"](X=X, x=x, y=y)
+    assert np.all(np.isfinite(g))
+    f = lambda X, x, y: np.linalg.det(X + np.outer(x, y))  # noqa: E731
+    assert first_order_error(f, {"X": X, "x": x, "y": y}, "x", g, floor=1.0) < 1e-6
+
+
+def test_the_trace_of_a_sum_of_large_powers_goes_term_by_term():
+    """d tr(X¹⁰⁰ − 3β X⁷⁰ + A X B) = tr((100 X⁹⁹ − 210 β X⁶⁹) dX) + tr(B A dX); by β: −3 tr(X⁷⁰)."""
+    expr = "tr(X^100 - 3*beta*X^70 + A*X*B)"
+    rng = np.random.default_rng(11)
+    X, A, B, beta = scaled(rng, 4), rng.standard_normal((4, 4)), rng.standard_normal((4, 4)), 0.7
+    f = lambda X, A, B, beta: np.trace(mpow(X, 100) - 3 * beta * mpow(X, 70) + A @ X @ B)  # noqa: E731
+    inputs = {"X": X, "A": A, "B": B, "beta": beta}
+    for wrt in ("X", "beta"):
+        r = timed(lambda: matdiff.diff(expr, wrt))
+        err = first_order_error(f, inputs, wrt, r.lambdify()(**inputs))
+        assert err < 1e-6, f"d/d{wrt}: {r} is off by {err:.1e}"

@@ -16,9 +16,9 @@ import numpy as np
 from ..core.nodes import (Add, Commutation, D, Differential, DimSize, Expr, Func, Hadamard, Identity, Kron,
                   MatPow, Mul, Num, Ones, Power, Sym, Transpose, Unvec, Where, Zero, Group)
 from ..core.catalogue import CATALOGUE
-from ..core.declared import Declared
+from ..core.declared import Declared, callable_name, calls
 from ..errors import UsageError
-from .declared_numeric import call_declared, callables
+from .declared_numeric import call_declared
 
 
 FUNCS: dict[str, Callable[[Any], Any]] = {f.name: f.numpy for f in CATALOGUE if f.numpy is not None}
@@ -83,10 +83,6 @@ def _matmul(chain: list):
     return np.linalg.multi_dot(chain)
 
 
-LONG_CHAIN = 8
-"""Chains longer than this are multiplied as a balanced tree of multi_dot calls."""
-
-
 def _column_chain(x: Mul, memo: dict):
     """The matrix chain of x, which ends in a column, as matrix–vector products from the right;
     each partial product is kept in the memo under its factors, so a chain's suffix that recurs
@@ -101,6 +97,10 @@ def _column_chain(x: Mul, memo: dict):
             got = memo[key] = f.v * acc if isinstance(f, _Diag) else f @ acc
         acc = got
     return acc
+
+
+LONG_CHAIN = 8
+"""Chains longer than this are multiplied as a balanced tree of multi_dot calls."""
 
 
 def evaluate(e: Expr, values: dict[str, Any], dims: dict[str, int], memo: dict | None = None):
@@ -123,12 +123,7 @@ def evaluate(e: Expr, values: dict[str, Any], dims: dict[str, int], memo: dict |
             stack.append((x, True))
             stack.extend((c, False) for c in x.children if c not in memo)
             continue
-        kids = [memo[c] for c in x.children]
-        if not isinstance(x, (Mul, Transpose)):
-            kids = [_dense(k) for k in kids]
-        elif isinstance(x, Mul) and x.factors[-1].shape[1] == 1 and not x.factors[-1].is_scalar:
-            kids = [memo[f] if f.is_scalar else None for f in x.factors[:-1]] + [_column_chain(x, memo)]
-        memo[x] = _eval_one(x, kids, values, dims)
+        _step(x, memo, values, dims)
     return _dense(memo[e])
 
 
@@ -175,6 +170,38 @@ def _eval_adjugate_product(x: Mul, pair: tuple[int, int, bool], values, dims, me
     return _scalar(prod) * scal if x.is_scalar else prod * scal
 
 
+def _step(x: Expr, memo: dict, values, dims) -> None:
+    """memo[x] from the values of x's operands, already in the memo."""
+    kids = [memo[c] for c in x.children]
+    if not isinstance(x, (Mul, Transpose)):
+        kids = [_dense(k) for k in kids]
+    elif isinstance(x, Mul) and x.factors[-1].shape[1] == 1 and not x.factors[-1].is_scalar:
+        kids = [memo[f] if f.is_scalar else None for f in x.factors[:-1]] + [_column_chain(x, memo)]
+    memo[x] = _eval_one(x, kids, values, dims)
+
+
+def _plan(e: Expr) -> list[Expr] | None:
+    """The nodes of e in an evaluation order (operands first, each node once), found once for
+    a function called many times; None when e holds a ``where`` or a det(M)·M⁻¹ pair (evaluated
+    by :func:`evaluate`)."""
+    order: list[Expr] = []
+    seen: set[Expr] = set()
+    stack: list[tuple[Expr, bool]] = [(e, False)]
+    while stack:
+        x, ready = stack.pop()
+        if ready:
+            order.append(x)
+            continue
+        if x in seen:
+            continue
+        if isinstance(x, Where) or isinstance(x, Mul) and adjugate_pair(x) is not None:
+            return None
+        seen.add(x)
+        stack.append((x, True))
+        stack.extend((c, False) for c in reversed(x.children) if c not in seen)
+    return order
+
+
 def as_float(q) -> float:
     """The float nearest the exact number q: ±inf beyond the float range (1e400 is inf, as in NumPy)."""
     try:
@@ -218,7 +245,9 @@ def _eval_one(x: Expr, kids: list, values, dims):
         if not chain:
             return scal
         prod = _matmul(chain)
-        return _scalar(prod) * scal if x.is_scalar else prod * scal
+        if x.is_scalar:
+            return _scalar(prod) * scal
+        return prod * scal if x.factors[0].is_scalar else prod  # no scalar factor: no scaled copy
     if isinstance(x, Hadamard):
         out = kids[0]
         for k in kids[1:]:
@@ -239,7 +268,7 @@ def _eval_one(x: Expr, kids: list, values, dims):
     if isinstance(x, Power):
         b, p = kids
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.power(b, _scalar(p)) if isinstance(b, np.ndarray) else float(np.power(float(b), _scalar(p)))
+            out = b ** _scalar(p) if isinstance(b, np.ndarray) else float(np.power(float(b), _scalar(p)))
         return out
     if isinstance(x, MatPow):
         return np.linalg.matrix_power(kids[0], x.k)
@@ -347,11 +376,19 @@ def to_layout(v, shape) -> Any:
 
 def lambdify(e: Expr, symbols: dict[str, Sym]) -> Callable[..., Any]:
     """A NumPy function of every name in ``symbols``, passed by keyword."""
+    order = _plan(e)
+    needed = [callable_name(c) for c in calls(e)]
+
     def f(**kwargs):
         values, dims = bind(symbols, kwargs)
-        values.update(callables((e,), kwargs))
+        values.update({k: kwargs[k] for k in needed if k in kwargs})
         with np.errstate(all="ignore"):
-            return to_layout(evaluate(e, values, dims), e.shape)
+            if order is None:
+                return to_layout(evaluate(e, values, dims), e.shape)
+            memo: dict = {}
+            for x in order:
+                _step(x, memo, values, dims)
+            return to_layout(_dense(memo[e]), e.shape)
 
     f.__doc__ = f"NumPy evaluation of {e}; arguments: {', '.join(sorted(symbols))}"
     return f

@@ -83,6 +83,22 @@ def _apply(f: Expr, w: Expr, split_sums: bool) -> Expr:
     return A.mul(f, w)
 
 
+def _thin_rows(w: Expr, f: Expr) -> bool:
+    """f is a sum of matrices and w, multiplied by it from the left, has thin rows (the mirror of _thin)."""
+    return isinstance(f, Add) and not f.is_scalar and (w.shape[0] == 1 or w.shape[0] not in f.shape)
+
+
+def _apply_left(w: Expr, f: Expr) -> Expr:
+    """w f for w with thin rows, sums distributed (the mirror of _apply): V (A + Aᵀ) ↦ V A + V Aᵀ."""
+    if _thin_rows(w, f):
+        return A.add(*[_apply_left(w, t) for t in f.terms])
+    if isinstance(f, Mul) and any(_thin_rows(w, g) for g in f.factors):
+        for g in f.factors:
+            w = A.mul(w, g) if g.is_scalar else _apply_left(w, g)
+        return w
+    return A.mul(w, f)
+
+
 def _worth_applying(f: Expr, w: Expr, split_sums: bool) -> bool:
     if w.shape[1] == 1 and (_structured(f) or isinstance(f, Add) and any(_structured(t) for t in f.terms)):
         return True
@@ -93,7 +109,8 @@ def apply_right(e: Expr, split_sums: bool = False) -> Expr:
     """Every matrix chain that ends in a column, evaluated as matrix–vector products from the right:
     (diag(s) − s sᵀ) A v ↦ s ⊙ (A v) − s (sᵀ A v).  With ``split_sums`` (products with a
     direction), a sum of matrices is also distributed over a column or thin columns, so that it
-    is never built: (A + Aᵀ) v ↦ A v + Aᵀ v, (A + Aᵀ) V ↦ A V + Aᵀ V for V n×k."""
+    is never built: (A + Aᵀ) v ↦ A v + Aᵀ v, (A + Aᵀ) V ↦ A V + Aᵀ V for V n×k, and from the left
+    V (A + Aᵀ) ↦ V A + V Aᵀ for V k×n."""
     memo: dict[Expr, Expr] = {}
 
     def go(x: Expr) -> Expr:
@@ -107,6 +124,11 @@ def apply_right(e: Expr, split_sums: bool = False) -> Expr:
                 w = chain[-1]
                 for f in reversed(chain[:-1]):
                     w = _apply(f, w, split_sums)
+                y = A.mul(*[f for f in y.factors if f.is_scalar], w)
+            elif split_sums and len(chain) >= 2 and any(_thin_rows(chain[0], f) for f in chain[1:]):
+                w = chain[0]
+                for f in chain[1:]:
+                    w = _apply_left(w, f)
                 y = A.mul(*[f for f in y.factors if f.is_scalar], w)
         memo[x] = y
         return y

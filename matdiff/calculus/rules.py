@@ -93,9 +93,24 @@ def _d_matpow(e: MatPow, d: Dfn) -> Expr:
     return A.add(*[A.mul(A.matpow(e.base, i), dX, A.matpow(e.base, e.k - 1 - i)) for i in range(e.k)])
 
 
+def _big_power(e: Expr) -> bool:
+    return isinstance(e, MatPow) and e.k > MAX_EXPANDED_POWER
+
+
+def _trace_of_big_power(e: Expr) -> bool:
+    """tr(Bᵏ), or the trace of a sum with such a term (c Bᵏ + …), for k above MAX_EXPANDED_POWER."""
+    if not (isinstance(e, Func) and e.name == "tr"):
+        return False
+    terms = e.arg.terms if isinstance(e.arg, Add) else (e.arg,)
+    return any(_big_power(A.split_scalars(t)[1]) for t in terms)
+
+
 def _d_trace_power(e: Func, d: Dfn) -> Expr:
-    """d tr(Bᵏ) = Σᵢ tr(Bⁱ dB Bᵏ⁻¹⁻ⁱ) = k tr(Bᵏ⁻¹ dB), by cyclicity of the trace."""
+    """d tr(Bᵏ) = Σᵢ tr(Bⁱ dB Bᵏ⁻¹⁻ⁱ) = k tr(Bᵏ⁻¹ dB), by cyclicity of the trace; the trace of a sum
+    term by term (tr(A + B) = tr A + tr B), so that each power meets this rule."""
     p = e.arg
+    if isinstance(p, Add):
+        return A.add(*[d(A.func("tr", t)) for t in p.terms])
     return A.mul(A.num(p.k), A.func("tr", A.mul(A.matpow(p.base, p.k - 1), d(p.base))))
 
 
@@ -175,7 +190,7 @@ def rule_for(e: Expr) -> Rule:
     rule = OPERATOR_RULES.get(type(e))
     if rule is None:
         raise UnsupportedError(f"no differential rule for {type(e).__name__}", node=e)
-    if isinstance(e, Func) and e.name == "tr" and isinstance(e.arg, MatPow) and e.arg.k > MAX_EXPANDED_POWER:
+    if _trace_of_big_power(e):
         return TRACE_POWER_RULE
     if isinstance(e, Func) and e.name in FUNCTION_RULES:
         return FUNCTION_RULES[e.name]

@@ -4,6 +4,7 @@ The raw tree (:class:`Raw`) records what was written and where; types and
 dimensions are given to it by :mod:`matdiff.shapes`."""
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass
 from fractions import Fraction
@@ -15,10 +16,11 @@ from lark import Lark, Token, Transformer, v_args
 from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from ..errors import MatdiffError, ParseError, UnknownNameError
+from ..errors import InternalError, MatdiffError, ParseError, UnknownNameError
 from ..core.catalogue import FUNCTIONS, nearest_function
 from ..core.names import NAME, is_greek
 from .hints import bars_hint, check_spellings
+from .limits import MAX_DIGITS, MAX_EXPONENT, check_input_size, name_too_long, shortened
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,68 @@ _CALLED: ContextVar[tuple[str, frozenset[str]]] = ContextVar("matdiff_declared",
 def _declared_call(tok: Token) -> Token:
     """A NAME that is a declared function and is called — ``f(``, ``f'(`` — is lexed as FUNC."""
     text, names = _CALLED.get()
+    message = name_too_long(tok.value)
+    if message:
+        raise ParseError(message, text, tok.start_pos + 1, len(tok.value))
     if tok.value in names:
         rest = text[tok.end_pos:].lstrip("'′").lstrip()
         if rest.startswith("("):
             tok.type = "FUNC"
     return tok
+
+
+_DECIMAL_RUN = re.compile(r"[\d_]*")
+_RADIX_RUN = re.compile(r"0([xX][\da-fA-F]|[oO][0-7]|[bB][01])\w*")
+_POINTS_RUN = re.compile(r"(\.\d+)+")
+_EXPONENT_RUN = re.compile(r"([eE][-+]?\d+)+")
+
+
+def _number_token(tok: Token) -> Token:
+    """A NUMBER as written: at most :data:`MAX_DIGITS` digits and an exponent of at most
+    :data:`MAX_EXPONENT`, and not run into what would make another literal of it (``1_000``,
+    ``0x10``, ``1e5.5``), which would otherwise read as a product (1·_000, 0·x10, 1e5·.5)."""
+    text = _CALLED.get()[0]
+    value, start, end = tok.value, tok.start_pos, tok.start_pos + len(tok.value)
+    mantissa, _, exponent = value.lower().partition("e")
+    digits = len(mantissa) - ("." in mantissa)
+    if digits > MAX_DIGITS:
+        raise ParseError(f"the number '{shortened(value)}' has {digits:,} digits; a number is written with "
+                         f"at most {MAX_DIGITS} digits (use an exponent: 1.5e400)", text, start + 1, len(value))
+    magnitude = exponent.lstrip("+-").lstrip("0")
+    if len(magnitude) > len(str(MAX_EXPONENT)) or (magnitude and int(magnitude) > MAX_EXPONENT):
+        raise ParseError(f"the number '{shortened(value)}' is out of range: its exponent may be at most "
+                         f"{MAX_EXPONENT}", text, start + 1, len(value))
+    if text[end:end + 1] == "_":
+        written = value + _DECIMAL_RUN.match(text, end).group()
+        fix = f"; write {shortened(written.replace('_', ''))}" if written.rstrip("_") != value else ""
+        raise ParseError(f"'_' directly after the number '{shortened(value)}': numbers have no digit "
+                         f"separators{fix} (a product with a name starting with '_' needs a space or '*')",
+                         text, end + 1, len(written) - len(value))
+    radix = _RADIX_RUN.match(text, start) if value == "0" else None
+    if radix:
+        written = radix.group()
+        raise ParseError(f"'{shortened(written)}' is not a number: write numbers in decimal (hexadecimal, "
+                         "octal and binary literals are not part of the language)",
+                         text, end + 1, len(written) - len(value))
+    points = _POINTS_RUN.match(text, end)
+    if points:
+        written = value + points.group()
+        raise ParseError(f"'{shortened(written)}' is not a number: a number has at most one decimal point, "
+                         "and its exponent is an integer", text, end + 1, len(written) - len(value))
+    again = _EXPONENT_RUN.match(text, end) if exponent else None
+    if again:
+        written = value + again.group()
+        raise ParseError(f"'{shortened(written)}' is not a number: a number has one exponent",
+                         text, end + 1, len(written) - len(value))
+    return tok
+
+
+def literal_value(literal: str) -> Fraction:
+    """The exact value of a number literal whose size :func:`_number_token` has checked
+    (its exponent read as an int, however many leading zeros it is written with)."""
+    mantissa, _, exponent = literal.lower().partition("e")
+    power = int(exponent.lstrip("+-").lstrip("0") or 0)
+    return Fraction(mantissa) * Fraction(10) ** (-power if exponent.startswith("-") else power)
 
 
 LEXER = "basic"  # one scanner for the whole grammar: parses exactly as the contextual lexer does here, and
@@ -68,7 +127,7 @@ def build_parser(strict: bool = False, cache: bool | str = True) -> Lark:
     takes milliseconds instead of a second."""
     return Lark(grammar_text(), parser="lalr", strict=strict, propagate_positions=True,
                 maybe_placeholders=False, cache=False if strict else cache, lexer=LEXER,
-                lexer_callbacks={"NAME": _declared_call})
+                lexer_callbacks={"NAME": _declared_call, "NUMBER": _number_token})
 
 
 def parser_cache_file(grammar: str) -> str | None:
@@ -106,9 +165,6 @@ def _parser() -> Lark:
 _SAME_WIDTH = str.maketrans({"−": "-", "·": "*"})
 
 
-MAX_EXPONENT = 1000  # of a number literal, 1e-1000 … 1e1000; exact beyond what a float holds
-
-
 def _span(meta) -> tuple[int, int]:
     return meta.column, meta.end_column
 
@@ -124,13 +180,8 @@ class _ToRaw(Transformer_NonRecursive, Transformer):
     def _node(self, op, meta, *args):
         return Raw(op, tuple(args), *_span(meta))
 
-    def number(self, meta, children):
-        tok = str(children[0])
-        exponent = tok.lower().partition("e")[2]
-        if exponent and abs(int(exponent)) > MAX_EXPONENT:  # 10^huge would take forever to write out exactly
-            raise ParseError(f"the number '{tok}' is out of range: its exponent may be at most {MAX_EXPONENT}",
-                             self.text, meta.column, len(tok))
-        return self._node("num", meta, Fraction(tok))
+    def number(self, meta, children):  # its size is checked as it is lexed (_number_token)
+        return self._node("num", meta, literal_value(str(children[0])))
 
     def name(self, meta, children):
         return self._node("name", meta, str(children[0]))
@@ -255,9 +306,17 @@ def sum_indices(tok, text: str) -> tuple[tuple[str, int], ...]:
 
 def parse_raw(text: str, functions: frozenset[str] = frozenset()) -> Raw:
     """Parse ``text`` into a raw tree; syntax errors raise :class:`ParseError`.
-    ``functions`` are the names called like functions by declaration (f, g, grad_g)."""
+    ``functions`` are the names called like functions by declaration (f, g, grad_g).
+    The last few trees are kept (they are immutable): a derivation reads its text
+    twice, once to see whether it is in index notation."""
     if not isinstance(text, str):
         raise ParseError(f"expected the expression as a string, got {type(text).__name__}")
+    check_input_size(text)
+    return _parse_raw(text, frozenset(functions))
+
+
+@lru_cache(maxsize=4)
+def _parse_raw(text: str, functions: frozenset[str]) -> Raw:
     if not text.strip():
         raise ParseError("empty expression", text, 1)
     text = statement_breaks(text.translate(_SAME_WIDTH))  # − and · as - and *, column for column
@@ -271,10 +330,8 @@ def parse_raw(text: str, functions: frozenset[str] = frozenset()) -> Raw:
         _CALLED.reset(token)
     try:
         raw = _ToRaw(text).transform(tree)
-    except VisitError as e:
-        if isinstance(e.orig_exc, MatdiffError):
-            raise e.orig_exc from None
-        raise
+    except VisitError as e:  # lark wraps what a transformer method raises: never let the wrapper out
+        raise _unwrapped(e, text) from None
     if isinstance(raw, Token):  # a bare token cannot happen with this grammar
         raise ParseError("not an expression", text, 1)
     return raw
@@ -284,6 +341,19 @@ _CONTINUES = "+-*/^.,(=⊙∘⊗"
 _CONTINUED = "+*/^.)'ᵀ,⊙∘⊗"
 
 
+def _unwrapped(e: VisitError, text: str) -> MatdiffError:
+    """The error a transformer method raised, pointing at its rule's columns; a fault
+    that is not a :class:`MatdiffError` is an :class:`InternalError` there."""
+    exc = e.orig_exc
+    meta = getattr(e.obj, "meta", None)
+    start = getattr(meta, "start_pos", None)
+    end = getattr(meta, "end_pos", None)
+    if not isinstance(exc, MatdiffError):
+        exc = InternalError(f"{type(exc).__name__} while reading '{e.rule}': {exc} (a bug in matdiff; please "
+                            "report this expression)")
+    return exc.at(text, start + 1, end - start) if start is not None and end is not None else exc
+
+
 def statement_breaks(text: str) -> str:
     """In a program (a text with '='), a new line at parenthesis depth 0 ends a
     statement: it becomes ';', column for column, unless the line ends with an
@@ -291,16 +361,20 @@ def statement_breaks(text: str) -> str:
     if "=" not in text or "\n" not in text:
         return text
     out = list(text)
+    following = [""] * (len(text) + 1)  # following[i]: the first non-blank character at or after i
+    for i in range(len(text) - 1, -1, -1):
+        following[i] = following[i + 1] if text[i].isspace() else text[i]
     depth = 0
+    before = ""  # the last non-blank character so far
     for i, ch in enumerate(text):
         depth += ch in "(["
         depth -= ch in ")]"
-        if ch != "\n" or depth > 0:
-            continue
-        before = text[:i].rstrip()
-        after = text[i + 1:].lstrip()
-        if before and after and before[-1] not in _CONTINUES and after[0] not in _CONTINUED:
-            out[i] = ";"
+        if ch == "\n" and depth <= 0:
+            after = following[i + 1]
+            if before and after and before not in _CONTINUES and after not in _CONTINUED:
+                out[i] = ";"
+        if not ch.isspace():
+            before = ch
     return "".join(out)
 
 

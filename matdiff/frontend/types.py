@@ -8,6 +8,7 @@ variable gets a letter (m, n, p, …) and the raw tree becomes a typed tree.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -16,6 +17,7 @@ from ..errors import ParseError, ShapeError, UsageError
 from ..core.catalogue import lookup
 from ..core.declared import FUNCTION_KINDS, SCALAR_KIND, check_declaration, read_call
 from ..core.names import NAME, RESERVED_NAMES, is_greek
+from .limits import check_name_length, shortened
 from .syntax import Raw
 
 DimT = tuple[int, ...]
@@ -39,15 +41,18 @@ def default_kind(name: str) -> str:
 
 def check_types(types: dict[str, str] | None) -> dict[str, str]:
     """Validate a declaration mapping name → kind."""
-    if types is not None and not isinstance(types, dict):
-        raise UsageError(f"types must be a dict of name → kind, got {type(types).__name__}")
+    if types is not None and not isinstance(types, Mapping):
+        raise UsageError(f"types must be a dict of name → kind, such as {{'x': 'scalar'}}, "
+                         f"got {type(types).__name__}")
     out: dict[str, str] = {}
     for name, kind in (types or {}).items():
         k = str(kind).lower()
         if k not in TYPE_NAMES:
-            raise UsageError(f"unknown type {kind!r} for {name!r}; the types are {', '.join(TYPE_NAMES)}")
-        if not NAME.match(str(name)):
-            raise UsageError(f"{name!r} is not a name")
+            raise UsageError(f"unknown type {shortened(repr(kind), 40)} for {shortened(repr(name), 40)}; "
+                             f"the types are {', '.join(TYPE_NAMES)}")
+        if not NAME.fullmatch(str(name)):
+            raise UsageError(f"{shortened(repr(name), 40)} is not a name")
+        check_name_length(str(name))
         try:
             check_declaration(str(name), k)
         except ValueError as e:
@@ -404,17 +409,21 @@ def _short(name: str) -> bool:
         and name not in RESERVED_NAMES
 
 
+MAX_SPLIT = 64
+"""The longest name read as a possible product of other names (longer ones are meant as one)."""
+
+
 def _split_known(s: str, known: set[str]) -> list[str] | None:
-    """``s`` as two or more names of ``known`` (the first split found), or None."""
-    for i in range(1, len(s)):
-        left, right = s[:i], s[i:]
-        if left in known:
-            if right in known:
-                return [left, right]
-            rest = _split_known(right, known)
-            if rest:
-                return [left] + rest
-    return None
+    """``s`` as two or more names of ``known``, or None: the split whose first part is
+    shortest, each rest read as one name if it is one (remembered by position, so that
+    time is polynomial in the length of ``s``, never exponential)."""
+    if len(s) > MAX_SPLIT:
+        return None
+    rest: dict[int, list[str] | None] = {len(s): None}  # s[j:] as one or more names
+    for j in range(len(s) - 1, 0, -1):
+        rest[j] = [s[j:]] if s[j:] in known else next(
+            ([s[j:k]] + rest[k] for k in range(j + 1, len(s)) if rest[k] and s[j:k] in known), None)
+    return next(([s[:i]] + rest[i] for i in range(1, len(s)) if rest[i] and s[:i] in known), None)
 
 
 KIND_PLURALS = {"scalar": "scalars", "vector": "vectors", "matrix": "matrices"}

@@ -316,8 +316,8 @@ class UnicodePrinter(TextPrinter):
         if "[" in s:  # a slice, Phi[:,i,:] (SPEC §6)
             base, _, rest = s.partition("[")
             return self.name(base) + "[" + rest
-        base, _, sub = s.partition("_")
-        return GREEK.get(base, base) + (("_" + sub) if sub else "")
+        base = s.partition("_")[0]
+        return GREEK.get(base, base) + s[len(base):]  # beta_1 → β_1; x_ and _ keep their '_'
 
     def _Ones(self, e):
         return ("𝟙ᵀ", POSTFIX) if e.shape[0] == 1 and e.shape[1] != 1 else ("𝟙", ATOM)
@@ -389,7 +389,7 @@ class LatexPrinter(TextPrinter):
             base, _, rest = s.partition("[")
             return self.name(base) + "_{" + rest[:-1] + "}"
         base, _, sub = s.partition("_")
-        if not base:  # a name that starts with '_' (_, _w): upright, its underscores escaped
+        if not base or s.endswith("_") or "__" in s:  # _w, x_, x__1: upright, its underscores escaped
             return r"\mathrm{" + s.replace("_", r"\_") + "}"
         if not sub:
             i = len(base.rstrip("0123456789"))

@@ -250,7 +250,7 @@ def check_body(report: Any) -> dict[str, Any]:
     body = {"ok": ok if isinstance(ok, bool) or ok is None else bool(ok), "text": str(report),
             "max_rel_error": err if isinstance(err, (int, float)) and math.isfinite(err) else None,
             "trials": getattr(report, "trials", None), "dims": dict(getattr(report, "dims", {}) or {}),
-            "message": getattr(report, "message", "")}
+            "message": getattr(report, "message", ""), "status": getattr(report, "status", None)}
     reports = getattr(report, "reports", None)
     if isinstance(reports, dict):
         body["variables"] = {v: check_body(r) for v, r in reports.items()}

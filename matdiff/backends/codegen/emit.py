@@ -20,7 +20,7 @@ from .lowering import Lowering, Op, _lower, is_trivial, postorder, use_counts
 from .targets import Target, _needs_helper
 from .targets import target as target_named
 
-HELPER_ORDER = ("kron", "commutation_perm", "commutation") + WITH_HELPER + ("float_dtype",)
+HELPER_ORDER = ("kron", "commutation_perm", "commutation", "adjugate") + WITH_HELPER + ("float_dtype",)
 """The helpers a generated function may define, in the order they are written."""
 
 

@@ -14,6 +14,7 @@ costly textbook forms become cheap array code:
 * ``K(m,n) @ vec(Y)`` → ``vec(Yᵀ)``, ``K @ M`` and ``M @ K`` → an index
   permutation of M's rows or columns: commutation matrices are built only
   when they are the result;
+* ``det(A) inv(A)`` → ``adjugate(A)`` (by the SVD: finite where A is singular);
 * matrix chains of three or more factors → ``multi_dot`` (its order is chosen
   from the array sizes at run time), except a chain ending in a column: matrix–vector
   products from the right, so that a suffix the expression uses elsewhere (A v in
@@ -32,6 +33,7 @@ from ...core.nodes import (SCALAR, Add, Commutation, DimSize, Expr, Func, Hadama
                   MatPow, Mul, Num, Ones, Power, Shape, Sym, Transpose, Unvec, Where, Zero, Group)
 from ...core.declared import Declared, callable_name
 from ...errors import UsageError
+from ..evaluate import adjugate_pair
 
 # ---------------------------------------------------------------------------------------------
 # the operation graph
@@ -193,8 +195,14 @@ class Lowering:
         nums: list[Op] = []
         dens: list[Op] = []
         chain: list[Op] = []
-        for f in e.factors:
-            if isinstance(f, Num):
+        pair = adjugate_pair(e)  # det(M)·M⁻¹ = adj(M), finite where M is singular
+        for i, f in enumerate(e.factors):
+            if pair is not None and i == pair[0]:
+                continue
+            if pair is not None and i == pair[1]:
+                adj = self.call("adjugate", self.lower(e.factors[pair[0]].arg), shape=f.shape)
+                chain.append(self.T(adj) if pair[2] else adj)
+            elif isinstance(f, Num):
                 coef *= f.value
             elif f.is_scalar:
                 _split_power(self, f, nums, dens)

@@ -39,11 +39,19 @@ _COMMON = {f.name: f.code for f in CATALOGUE if f.code}  # each function's NumPy
 _COMMON.update({
     "trace": "{m}.trace({0})", "solve": "{m}.linalg.solve({0}, {1})", "diagflat": "{m}.diagflat({0})",
     "kron": "{m}.kron({0}, {1})", "matrix_power": "{m}.linalg.matrix_power({0}, {k})",
-    "commutation": "{h}({r}, {c})", "rows_perm": "{0}[{h}({r}, {c})]", "cols_perm": "{0}[:, {h}({r}, {c})]",
+    "adjugate": "{h}({0})", "commutation": "{h}({r}, {c})", "rows_perm": "{0}[{h}({r}, {c})]", "cols_perm": "{0}[:, {h}({r}, {c})]",
 })
 
 _NP_HELPERS = {f.name: f.helper for f in CATALOGUE if f.helper}
+_ADJUGATE = ('def {name}(a):\n    """adj(A) = det(A) inv(A), by the SVD A = U diag(s) V\': det(U) det(V) V '
+             'diag(prod of the other s) U\',\n    finite where A is singular."""\n'
+             "    u, s, vt = {m}.linalg.svd(a)\n    one = {m}.ones(1, dtype=s.dtype)\n"
+             "    before = {m}.concatenate([one, {m}.cumprod(s[:-1])])\n"
+             "    after = {m}.concatenate([{m}.cumprod({flip}[:-1])[::-1], one])\n"
+             "    return {m}.linalg.det(u) * {m}.linalg.det(vt) * ((vt.T * (before * after)) @ u.T)")
+
 _NP_HELPERS.update({
+    "adjugate": _ADJUGATE.replace("{flip}", "s[::-1]"),
     "commutation_perm": 'def {name}(m, n):\n    """The row order of the commutation matrix K(m, n):\n\n'
                         '    K @ M == M[{name}(m, n)], and K @ vec(A) == vec(A.T) for A m×n.\n    """\n'
                         "    return {m}.arange(m * n).reshape(n, m).T.reshape(-1)",
@@ -69,7 +77,10 @@ _TORCH_CALLS["kron"] = "{h}({0}, {1})"  # torch.kron rejects some strided views
 
 TORCH = Target(
     "torch", "import torch" + "{as_m}", "torch", "{m}.as_tensor({x}, dtype={m}.float64)", _TORCH_CALLS,
-    {"kron": 'def {name}(a, b):\n    """torch.kron of contiguous operands (torch.kron rejects some strided '
+    {"adjugate": _ADJUGATE.replace("{m}.concatenate", "{m}.cat").replace("{m}.cumprod({flip}[:-1])[::-1]",
+                                                                         "{m}.flip({m}.cumprod({m}.flip(s, [0])[:-1], 0), [0])")
+                          .replace("{m}.cumprod(s[:-1])", "{m}.cumprod(s[:-1], 0)"),
+     "kron": 'def {name}(a, b):\n    """torch.kron of contiguous operands (torch.kron rejects some strided '
              'views)."""\n    return {m}.kron(a.contiguous(), b.contiguous())',
      "commutation_perm": _NP_HELPERS["commutation_perm"],
      "float_dtype": 'def {name}(*args):\n    """The floating dtype of the array arguments, promoted (float32 stays '
