@@ -332,6 +332,15 @@ def summarize(rows: list[dict], source: str, repeats: int, sympy_repeats: int, c
         targets[f"cold first call median ≤ {TARGET_COLD_MS:g} ms, in thread-CPU time"] = \
             res["cold_first_cpu_ms"] <= TARGET_COLD_MS
     res["targets"] = targets
+    res["by_source"] = {}
+    for src in dict.fromkeys(r["source"] for r in ok):
+        mine = [r for r in ok if r["source"] == src]
+        res["by_source"][src] = {
+            "n": len(mine),
+            "cold_ms": _med([_med(r["first"]) for r in mine if r.get("first")]) * 1e3,
+            "cold_cpu_ms": _med([_med(r["first_cpu"]) for r in mine if r.get("first_cpu")]) * 1e3,
+            "warm_ms": _med([r["median"] for r in mine]) * 1e3,
+            "warm_cpu_ms": _med([_med(r["cpu"]) for r in mine]) * 1e3}
     return res
 
 
@@ -366,6 +375,11 @@ def render(res: dict) -> str:
              f"**Warm** (one process, memo caches emptied before each run): median over cases of the per-case "
              f"median **{res['median_ms']:.2f} ms** (IQR over cases {res['warm_spread']}); max over cases and runs "
              f"**{res['max_ms']:.2f} ms**; median of the per-case CPU medians {res['cpu_median_ms']:.2f} ms.",
+             "",
+             "By file of cases (median over its cases, ms): "
+             + "; ".join(f"{src} ({b['n']}): cold first call {b['cold_ms']:.2f} (CPU {b['cold_cpu_ms']:.2f}), "
+                         f"warm {b['warm_ms']:.2f} (CPU {b['warm_cpu_ms']:.2f})"
+                         for src, b in res["by_source"].items()) + ".",
              "",
              f"**SymPy** derives {res['n_sympy']} of the {res['n_ok']} cases. Median SymPy / matdiff ratio, warm: "
              f"**{res['median_ratio']:.1f}×**; cold first call: **{res['cold_ratio']:.1f}×**; cold with the import "

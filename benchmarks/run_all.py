@@ -4,8 +4,10 @@
 
 Each ``bench_NAME.py`` writes its own section of ``--out`` (benchmarks/README.md
 by default); this script then writes the *Summary of this run* section: the
-figures the project's README quotes, computed from the results of this run
-alone, and the wall-clock time of every script.  Threads are pinned as
+figures the project's README quotes, computed from the results of the run,
+and the wall-clock time of every script. The results are kept in
+``last_run.json`` beside ``--out``; ``--only NAME`` re-runs some scripts and
+summarises them with the others' kept results.  Threads are pinned as
 ``_common`` pins them (one, or ``$MATDIFF_BENCH_THREADS``)."""
 from __future__ import annotations
 
@@ -64,15 +66,27 @@ def summary_lines(results: dict[str, dict]) -> list[str]:
                      f"slowest {d['max_ms']:.1f} ms; cold first call median {d['cold_first_ms']:.2f} ms "
                      f"(thread CPU {d['cold_first_cpu_ms']:.2f} ms), `import matdiff` {d['import_ms']:.0f} ms "
                      f"(CPU {d['import_cpu_ms']:.0f} ms); interpreter start-up {d['start_up_ms']:.0f} ms")
+        for src, b in d.get("by_source", {}).items():
+            lines.append(f"- derivation, {src} ({b['n']} cases): cold first call median {b['cold_ms']:.2f} ms "
+                         f"(CPU {b['cold_cpu_ms']:.2f}), warm {b['warm_ms']:.2f} ms (CPU {b['warm_cpu_ms']:.2f})")
         lines.append(f"- SymPy derives {d['n_sympy']} of the {d['n_ok']} cases; median SymPy / matdiff: warm "
                      f"{d['median_ratio']:.1f}×, cold first call {d['cold_ratio']:.1f}×, with the imports "
                      f"{d['cold_total_ratio']:.1f}×")
     s = results.get("scaling")
     if s:
-        slopes = {k: v.get("slope") for k, v in s.get("summary", {}).items()}
-        if slopes:
-            lines.append("- scaling, log–log slope of CPU time against k: "
-                         + ", ".join(f"{k} {v:.2f}" for k, v in slopes.items() if isinstance(v, (int, float))))
+        def num(v):
+            return isinstance(v, (int, float)) and v == v
+
+        parts = []
+        for fam, v in s.get("summary", {}).items():
+            bits = [f"time {v['slope']:.2f}" if num(v.get("slope")) else "time n/a"]
+            if num(v.get("slope_chars")):
+                bits.append(f"printed size {v['slope_chars']:.2f}")
+            if num(v.get("slope_code")):
+                bits.append(f"code {v['slope_code']:.2f}")
+            parts.append(f"{fam} ({', '.join(bits)})")
+        if parts:
+            lines.append("- scaling, log–log slopes against k (time: CPU): " + "; ".join(parts))
     e = results.get("eval")
     if e:
         med = {(r["problem"], r["impl"]): r["median"] for r in e["rows"] if "median" in r}
@@ -90,18 +104,17 @@ def summary_lines(results: dict[str, dict]) -> list[str]:
             lines.append(f"- eval {p}: matdiff codegen " + ", ".join(parts))
     pr = results.get("products")
     if pr:
-        rows = [r for r in pr["rows"] if "median" in r]
-        for p in dict.fromkeys(r["problem"] for r in rows):
-            mine = [r for r in rows if r["problem"] == p]
-            ref = next((r for r in mine if r["impl"].startswith("NumPy")), None)
-            jax = next((r for r in mine if "JAX" in r["impl"]), None)
-            for r in mine:
-                if r["impl"].startswith("matdiff"):
-                    def mins(a, b):
-                        return f" (min {_x(a['min'], b['min'])})" if "min" in a and "min" in b else ""
-                    extra = f", JAX / matdiff {_x(jax['median'], r['median'])}{mins(jax, r)}" if jax else ""
-                    vs = f"{_x(r['median'], ref['median'])}{mins(r, ref)} {ref['impl']}" if ref else ""
-                    lines.append(f"- products {p}: {r['impl']} {r['median'] * 1e3:.3f} ms, {vs}{extra}")
+        rows = [r for r in pr["rows"] if r.get("cpu_vs_hand") is not None]
+        for impl, label in (("matdiff codegen", "generated NumPy"), ("matdiff", "r.hvp() / jvp() / vjp()")):
+            mine = [r for r in rows if r["impl"].startswith(impl) and (impl != "matdiff" or r["impl"].endswith("()"))]
+            if not mine:
+                continue
+            worst = max(mine, key=lambda r: r["cpu_vs_hand"])
+            vs_jax = [r for r in mine if r.get("cpu_vs_jax") is not None]
+            slower = [r["problem"] for r in vs_jax if r["cpu_vs_jax"] > 1.0]
+            lines.append(f"- products, {label}: at most {worst['cpu_vs_hand']:.2f}× the CPU time of hand-written "
+                         f"NumPy ({worst['problem']}); CPU time no more than JAX's on {len(vs_jax) - len(slower)} "
+                         f"of {len(vs_jax)} problems" + (f" (more on {', '.join(slower)})" if slower else ""))
     t = results.get("tensor")
     if t:
         med = {(r["impl"], r["what"]): r["median"] for r in t["rows"]}
@@ -132,8 +145,16 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--only", action="append", choices=ORDER, default=None)
     args = ap.parse_args(argv)
     out = Path(args.out)
+    record = out.parent / "last_run.json"  # every script's result, so that --only can re-run a few
     info = C.start(None, C.HEADER_LIBS, "run_all")
-    results, times = {}, []
+    saved = {}
+    if args.only and record.exists():
+        try:
+            saved = json.loads(record.read_text())
+        except ValueError:
+            saved = {}
+    results = dict(saved.get("results", {}))
+    times = [row for row in saved.get("times", []) if row[0] not in {f"bench_{n}.py" for n in args.only or ORDER}]
     t0 = time.perf_counter()
     for name in args.only or ORDER:
         res, took, status = run_one(name, out, args.quick)
@@ -141,10 +162,14 @@ def main(argv: list[str] | None = None) -> dict:
         times.append([f"bench_{name}.py", f"{took:.0f}", status])
         print(f"# bench_{name}.py: {status} in {took:.0f} s", file=sys.stderr)
     total = time.perf_counter() - t0
+    times.sort(key=lambda row: ORDER.index(row[0][len("bench_"):-len(".py")]))
+    record.write_text(json.dumps({"results": results, "times": times}, default=str, indent=1) + "\n")
     end = C.machine_info(C.HEADER_LIBS)
     text = "\n".join(["## Summary of this run (`run_all.py`)", "",
                       f"- started with load average {info['load']}; ended with {end['load']}; "
-                      f"{total / 60:.1f} min in all", *C.machine_lines(end), "",
+                      f"{total / 60:.1f} min in all"
+                      + (f" (this time only {', '.join(args.only)}; the others are from the run before)"
+                         if args.only else ""), *C.machine_lines(end), "",
                       *summary_lines({k: v for k, v in results.items() if v}), "",
                       C.table(["script", "seconds", "status"], times)])
     C.update_section(out, "summary", text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numbers
 import re
+from collections.abc import Mapping
 from typing import Any, Callable
 
 from .backends import evaluate as numeric
@@ -184,8 +185,9 @@ def check(expr: str | Parsed, wrt: Any, answer: Any, types: dict[str, str] | Non
     if not isinstance(expr, str):
         raise UsageError(f"the expression must be a string, got {type(expr).__name__}")
     types = check_types(types)
-    if isinstance(order, bool) or order not in (1, 2):
+    if _order(order) not in (1, 2):
         raise UsageError(f"an answer is checked for order 1 or 2, got order={order!r}")
+    order = int(order)
     names = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
     names = [_sympy_variable(w, types)[0] if _is_sympy(w) else w for w in names]
     for w in names:
@@ -214,12 +216,20 @@ def lambdify(expr: str, types: dict[str, str] | None = None) -> Callable[..., An
     return numeric.lambdify(p.expr, p.symbols)
 
 
+def _sympy_types(types: Any) -> Any:
+    """``types`` of the SymPy entry points: a mapping (of symbols or names) or None."""
+    if types is not None and not isinstance(types, Mapping):
+        raise UsageError(f"types must be a dict of name or symbol → kind, such as {{X: 'symmetric'}}, "
+                         f"got {type(types).__name__}")
+    return types
+
+
 @guarded("reading a SymPy expression")
 def from_sympy(sympy_expr: Any, types: dict[Any, str] | None = None) -> Parsed:
     """A SymPy matrix expression (MatrixSymbol, MatMul, Trace, …) as a matdiff expression."""
     from .backends.sympy_bridge import sympy_to_text  # SymPy is imported only when used
 
-    text, kinds = sympy_to_text(sympy_expr, types)
+    text, kinds = sympy_to_text(sympy_expr, _sympy_types(types))
     return parse(text, kinds)
 
 
@@ -231,7 +241,7 @@ def diff_sympy(sympy_expr: Any, wrt: Any, order: int = 1, types: dict[Any, str] 
 
     from .backends.sympy_bridge import sympy_to_text
 
-    text, kinds = sympy_to_text(sympy_expr, types)
+    text, kinds = sympy_to_text(sympy_expr, _sympy_types(types))
     name = str(getattr(wrt, "name", wrt))
     if name not in kinds and isinstance(wrt, (sp.MatrixSymbol, sp.Symbol)):
         r, c = wrt.shape if isinstance(wrt, sp.MatrixSymbol) else (1, 1)

@@ -44,7 +44,7 @@ class MatdiffError(Exception):
         longer than :data:`CONTEXT_WIDTH`, the part around the column, elided with '…'."""
         if self.text is None or self.column is None:
             return ""
-        line = self.text.replace("\n", " ")
+        line = "".join(" " if ch.isspace() else ch for ch in self.text)  # a tab or a line break as one column
         at, width = self.column - 1, self.width
         if len(line) > CONTEXT_WIDTH:
             start = max(0, min(at - CONTEXT_WIDTH // 3, len(line) - CONTEXT_WIDTH))
@@ -55,8 +55,10 @@ class MatdiffError(Exception):
         return f"  {line}\n  {' ' * at}{'^' * width}"
 
     def __str__(self) -> str:
+        """One line: the kind, the column and the message (a line break quoted from the input as a space)."""
         where = f" at column {self.column}" if self.column is not None and self.text is not None else ""
-        return f"{self.kind}{where}: {self.message}"
+        message = " ".join(str(self.message).splitlines())
+        return f"{self.kind}{where}: {message}"
 
     def report(self) -> str:
         """The full report: one line of message, then the caret context."""

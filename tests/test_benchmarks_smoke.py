@@ -52,6 +52,12 @@ def test_derivation_quick(tmp_path):
     assert set(res["targets"]) and all(isinstance(v, bool) for v in res["targets"].values())
     if "seed-softmax-jac" in ids:
         assert next(r for r in res["rows"] if r["id"] == "seed-softmax-jac")["sympy"] is None
+    # cold: one fresh interpreter per case for matdiff, and for SymPy where it derives the case
+    for r in res["rows"]:
+        assert len(r["first"]) == len(r["import"]) == 1 and r["first"][0] > 0 and r["import"][0] > 0
+        assert len(r["sympy_first"]) == (1 if r["sympy"] is not None else 0)
+    assert any(name.startswith("cold first call") for name in res["targets"])
+    assert "**Cold**" in text and "`import matdiff`" in text
 
 
 def test_scaling_quick(tmp_path):

@@ -231,3 +231,33 @@ def test_random_answers_read_back_pass_and_scaled_ones_fail(node, data):
     assert _quiet_check(node.text, wrt, text, types=TYPES).status != MISMATCH
     wrong = _quiet_check(node.text, wrt, f"1.0001*({text})", types=TYPES).status
     assert wrong != OK or text == "0"
+
+
+def test_mixed_and_higher_derivatives_are_checked_as_honestly():
+    from dataclasses import replace
+    from fractions import Fraction
+
+    from matdiff.core import construct as A
+
+    for expr, wrt, order, slip in [("1e10 + x'*A*y", ("x", "y"), 1, Fraction(10001, 10000)),
+                                   ("1e10 + sum(x .^ 4)", ("x",), 3, Fraction(1001, 1000)),
+                                   ("1e-9*sum(exp(x))", ("x",), 4, Fraction(101, 100))]:
+        r = matdiff.diff(expr, *wrt, order=order)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert r.check().status == OK, (expr, str(r.check()))
+            for wrong in (A.scale(slip, r.value), A.neg(r.value)):
+                report = replace(r, value=wrong).check()
+                assert report.status == MISMATCH, (expr, str(report))
+
+
+def test_a_slice_derivative_in_indices_is_checked_as_honestly():
+    for constant, right_status in (("", (OK,)), ("1e10 + ", (OK, UNCHECKED))):  # 1e10 drowns it here
+        r = matdiff.diff(constant + "beta*sum_i(sum(abs(Phi[:,i,:]'*Phi[:,i,:] - I)))", "Phi[:,a,b]",
+                         types={"Phi": "tensor"})
+        assert r.check().status in right_status, str(r.check())
+        right = r.lambdify()
+        for slip in (1.0001, -1.0):
+            object.__setattr__(r, "lambdify", lambda slip=slip: (lambda **kw: slip * right(**kw)))
+            assert r.check().status != OK, str(r.check())
+        assert r.check().status == MISMATCH or constant

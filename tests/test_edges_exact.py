@@ -394,3 +394,16 @@ def test_the_trace_of_a_sum_of_large_powers_goes_term_by_term():
         r = timed(lambda: matdiff.diff(expr, wrt))
         err = first_order_error(f, inputs, wrt, r.lambdify()(**inputs))
         assert err < 1e-6, f"d/d{wrt}: {r} is off by {err:.1e}"
+
+
+@pytest.mark.parametrize("program,words,column", [
+    ("M = x*y'; L = det(M)", "rank one", 15),
+    ("M = X - X; L = logdet(M) + tr(X)", "zero matrix", 16),
+    ("c = 1 - 1; L = x'x/c", "division by zero", 16),
+])
+def test_a_definition_that_makes_an_expression_undefined_is_a_clear_error(program, words, column):
+    with pytest.raises(matdiff.UndefinedError, match=words) as info:
+        matdiff.diff(program, "x")
+    assert info.value.column == column
+    code, out, err = cli(program, "x")
+    assert code == 2 and out == "" and "Traceback" not in err and "^" in err

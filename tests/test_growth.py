@@ -199,7 +199,10 @@ def test_softmax_nest_gradient_is_right_and_its_steps_are_bounded(rng):
             x = np.exp(x - x.max()) / np.sum(np.exp(x - x.max()))
         return float(a @ x)
     assert first_order_error(f, values, "x", r.lambdify()(**values)) < 1e-6
-    assert r.check().exit_code != 1  # never a mismatch (ok, or too flat to decide after 40 softmaxes)
+    # forty softmaxes flatten the function until differences cannot resolve it: the check may
+    # decline, but never says mismatch; eight are still resolved, and ok
+    assert r.check().status != "mismatch"
+    assert matdiff.diff(softmax_nest(8), "x").check().ok
     steps = {n: len(str(matdiff.diff(softmax_nest(n), "x").steps)) for n in (100, 200)}
     assert steps[200] < 2.3 * steps[100] and steps[200] < 200 * len(softmax_nest(200)), steps
     assert "not shown" in str(matdiff.diff(softmax_nest(200), "x").steps)

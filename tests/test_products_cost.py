@@ -174,3 +174,12 @@ def test_a_square_direction_keeps_the_sum():
     A, X, V = rng.standard_normal((5, 5)), rng.standard_normal((5, 5)), rng.standard_normal((5, 5))
     grad = lambda A, X: (A + A.T) @ X + np.eye(5)  # noqa: E731
     assert np.allclose(f(V, A=A, X=X), central(grad, {"A": A, "X": X}, "X", V), rtol=1e-6, atol=1e-8)
+
+
+def test_a_sum_away_from_the_direction_is_kept():
+    """Only sums beside the direction (or a vector) are distributed: in the H V of a two-layer net
+    the residual W2 tanh(W1 X) − Y stays one matrix, W2ᵀ(W2 M − Y) rather than W2ᵀW2 M − W2ᵀY."""
+    r = matdiff.diff("sum((W2*tanh(W1*X) - Y).^2)", "W1")
+    e = r.hvp().expr
+    residual = [x for x in e.walk() if isinstance(x, Add) and x.shape == r.symbols["Y"].shape]
+    assert residual, str(e)

@@ -287,12 +287,13 @@ def test_scalar_runs_print_and_parse_back_to_one_tree(text):
 
 
 @pytest.mark.parametrize("text, wrt, want", [
-    ("vec(X)'*kron(A, B)*vec(X)", "A", "X'*B*X"),
-    ("vec(X)'*kron(A, B)*vec(X)", "X", "B*X*A' + B'*X*A"),
-    ("norm2(kron(A, C)*vec(X) - y)^2", "X", None),
+    ("vec(X)'*kron(A, B)*vec(X) + sum(B*X*A')", "A", "(X' + 1)*B*X"),
+    ("vec(X)'*kron(A, B)*vec(X) + sum(B*X*A')", "X", "B'*(X + 1)*A + B*X*A'"),
+    ("norm2(kron(A, C)*vec(X) - y)^2 + sum(C*X*A')", "X", None),
 ])
 def test_roth_column_lemma_gives_kronecker_gradients_in_closed_form(text, wrt, want):
-    """(A ⊗ B) vec X = vec(B X Aᵀ): no vec/unvec/K in gradients through a Kronecker product."""
+    """(A ⊗ B) vec X = vec(B X Aᵀ) where X is cols(B)×cols(A) (here sum(B X Aᵀ) says so): no
+    K in gradients through a Kronecker product."""
     r = matdiff.diff(text, wrt)
     if want is not None:
         assert str(r) == want
@@ -300,14 +301,25 @@ def test_roth_column_lemma_gives_kronecker_gradients_in_closed_form(text, wrt, w
     rng = np.random.default_rng(14)
     X = rng.standard_normal((3, 4))
     inputs = {"X": X, "A": rng.standard_normal((4, 4)), "B": rng.standard_normal((3, 3)),
-              "C": rng.standard_normal((2, 3)), "y": rng.standard_normal(8)}
+              "C": rng.standard_normal((3, 3)), "y": rng.standard_normal(12)}
     inputs = {k: v for k, v in inputs.items() if k in r.symbols}
 
     def f(X, A, B=None, C=None, y=None):
         if C is None:
-            return vec(X) @ np.kron(A, B) @ vec(X)
-        return np.sum((np.kron(A, C) @ vec(X) - y) ** 2)
+            return vec(X) @ np.kron(A, B) @ vec(X) + np.sum(B @ X @ A.T)
+        return np.sum((np.kron(A, C) @ vec(X) - y) ** 2) + np.sum(C @ X @ A.T)
 
+    assert first_order_error(f, inputs, wrt, r.lambdify()(**inputs)) < 1e-7
+
+
+@pytest.mark.parametrize("wrt", ["A", "B", "X"])
+@pytest.mark.parametrize("xs", [(3, 4), (4, 3), (2, 6)])
+def test_kronecker_against_vec_holds_for_every_shape_of_x(wrt, xs):
+    """vec(X)'(A ⊗ B) vec X with A 4×4, B 3×3: X may be 3×4, 4×3 or 2×6 (12 entries each)."""
+    r = matdiff.diff("vec(X)'*kron(A, B)*vec(X)", wrt)
+    rng = np.random.default_rng(15)
+    inputs = {"X": rng.standard_normal(xs), "A": rng.standard_normal((4, 4)), "B": rng.standard_normal((3, 3))}
+    f = lambda X, A, B: vec(X) @ np.kron(A, B) @ vec(X)  # noqa: E731
     assert first_order_error(f, inputs, wrt, r.lambdify()(**inputs)) < 1e-7
 
 

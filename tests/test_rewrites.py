@@ -116,7 +116,7 @@ def test_the_engine_is_bounded():
 
 
 def test_parsing_keeps_the_expression_as_typed():
-    p = parse("sum(kron(X,X)*vec(A))")
+    p = parse("sum(kron(X,X)*vec(A))", {"A": "symmetric"})  # vec A has n·n entries: A is n×n
     assert str(p.expr) == "sum(kron(X, X)*vec(A))"
     assert str(rewrite(p.expr)) == "sum(X*A*X')"
 
@@ -126,7 +126,7 @@ def vec(a):
 
 
 @pytest.mark.parametrize("text, wrt, f, names", [
-    ("sum(kron(X,X)*vec(A))", "X", lambda X, A: np.sum(np.kron(X, X) @ vec(A)),
+    ("sum(kron(X,X)*vec(A*A'))", "X", lambda X, A: np.sum(np.kron(X, X) @ vec(A @ A.T)),
      ["Roth's column lemma", "sum of a vec"]),
     ("-y'*log(exp(z)/sum(exp(z)))", "z", lambda y, z: -y @ np.log(np.exp(z) / np.exp(z).sum()),
      ["softmax", "log of softmax"]),

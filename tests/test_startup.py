@@ -234,8 +234,10 @@ def test_fast_calls_print_nothing_extra(argv):
 def interrupt_when_slow(code: str, argv: list[str], wait_for: float = 120) -> tuple[int, str, str, bool]:
     """Start the command line, wait for its progress line (it is then past a second of work),
     send SIGINT and collect (status, stdout, stderr, whether it was interrupted while running)."""
+    # Python's own Ctrl-C handler, even where this test runs with SIGINT ignored (a background job)
+    code = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n" + code
     proc = subprocess.Popen([sys.executable, "-c", code, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=child_env(), preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            text=True, env=child_env())
     try:
         first = proc.stderr.readline()  # blocks until the progress line, or EOF when it ended first
         running = proc.poll() is None and first.startswith("matdiff: ")

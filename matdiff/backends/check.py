@@ -54,7 +54,21 @@ def dimension_sizes(symbols: dict[str, Sym], shift: int = 0) -> dict[str, int]:
                     names.append(part)
     sizes = sorted(SIZES[:len(names)]) if len(names) <= len(SIZES) else list(range(2, 2 + len(names)))
     orders = [sizes, sizes[::-1]] + [sizes[k:] + sizes[:k] for k in range(1, len(sizes))]
-    return dict(zip(names, orders[shift % len(orders)]))
+    dims = dict(zip(names, orders[shift % len(orders)]))
+    for have, want in dict.fromkeys(e for sym in symbols.values() for d in sym.shape for e in getattr(d, "equal", ())):
+        dims.update(zip(have, _factors(math.prod(dims[p] for p in want), len(have), [dims[p] for p in want])))
+    return dims
+
+
+def _factors(n: int, k: int, avoid: list[int]) -> list[int]:
+    """n as a product of k sizes ≥ 2 (p·q = l·n: vec of a p×q X against b ⊗ x), another
+    factoring than ``avoid`` when there is one."""
+    def split(n: int, k: int) -> list[list[int]]:
+        if k == 1:
+            return [[n]] if n >= 2 else []
+        return [[d] + rest for d in range(2, n // 2 + 1) if n % d == 0 for rest in split(n // d, k - 1)]
+    ways = split(n, k)
+    return next((w for w in ways if sorted(w) != sorted(avoid)), ways[0] if ways else avoid)
 
 
 def draw(sym: Sym, dims: dict[str, int], rng: np.random.Generator, style: str):
@@ -207,7 +221,7 @@ def varying_part(e: Expr, name: str) -> Expr:
 
 
 # -- limits of difference quotients ------------------------------------------------------
-def _norm(v) -> float:
+def safe_norm(v) -> float:
     """‖v‖₂ without overflow or underflow in the squares."""
     a = np.abs(np.asarray(v, dtype=float)).reshape(-1)
     if a.size == 0:
@@ -245,13 +259,13 @@ def extrapolate(phi: Callable[[float], tuple[np.ndarray, float]], h0: float, tar
         for j in range(1, (len(prev) + 1) if prev is not None else 1):
             row.append((row[j - 1] * fac - prev[j - 1]) / (fac - 1.0))
             fac *= 4.0
-            e = max(_norm(row[j] - row[j - 1]), _norm(row[j] - prev[j - 1]), rounding * 2.0 ** j)
+            e = max(safe_norm(row[j] - row[j - 1]), safe_norm(row[j] - prev[j - 1]), rounding * 2.0 ** j)
             if e <= err:
                 best, err = row[j], e
         if best is not None and err <= target:
             break
-        if prev is not None and best is not None and err < 1e-3 * _norm(best) \
-                and _norm(row[-1] - prev[-1]) >= 4.0 * err:
+        if prev is not None and best is not None and err < 1e-3 * safe_norm(best) \
+                and safe_norm(row[-1] - prev[-1]) >= 4.0 * err:
             break  # truncation no longer shrinks: nothing better is coming
         prev = row
     return best, err
@@ -299,11 +313,11 @@ def _as_matrix(out, f: Expr, var: Sym, order: int, dims: dict[str, int]) -> np.n
 def _asymmetry(J: np.ndarray, n: int, both: bool) -> float:
     """‖J − J P‖ (and ‖H − P H P‖ when ``both``) relative to ‖J‖, P = (I + K)/2 on vec of n×n."""
     rows = J.reshape(J.shape[0], n, n, order="F")
-    d = _norm(rows - rows.transpose(0, 2, 1)) / 2
+    d = safe_norm(rows - rows.transpose(0, 2, 1)) / 2
     if both:
         cols = J.T.reshape(J.shape[1], n, n, order="F")
-        d = max(d, _norm(cols - cols.transpose(0, 2, 1)) / 2)
-    size = _norm(J)
+        d = max(d, safe_norm(cols - cols.transpose(0, 2, 1)) / 2)
+    size = safe_norm(J)
     return 0.0 if d == 0.0 else d / size if size > 0 else math.inf
 
 
@@ -332,9 +346,12 @@ def _underflow_in(e: Expr, values: dict[str, Any], dims: dict[str, int]) -> bool
 
 
 def _at_point(g: Expr, f: Expr, var: Sym, out, values: dict[str, Any], dims: dict[str, int], order: int,
-              rng: np.random.Generator, rtol: float, directions: int, result: Expr | None = None) -> _Verdict:
+              rng: np.random.Generator, rtol: float, directions: int, result: Expr | None = None,
+              ingredients: float = 0.0) -> _Verdict:
     """Compare the answer ``out`` (the value of ``result``) with difference quotients of g
-    at one point; where the answer or g is 0 through underflow, the point proves nothing."""
+    at one point; where the answer or g is 0 through underflow, the point proves nothing.
+    ``ingredients`` is the largest number met in evaluating the answer: an answer far
+    smaller is cancellation noise, and its asymmetry says nothing."""
     want = expected_shape(f, var, order, dims)
     got = np.shape(np.atleast_2d(np.asarray(out, dtype=float)))
     what = ("Hessian" if order == 2 else "gradient" if f.is_scalar else
@@ -345,21 +362,23 @@ def _at_point(g: Expr, f: Expr, var: Sym, out, values: dict[str, Any], dims: dic
     J = _as_matrix(out, f, var, order, dims)
     if not np.all(np.isfinite(J)):
         return _Verdict(UNCHECKED, message="the answer is not finite at the random points")
-    if order == 2 and _norm(J - J.T) > rtol * _norm(J):
-        asym = _norm(J - J.T) / _norm(J)
+    # an answer far smaller than the numbers it is made of is their rounding: numerically 0
+    cancelled = 0.0 < safe_norm(J) <= 1e-9 * ingredients
+    if order == 2 and not cancelled and safe_norm(J - J.T) > rtol * safe_norm(J):
+        asym = safe_norm(J - J.T) / safe_norm(J)
         return _Verdict(MISMATCH, asym, f"the Hessian is not symmetric (relative asymmetry {asym:.2e})")
-    if var.symmetric and not var.is_scalar:
+    if var.symmetric and not var.is_scalar and not cancelled:
         bad = _asymmetry(J, dim_value(var.shape[0], dims), order == 2)
         if bad > rtol:
             return _Verdict(MISMATCH, bad, f"{var.name} is symmetric but the {what} is not "
                                            f"{'symmetric' if f.is_scalar and order == 1 else 'invariant under (I + K)/2'}"
                                            f" (relative asymmetry {bad:.2e})")
-    if _underflows(J) or (_norm(J) == 0.0 and result is not None and (
+    if _underflows(J) or (safe_norm(J) == 0.0 and result is not None and (
             _underflow_in(result, values, dims) or _underflow_in(g, values, dims))):
         return _Verdict(UNCHECKED, message="the numbers underflow at the random points")
     x = values[var.name]
     scale = max(float(np.max(np.abs(x))), 1e-3)
-    floor = 1e-12 * _norm(J)
+    floor = safe_norm(J) if cancelled else 1e-12 * safe_norm(J)
 
     def g_at(step) -> np.ndarray:
         v = dict(values)
@@ -368,7 +387,7 @@ def _at_point(g: Expr, f: Expr, var: Sym, out, values: dict[str, Any], dims: dic
 
     with np.errstate(all="ignore"):
         g0 = g_at(0.0 * x) if order == 2 else None
-        n0 = _norm(g0) if order == 2 else 0.0
+        n0 = safe_norm(g0) if order == 2 else 0.0
         worst = 0.0
         where = ""
         uncertain = ""
@@ -390,14 +409,14 @@ def _at_point(g: Expr, f: Expr, var: Sym, out, values: dict[str, Any], dims: dic
 
                 def phi(h, e=e):
                     a, b = g_at(h * e), g_at(-h * e)
-                    return (a - b) / (2 * h), ROUNDING * (_norm(a) + _norm(b)) / (2 * h)
+                    return (a - b) / (2 * h), ROUNDING * (safe_norm(a) + safe_norm(b)) / (2 * h)
             else:
                 an = np.atleast_1d(ev @ J @ ev)
                 h0 = 2e-2 * scale
 
                 def phi(h, e=e):
                     a, b = g_at(h * e), g_at(-h * e)
-                    return (a - 2 * g0 + b) / (h * h), ROUNDING * (_norm(a) + 2 * n0 + _norm(b)) / (h * h)
+                    return (a - 2 * g0 + b) / (h * h), ROUNDING * (safe_norm(a) + 2 * n0 + safe_norm(b)) / (h * h)
             v = compare_direction(an, phi, h0, rtol, floor)
             if v.status == MISMATCH:
                 return _Verdict(MISMATCH, v.error, v.message, f"direction {k + 1}{v.where}")
@@ -413,24 +432,25 @@ def _at_point(g: Expr, f: Expr, var: Sym, out, values: dict[str, Any], dims: dic
 
 
 def compare_direction(an: np.ndarray, phi: Callable[[float], tuple[np.ndarray, float]], h0: float,
-                      rtol: float, floor: float = 0.0) -> _Verdict:
+                      rtol: float, floor: float = 0.0, second_look: float = 1e-2) -> _Verdict:
     """The verdict on one direction: ``an`` the answer's prediction, φ(h) the difference
     quotient (and its rounding error) whose limit it must equal.  ok when ‖an − D‖ ≤
     rtol‖D‖ + floor with D known to half that; mismatch when the gap exceeds that plus
     three times D's estimated error; otherwise undecided.  A claimed 0 is ok when D is 0
-    to the rounding of the differences."""
+    to the rounding of the differences.  A mismatch is confirmed from steps ``second_look``
+    times smaller."""
     an = np.atleast_1d(np.asarray(an, dtype=float)).reshape(-1)
-    claims_zero = _norm(an) <= floor
+    claims_zero = safe_norm(an) <= floor
     try:
         round0 = phi(h0)[1]
     except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, OverflowError):
         round0 = math.nan
-    D, noise = extrapolate(phi, h0, 0.0 if claims_zero else 1e-3 * rtol * _norm(an))
+    D, noise = extrapolate(phi, h0, 0.0 if claims_zero else 1e-3 * rtol * safe_norm(an))
     if D is None or not math.isfinite(noise) or not math.isfinite(round0):
         return _Verdict(UNCHECKED, message="the difference quotients overflow or are not finite near the "
                                            "random points")
     D = np.atleast_1d(D).reshape(-1)
-    diff, size = _norm(an - D), _norm(D)
+    diff, size = safe_norm(an - D), safe_norm(D)
     if not math.isfinite(diff) or not math.isfinite(size):
         return _Verdict(UNCHECKED, message="the numbers overflow near the random points")
     if _underflows(D, an):
@@ -439,7 +459,7 @@ def compare_direction(an: np.ndarray, phi: Callable[[float], tuple[np.ndarray, f
     if claims_zero and size <= 3 * noise + 8 * round0 and noise <= 64 * round0:
         return _Verdict(OK, 0.0)  # zero, as claimed, to the rounding of the differences
     bound = rtol * size + floor
-    if diff > bound + 3 * noise and not _settles(phi, h0 * SECOND_LOOK, D, noise, an, rtol, floor):
+    if diff > bound + 3 * noise and not _settles(phi, h0 * second_look, D, noise, an, rtol, floor):
         return _Verdict(UNCHECKED, message="the difference quotients do not settle (the function varies "
                                            "too fast near the random points)")
     if diff > bound + 3 * noise:
@@ -450,7 +470,7 @@ def compare_direction(an: np.ndarray, phi: Callable[[float], tuple[np.ndarray, f
     if diff > bound or noise > bound / 2:
         return _Verdict(UNCHECKED, message="the finite differences are not accurate enough to decide "
                                            f"(estimated error {noise / size if size else noise:.1e} relative)")
-    return _Verdict(OK, rel)
+    return _Verdict(OK, rel if math.isfinite(rel) else 0.0)  # D = 0 met by an answer within its floor
 
 
 LOCATE_UP_TO = 64  # entries of the variable: beyond, a mismatch is not traced to an entry
@@ -480,9 +500,9 @@ def locate(g: Expr, f: Expr, var: Sym, out, values: dict[str, Any], dims: dict[s
 
             def phi(h, e=e):
                 a, b = g_at(h * e), g_at(-h * e)
-                return (a - b) / (2 * h), ROUNDING * (_norm(a) + _norm(b)) / (2 * h)
+                return (a - b) / (2 * h), ROUNDING * (safe_norm(a) + safe_norm(b)) / (2 * h)
 
-            D, noise = extrapolate(phi, 1e-2 * scale, 1e-9 * _norm(J[:, k]))
+            D, noise = extrapolate(phi, 1e-2 * scale, 1e-9 * safe_norm(J[:, k]))
             if D is None:
                 continue
             gap = np.abs(J[:, k] - np.reshape(D, -1)) - 3 * noise
@@ -502,19 +522,16 @@ def locate(g: Expr, f: Expr, var: Sym, out, values: dict[str, Any], dims: dict[s
     return f"; worst entry ({i + 1}, {j + 1}) of the answer: {a:.6g}, finite differences {d:.6g}"
 
 
-SECOND_LOOK = 1e-2  # a mismatch is confirmed from steps this much smaller
-
-
 def _settles(phi, h0: float, D: np.ndarray, noise: float, an: np.ndarray, rtol: float, floor: float) -> bool:
     """Whether an extrapolation from much smaller steps finds the same limit D, also far
     from ``an``: a fast oscillation can fool the first one, never both the same way."""
-    D2, noise2 = extrapolate(phi, h0, 1e-3 * rtol * _norm(D))
+    D2, noise2 = extrapolate(phi, h0, 1e-3 * rtol * safe_norm(D))
     if D2 is None or not math.isfinite(noise2):
         return False
     D2 = np.atleast_1d(D2).reshape(-1)
-    size = max(_norm(D), _norm(D2))
-    same = _norm(D2 - D) <= 3 * (noise + noise2) + rtol * size
-    return same and _norm(an - D2) > rtol * _norm(D2) + floor + 3 * noise2
+    size = max(safe_norm(D), safe_norm(D2))
+    same = safe_norm(D2 - D) <= 3 * (noise + noise2) + rtol * size
+    return same and safe_norm(an - D2) > rtol * safe_norm(D2) + floor + 3 * noise2
 
 
 def _fmt(v: np.ndarray, entry: int | None) -> str:
@@ -547,11 +564,15 @@ def check(f: Expr, var: Sym, result: Expr, order: int, symbols: dict[str, Sym], 
             break
         with np.errstate(all="ignore"):
             try:
-                out = evaluate(result, values, dims)
+                memo: dict = {}
+                out = evaluate(result, values, dims, memo)
+                ingredients = max((float(np.max(np.abs(v))) for v in memo.values()
+                                   if isinstance(v, (float, np.ndarray)) and np.size(v) and np.all(np.isfinite(v))),
+                                  default=0.0)
             except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, OverflowError):
                 reason = "the answer cannot be evaluated at the random points"
                 continue
-        v = _at_point(g, f, var, out, values, dims, order, rng, rtol, 3, result)
+        v = _at_point(g, f, var, out, values, dims, order, rng, rtol, 3, result, ingredients)
         if v.status == MISMATCH:
             where = f"at random point {attempts}" + (f", {v.where}" if v.where else "")
             if v.where.startswith("direction") and order == 1:
@@ -569,5 +590,5 @@ def check(f: Expr, var: Sym, result: Expr, order: int, symbols: dict[str, Sym], 
     return CheckReport(True, worst, done, dims, "", worst_where, checked=True)
 
 
-__all__ = ["CheckReport", "check", "compare_direction", "dimension_sizes", "draw", "expected_shape", "extrapolate",
+__all__ = ["CheckReport", "check", "compare_direction", "dimension_sizes", "safe_norm", "ROUNDING", "draw", "expected_shape", "extrapolate",
            "random_point", "varying_part", "OK", "MISMATCH", "UNCHECKED"]

@@ -83,6 +83,10 @@ def _matmul(chain: list):
     return np.linalg.multi_dot(chain)
 
 
+LONG_CHAIN = 8
+"""Chains longer than this are multiplied as a balanced tree of multi_dot calls."""
+
+
 def _column_chain(x: Mul, memo: dict):
     """The matrix chain of x, which ends in a column, as matrix–vector products from the right;
     each partial product is kept in the memo under its factors, so a chain's suffix that recurs
@@ -97,10 +101,6 @@ def _column_chain(x: Mul, memo: dict):
             got = memo[key] = f.v * acc if isinstance(f, _Diag) else f @ acc
         acc = got
     return acc
-
-
-LONG_CHAIN = 8
-"""Chains longer than this are multiplied as a balanced tree of multi_dot calls."""
 
 
 def evaluate(e: Expr, values: dict[str, Any], dims: dict[str, int], memo: dict | None = None):
@@ -331,6 +331,13 @@ def bind(symbols: dict[str, Sym], kwargs: dict[str, Any]) -> tuple[dict[str, Any
                                  f"inferred from another argument (dimension {d})")
         values[name] = a
     _solve_products(products, dims)
+    for name, sym in symbols.items():  # p·q = l·n: vec of a p×q X against b ⊗ x
+        for have, want in sorted({e for d in sym.shape for e in getattr(d, "equal", ())}):
+            if all(p in dims for p in have + want) and math.prod(dims[p] for p in have) != \
+                    math.prod(dims[p] for p in want):
+                raise UsageError(f"'{name}' has sizes {'·'.join(have)} = {math.prod(dims[p] for p in have)} "
+                                 f"where {'·'.join(want)} = {math.prod(dims[p] for p in want)} was inferred "
+                                 f"from other arguments")
     return values, dims
 
 

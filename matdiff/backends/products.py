@@ -30,7 +30,7 @@ def hvp(result: Any) -> Callable[..., Any]:
     projected onto the symmetric matrices.  ``f.expr`` is the closed form of
     H v in the direction ``f.direction``."""
     expr, V = hvp_expr(result)
-    expr = apply_right(expr, split_sums=True)
+    expr = apply_right(expr, V.name)
     var = result.variable
     symbols = dict(result.symbols)
     symbols[V.name] = V
@@ -144,7 +144,7 @@ def product_expr(result: Any, kind: str) -> tuple[Expr, Sym]:
         return vjp_expr(result.function, result.variable, set(result.symbols))
     if kind == "hvp":
         expr, V = hvp_expr(result)
-        return apply_right(expr, split_sums=True), V
+        return apply_right(expr, V.name), V
     raise UsageError(f"unknown product {kind!r}; the products are jvp, vjp, hvp")
 
 

@@ -13,7 +13,7 @@ and uᵀ J is symmetrized like a gradient.
 from __future__ import annotations
 
 from ..core import construct as A
-from ..core.nodes import Add, Differential, Expr, Func, Mul, Sym
+from ..core.nodes import Add, Dim, Differential, Expr, Func, Mul, Sym
 from ..errors import UnsupportedError
 from ..simplify.passes import simplify
 from .derive import sym
@@ -58,59 +58,71 @@ def _thin(w: Expr, f: Expr) -> bool:
     return w.shape[1] == 1 or w.shape[1] not in f.shape
 
 
-def _sum_to_split(f: Expr, w: Expr, split_sums: bool) -> bool:
+def _splits(f: Expr, side: Dim, carries: bool, direction: str | None) -> bool:
+    """For a product with a direction: the sum f is distributed over the factor beside it, whose
+    free side (columns on the right, rows on the left) is ``side``, when that factor is a vector
+    or is thin and ``carries`` the direction."""
+    return direction is not None and isinstance(f, Add) and not f.is_scalar and (
+        side == 1 or side not in f.shape and carries)
+
+
+def _sum_to_split(f: Expr, w: Expr, direction: str | None) -> bool:
     """f is a sum of matrices worth distributing over w: f w = Σ tᵢ w — one with a diagonal or
-    rank-one term applied to a column, or (with ``split_sums``) any sum applied to a thin w."""
+    rank-one term applied to a column, or (for a product with a ``direction``) see _splits."""
     if not isinstance(f, Add) or f.is_scalar:
         return False
     if w.shape[1] == 1 and any(_structured(t) for t in f.terms):
         return True
-    return split_sums and _thin(w, f)
+    return direction is not None and _splits(f, w.shape[1], A.depends(w, direction), direction)
 
 
-def _apply(f: Expr, w: Expr, split_sums: bool) -> Expr:
+def _apply(f: Expr, w: Expr, direction: str | None) -> Expr:
     """f w, with f = diag(s) as s ⊙ w for a column w, and a sum distributed (see _sum_to_split):
     (diag(s) − s sᵀ) w ↦ s ⊙ w − s (sᵀ w), (A + Aᵀ) v ↦ A v + Aᵀ v."""
     if isinstance(f, Func) and f.name == "diagm" and w.shape[1] == 1:
         return A.had(f.arg, w)
-    if _sum_to_split(f, w, split_sums):
-        return A.add(*[_apply(t, w, split_sums) for t in f.terms])
+    if _sum_to_split(f, w, direction):
+        return A.add(*[_apply(t, w, direction) for t in f.terms])
     if isinstance(f, Mul) and (_structured(f) and w.shape[1] == 1
-                               or split_sums and any(_sum_to_split(g, w, True) for g in f.factors)):
+                               or direction is not None and any(_sum_to_split(g, w, direction) for g in f.factors)):
         for g in reversed(f.factors):
-            w = A.mul(g, w) if g.is_scalar else _apply(g, w, split_sums)
+            w = A.mul(g, w) if g.is_scalar else _apply(g, w, direction)
         return w
     return A.mul(f, w)
 
 
-def _thin_rows(w: Expr, f: Expr) -> bool:
-    """f is a sum of matrices and w, multiplied by it from the left, has thin rows (the mirror of _thin)."""
-    return isinstance(f, Add) and not f.is_scalar and (w.shape[0] == 1 or w.shape[0] not in f.shape)
+def _thin_rows(w: Expr, f: Expr, direction: str) -> bool:
+    """The mirror of _sum_to_split: f a sum, w beside it on the left."""
+    return _splits(f, w.shape[0], A.depends(w, direction), direction)
 
 
-def _apply_left(w: Expr, f: Expr) -> Expr:
-    """w f for w with thin rows, sums distributed (the mirror of _apply): V (A + Aᵀ) ↦ V A + V Aᵀ."""
-    if _thin_rows(w, f):
-        return A.add(*[_apply_left(w, t) for t in f.terms])
-    if isinstance(f, Mul) and any(_thin_rows(w, g) for g in f.factors):
+def _apply_left(w: Expr, f: Expr, direction: str) -> Expr:
+    """w f, sums distributed (the mirror of _apply): V (A + Aᵀ) ↦ V A + V Aᵀ."""
+    if _thin_rows(w, f, direction):
+        return A.add(*[_apply_left(w, t, direction) for t in f.terms])
+    if isinstance(f, Mul) and any(_thin_rows(w, g, direction) for g in f.factors):
         for g in f.factors:
-            w = A.mul(w, g) if g.is_scalar else _apply_left(w, g)
+            w = A.mul(w, g) if g.is_scalar else _apply_left(w, g, direction)
         return w
     return A.mul(w, f)
 
 
-def _worth_applying(f: Expr, w: Expr, split_sums: bool) -> bool:
+def _worth_applying(f: Expr, w: Expr, direction: str | None) -> bool:
     if w.shape[1] == 1 and (_structured(f) or isinstance(f, Add) and any(_structured(t) for t in f.terms)):
         return True
-    return _sum_to_split(f, w, split_sums)
+    return _sum_to_split(f, w, direction)
 
 
-def apply_right(e: Expr, split_sums: bool = False) -> Expr:
+def _carries(factors: list[Expr], direction: str | None) -> bool:
+    return direction is not None and any(A.depends(g, direction) for g in factors)
+
+
+def apply_right(e: Expr, direction: str | None = None) -> Expr:
     """Every matrix chain that ends in a column, evaluated as matrix–vector products from the right:
-    (diag(s) − s sᵀ) A v ↦ s ⊙ (A v) − s (sᵀ A v).  With ``split_sums`` (products with a
-    direction), a sum of matrices is also distributed over a column or thin columns, so that it
-    is never built: (A + Aᵀ) v ↦ A v + Aᵀ v, (A + Aᵀ) V ↦ A V + Aᵀ V for V n×k, and from the left
-    V (A + Aᵀ) ↦ V A + V Aᵀ for V k×n."""
+    (diag(s) − s sᵀ) A v ↦ s ⊙ (A v) − s (sᵀ A v).  For a product with a ``direction`` (its
+    name), a sum of matrices is also distributed over a column, or over thin columns or rows
+    that carry the direction, so that it is never built: (A + Aᵀ) v ↦ A v + Aᵀ v,
+    (A + Aᵀ) V ↦ A V + Aᵀ V for V n×k, V (A + Aᵀ) ↦ V A + V Aᵀ for V k×n."""
     memo: dict[Expr, Expr] = {}
 
     def go(x: Expr) -> Expr:
@@ -120,15 +132,18 @@ def apply_right(e: Expr, split_sums: bool = False) -> Expr:
         y = x if all(a is b for a, b in zip(kids, x.children)) else A.rebuild(x, kids)
         if isinstance(y, Mul):
             chain = [f for f in y.factors if not f.is_scalar]
-            if len(chain) >= 2 and any(_worth_applying(f, chain[-1], split_sums) for f in chain[:-1]):
+            if len(chain) >= 2 and (any(_worth_applying(f, chain[-1], direction) for f in chain[:-1]) or any(
+                    _splits(chain[i], chain[-1].shape[1], _carries(chain[i + 1:], direction), direction)
+                    for i in range(len(chain) - 1))):
                 w = chain[-1]
                 for f in reversed(chain[:-1]):
-                    w = _apply(f, w, split_sums)
+                    w = _apply(f, w, direction)
                 y = A.mul(*[f for f in y.factors if f.is_scalar], w)
-            elif split_sums and len(chain) >= 2 and any(_thin_rows(chain[0], f) for f in chain[1:]):
+            elif len(chain) >= 2 and any(_splits(chain[i], chain[0].shape[0], _carries(chain[:i], direction), direction)
+                                         for i in range(1, len(chain))):
                 w = chain[0]
                 for f in chain[1:]:
-                    w = _apply_left(w, f)
+                    w = _apply_left(w, f, direction)
                 y = A.mul(*[f for f in y.factors if f.is_scalar], w)
         memo[x] = y
         return y
@@ -143,7 +158,7 @@ def jvp_expr(f: Expr, var: Sym, taken: set[str]) -> tuple[Expr, Sym]:
     JV = A.substitute(dF, {Differential(var, var.shape): V})
     if not A.is_diff_free(JV):
         raise UnsupportedError("the differential is not linear in d" + var.name)
-    return apply_right(simplify(JV), split_sums=True), V
+    return apply_right(simplify(JV), V.name), V
 
 
 def vjp_expr(f: Expr, var: Sym, taken: set[str]) -> tuple[Expr, Sym]:
@@ -155,9 +170,9 @@ def vjp_expr(f: Expr, var: Sym, taken: set[str]) -> tuple[Expr, Sym]:
         out = A.substitute(ds, {dX: A.ONE})
         if not A.is_diff_free(out):
             raise UnsupportedError("the differential is not linear in d" + var.name)
-        return apply_right(simplify(out), split_sums=True), U
+        return apply_right(simplify(out), U.name), U
     G = gradient(ds, var)
-    return apply_right(simplify(sym(G) if var.symmetric else G), split_sums=True), U
+    return apply_right(simplify(sym(G) if var.symmetric else G), U.name), U
 
 
 __all__ = ["apply_right", "fresh_name", "jvp_expr", "vjp_expr"]

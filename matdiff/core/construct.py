@@ -34,16 +34,54 @@ class InternalShapeError(AssertionError):
 
 
 # -- dimensions -------------------------------------------------------------
+class EqualProduct(str):
+    """A dimension letter of a product that equals another product of letters: X is p×q
+    where vec X meets b ⊗ x of size l·n, and nothing says p = l or p = n.  ``equal`` holds
+    the equations (p·q = l·n as (("p", "q"), ("l", "n"))); :func:`dim_mul` writes p·q as
+    l·n, so that the two sides are one size.  Not equal to the plain letter."""
+
+    equal: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
+
+    def __new__(cls, letter: str, equal: tuple = ()) -> "EqualProduct":
+        out = super().__new__(cls, letter)
+        out.equal = tuple(equal)
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is EqualProduct and str.__eq__(self, other) and self.equal == other.equal
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((str(self), self.equal))
+
+    def __reduce__(self):
+        return EqualProduct, (str(self), self.equal)
+
+
 def dim_mul(*dims: Dim) -> Dim:
     """The product of symbolic dimensions, canonical: ``"m*n"``; 1 is neutral."""
+    dims = tuple(d for d in dims if d != 1)
+    if len(dims) == 1 and isinstance(dims[0], EqualProduct):
+        return dims[0]
     parts: list[str] = []
+    equal: list = []
     for d in dims:
-        if d == 1:
-            continue
+        equal.extend(getattr(d, "equal", ()))
         parts.extend(str(d).split("*"))
+    left = []
+    for have, want in sorted(set(equal)):
+        if all(parts.count(p) >= have.count(p) for p in have):
+            for p in have:
+                parts.remove(p)
+            parts.extend(want)
+        elif set(have) & set(parts):
+            left.append((have, want))
     if not parts:
         return 1
-    return "*".join(sorted(parts))
+    text = "*".join(sorted(parts))
+    return EqualProduct(text, tuple(left)) if left else text
 
 
 def num(v: int | Fraction | float) -> Num:
@@ -606,6 +644,10 @@ def func(name: str, a: Expr) -> Expr:
     if name == "vec":
         if a.shape[1] == 1:
             return a
+        if a.shape[0] == 1:  # a row's columns stacked: its transpose
+            return T(a)
+        if isinstance(a, Unvec) and a.arg.shape == (dim_mul(*a.shape), 1):
+            return a.arg
         if isinstance(a, (Zero, Ones)):
             return type(a)((dim_mul(*a.shape), 1))
         return Func("vec", a, (dim_mul(*a.shape), 1))
@@ -652,6 +694,8 @@ def unvec(a: Expr, shape: Shape) -> Expr:
     """The m×n matrix whose vec is a."""
     if shape[1] == 1:
         return a
+    if shape[0] == 1:  # a 1×n matrix: the row aᵀ
+        return T(a)
     outer, inner = split_scalars(a)
     if outer:  # linear: unvec(c v) = c unvec(v)
         return mul(*outer, unvec(inner, shape))

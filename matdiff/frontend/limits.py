@@ -11,11 +11,13 @@ MAX_INPUT = 100_000
 MAX_NAME = 256
 """Characters of one name (a variable, a declared name, an index)."""
 
-MAX_DIGITS = 300
+MAX_DIGITS = 200
 """Digits of a number literal, before its exponent (a float has 17 significant digits)."""
 
 MAX_EXPONENT = 1000
-"""Of a number literal: 1e-1000 … 1e1000 (exact beyond what a float holds)."""
+"""Of a number literal: 1e-1000 … 1e1000 (exact beyond what a float holds).  With
+:data:`MAX_DIGITS`, the numerator and denominator of a literal have at most 1200
+digits: every literal lies inside the range of exact numbers (:mod:`matdiff.core.exact`)."""
 
 
 def shortened(s: str, keep: int = 12) -> str:

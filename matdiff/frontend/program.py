@@ -21,7 +21,7 @@ from ..core import construct as A
 from ..core.catalogue import FUNCTIONS
 from ..core.names import RESERVED_NAMES
 from ..core.nodes import Expr, Sym
-from ..errors import ParseError, UnsupportedError, UsageError
+from ..errors import MatdiffError, ParseError, UnsupportedError, UsageError
 from .lowering import Lowering
 from .syntax import Raw
 from .types import Inference, ShapeT
@@ -224,7 +224,10 @@ def lower_program(inf: ProgramInference, stmts: list[Statement]) -> Program:
     last: Expr | None = None
     for s in stmts:
         expr = ProgramLowering(inf, syms).build(s.expr)
-        inlined = A.substitute(expr, inlined_of) if inlined_of else expr
+        try:  # a definition written out can leave an expression without value: det(M) with M = x y'
+            inlined = A.substitute(expr, inlined_of) if inlined_of else expr
+        except MatdiffError as e:
+            raise e.at(inf.text, s.expr.start, max(1, s.expr.end - s.expr.start)) from None
         size = tree_size(inlined)
         if size > MAX_INLINED:
             raise UnsupportedError(f"the program is too large with its definitions written out ({size} nodes at "

@@ -4,6 +4,7 @@ The raw tree (:class:`Raw`) records what was written and where; types and
 dimensions are given to it by :mod:`matdiff.shapes`."""
 from __future__ import annotations
 
+import gc
 import re
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -317,21 +318,25 @@ def parse_raw(text: str, functions: frozenset[str] = frozenset()) -> Raw:
 
 @lru_cache(maxsize=4)
 def _parse_raw(text: str, functions: frozenset[str]) -> Raw:
+    """:func:`parse_raw` of a text within the size limit."""
     if not text.strip():
         raise ParseError("empty expression", text, 1)
     text = statement_breaks(text.translate(_SAME_WIDTH))  # − and · as - and *, column for column
     check_spellings(text, lambda n: n in FUNCTIONS or n in functions)
     token = _CALLED.set((text, frozenset(functions)))
+    collecting = gc.isenabled()
+    gc.disable()  # the trees are acyclic: collections while building them would only make time superlinear
     try:
         tree = _parser().parse(text)
+        raw = _ToRaw(text).transform(tree)
     except UnexpectedInput as e:
         raise _syntax_error(text, e) from None
-    finally:
-        _CALLED.reset(token)
-    try:
-        raw = _ToRaw(text).transform(tree)
     except VisitError as e:  # lark wraps what a transformer method raises: never let the wrapper out
         raise _unwrapped(e, text) from None
+    finally:
+        _CALLED.reset(token)
+        if collecting:
+            gc.enable()
     if isinstance(raw, Token):  # a bare token cannot happen with this grammar
         raise ParseError("not an expression", text, 1)
     return raw

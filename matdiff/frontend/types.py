@@ -63,10 +63,12 @@ def check_types(types: dict[str, str] | None) -> dict[str, str]:
 
 @dataclass
 class Dims:
-    """Union–find over dimension variables, with product bindings."""
+    """Union–find over dimension variables, with product bindings and the equations
+    between products that nothing forces factor by factor (l·n = p·q)."""
 
     parent: list[int] = field(default_factory=list)
     bound: dict[int, DimT] = field(default_factory=dict)
+    pending: list[tuple[DimT, DimT]] = field(default_factory=list)
 
     def fresh(self) -> DimT:
         self.parent.append(len(self.parent))
@@ -86,24 +88,81 @@ class Dims:
         return tuple(out)
 
     def unify(self, a: DimT, b: DimT) -> bool:
-        """A product keeps its order, slow index first (vec X of an m×n X is n·m,
-        the rows of A ⊗ B are rows(A)·rows(B)), so that pairing two products factor by
-        factor follows vec(A X B) = (Bᵀ ⊗ A) vec X."""
+        """Sizes are products of variables, each at least 2: equal factors cancel
+        (m·n = m·q gives n = q), a lone variable is bound to the rest of the other side,
+        and m·n = p·q with nothing in common is kept as an equation (m = p is not forced:
+        vec of a 5×3 X matches b ⊗ x with b ∈ ℝ⁵, x ∈ ℝ³) until :meth:`settle`."""
         a, b = self.resolve(a), self.resolve(b)
-        if sorted(a) == sorted(b):
+        ra, rb = list(a), list(b)
+        for v in a:
+            if v in rb:
+                ra.remove(v)
+                rb.remove(v)
+        if not ra and not rb:
             return True
-        if len(a) == 1 and len(b) == 1:
-            self.parent[a[0]] = b[0]
+        if not ra or not rb:
+            return False  # m·n = m: n would be 1
+        if len(ra) == 1 and len(rb) == 1:
+            self.parent[ra[0]] = rb[0]
             return True
-        if len(a) == 1 and b and a[0] not in b:
-            self.bound[a[0]] = b
+        if len(ra) == 1 and ra[0] not in rb:
+            self.bound[ra[0]] = tuple(rb)
             return True
-        if len(b) == 1 and a and b[0] not in a:
-            self.bound[b[0]] = a
+        if len(rb) == 1 and rb[0] not in ra:
+            self.bound[rb[0]] = tuple(ra)
             return True
-        if len(a) == len(b) and a and b:  # m·p = n·q: pair the factors in order (kron(A, X) square)
-            return all(self.unify((x,), (y,)) for x, y in zip(a, b))
+        if len(ra) == 1 or len(rb) == 1:
+            return False
+        if len(set(ra)) == 1 and len(set(rb)) == 1 and len(ra) == len(rb):  # n·n = p·p: n = p
+            return self.unify(ra[:1], rb[:1])
+        self.pending.append((tuple(ra), tuple(rb)))
+        return True
+
+    def _join_equal_sides(self) -> bool:
+        """l·n = p·q and l·r = p·q give l·n = l·r (so n = r): two open equations with a
+        side in common become one.  True when one was joined."""
+        eqs = [(tuple(sorted(self.resolve(a))), tuple(sorted(self.resolve(b)))) for a, b in self.pending]
+        for i, (a, b) in enumerate(eqs):
+            for j in range(i + 1, len(eqs)):
+                c, d = eqs[j]
+                other = {a: b, b: a}
+                if c in other or d in other:
+                    self.pending = [e for k, e in enumerate(self.pending) if k != j]
+                    first = other.get(c) if c in other else other[d]
+                    if not self.unify(first, d if c in other else c):
+                        raise ValueError("a product of sizes would have to be 1")
+                    return True
         return False
+
+    def settle(self, unused: set[int] = frozenset(), spans: list[tuple[int, int]] = ()) -> list[tuple[DimT, DimT]]:
+        """The product equations still open once everything else is unified: each is
+        solved again (a later unification may have made factors cancel); one that holds a
+        size no variable has (the I of kron(A, I)), or that has the rows of a matrix on one
+        side and its columns on the other (``spans``: a square kron(A, X), tr(A ⊗ X) =
+        tr A tr X) is matched factor by factor, in order.  Returns the equations left, each
+        as two products of distinct variables."""
+        while True:
+            pending, self.pending = self.pending, []
+            for a, b in pending:
+                if not self.unify(a, b):
+                    raise ValueError("a product of sizes would have to be 1")
+            if self._join_equal_sides():
+                continue
+            if not self.pending or self.pending == pending:
+                break
+        left = []
+        for a, b in self.pending:
+            a, b = self.resolve(a), self.resolve(b)
+            ra, rb = {self.find(v) for v in a}, {self.find(v) for v in b}
+            across = any((self.find(r) in ra and self.find(c) in rb) or (self.find(r) in rb and self.find(c) in ra)
+                         for r, c in spans)
+            if ((ra | rb) & unused or across) and len(a) == len(b):
+                for x, y in zip(a, b):
+                    self.unify((x,), (y,))
+            elif sorted(a) != sorted(b):
+                left.append((a, b))
+        self.pending = []
+        return left
 
 
 class Inference:
@@ -118,6 +177,7 @@ class Inference:
         self.constants: list[tuple[Raw, ShapeT]] = []
         self.sized_zeros: set[int] = set()  # '0' literals that stand for a zero vector
         self.letters: dict[int, str] = {}
+        self.equations: list[tuple[DimT, DimT]] = []  # products equal as sizes, not factor by factor
 
     # -- naming ----------------------------------------------------------
     def letter(self, v: int) -> str:
@@ -136,14 +196,30 @@ class Inference:
 
     def final_dim(self, t: DimT):
         t = self.dims.resolve(t)
-        return A.dim_mul(*[self.letter(v) for v in t]) if t else 1
+        if len(t) == 1:
+            return self.final_letter(t[0])
+        return A.dim_mul(*[self.final_letter(v) for v in t]) if t else 1
+
+    def final_letter(self, v: int):
+        """The letter of v; for a factor of a product that equals another product (p·q = l·n),
+        a letter that knows the equation (the side read last is written as the other)."""
+        equal = []
+        for a, b in self.equations:
+            la, lb = tuple(self.letter(x) for x in a), tuple(self.letter(x) for x in b)
+            if sorted(la) > sorted(lb):
+                a, b, la, lb = b, a, lb, la
+            if self.dims.find(v) in [self.dims.find(x) for x in b if x not in a]:
+                equal.append((lb, la))
+        letter = self.letter(v)
+        return A.EqualProduct(letter, tuple(equal)) if equal else letter
 
     def final_shape(self, s: ShapeT):
         return (self.final_dim(s[0]), self.final_dim(s[1]))
 
     # -- errors ------------------------------------------------------------
     def src(self, r: Raw) -> str:
-        return r.source(self.text).strip()
+        """The text of ``r``, to quote in a message (its middle elided when long)."""
+        return shortened(r.source(self.text).strip(), 30)
 
     def fail(self, r: Raw, message: str) -> ShapeError:
         return ShapeError(message, self.text, r.start, max(1, r.end - r.start))
@@ -343,6 +419,15 @@ class Inference:
 
     def check_constants(self) -> None:
         """Every I, vector(c), matrix(c) must get its size from a variable."""
+        used = {self.dims.find(v) for s in self.sym_shapes.values() for t in s for v in self.dims.resolve(t)}
+        everything = {self.dims.find(v) for v in range(len(self.dims.parent))}
+        spans = [(r[0], c[0]) for r, c in (tuple(map(self.dims.resolve, s)) for s in self.sym_shapes.values()
+                                           if len(s) == 2) if len(r) == 1 and len(c) == 1]
+        try:
+            self.equations = self.dims.settle(everything - used, spans)
+        except ValueError:
+            raise ShapeError("the sizes of a Kronecker product and a vec cannot agree", self.text, 0,
+                             max(1, len(self.text))) from None
         known: set[int] = set()
         products: list[DimT] = []
         for s in self.sym_shapes.values():
