@@ -119,7 +119,7 @@ def type_claim(expr: str, wrt: str, answer: str, types: dict[str, str], order: i
     if order == 2 and not inf.is_scalar(f_shape):
         raise UnsupportedError("a second derivative is checked for a scalar function only", expr, 1)
     roots = frozenset(v for v in range(len(inf.dims.parent)) if inf.dims.find(v) == v)
-    inf.dims = RigidDims(inf.dims.parent, inf.dims.bound, roots)
+    inf.dims = RigidDims(inf.dims.parent, inf.dims.bound, list(inf.dims.pending), rigid=roots)
     expected = layout(inf, f_shape, x_shape, order)
     known = set(inf.sym_shapes)
 
