@@ -123,8 +123,9 @@ def type_claim(expr: str, wrt: str, answer: str, types: dict[str, str], order: i
     if order == 2 and not inf.is_scalar(f_shape):
         raise UnsupportedError("a second derivative is checked for a scalar function only", expr, 1)
     roots = frozenset(v for v in range(len(inf.dims.parent)) if inf.dims.find(v) == v)
-    inf.dims = RigidDims(parent=inf.dims.parent, bound=inf.dims.bound, pending=list(inf.dims.pending),
-                         rigid=roots)
+    rigid = RigidDims(parent=inf.dims.parent, bound=inf.dims.bound, rigid=roots)
+    rigid.pending = list(inf.dims.pending)
+    inf.dims = rigid
     expected = layout(inf, f_shape, x_shape, order)
     known = set(inf.sym_shapes)
 
