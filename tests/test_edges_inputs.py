@@ -457,3 +457,29 @@ def test_fuzz_reading_gives_an_answer_or_a_clear_error(text, wrt):
         e.report()
     code, out, err = cli("--", text, wrt)
     assert code in (0, 2) and "internal error" not in err and "Traceback" not in err, (text, err)
+
+
+# -- arguments of check, lambdify and the products ----------------------------------------------
+@pytest.mark.parametrize("bad", [1.5, 0, -1, True, "3", None, 10**6])
+def test_check_refuses_a_number_of_trials_that_is_not_a_whole_positive_number(bad):
+    for r in (matdiff.diff("x'A x", "x"), matdiff.diff("x'A x", "x", order=2), matdiff.diff("sum(exp(x))", "x", order=3)):
+        with pytest.raises(matdiff.UsageError, match="trials must be a whole number"):
+            r.check(trials=bad)
+    with pytest.raises(matdiff.UsageError, match="trials must be a whole number"):
+        matdiff.check("x'A x", "x", "(A + A')*x", trials=bad)
+
+
+def test_check_takes_numpy_integers_for_trials_and_seed():
+    assert matdiff.diff("x'A x", "x").check(trials=np.int64(2), seed=np.int32(5)).ok
+
+
+@pytest.mark.parametrize("bad", ["abc", [1, "a"], {"a": 1}])
+def test_values_that_are_not_numbers_are_usage_errors(bad):
+    r = matdiff.diff("x'A x", "x")
+    A = [[1.0, 2.0], [3.0, 4.0]]
+    with pytest.raises(matdiff.UsageError, match="must be a number or an array of numbers"):
+        r.lambdify()(x=bad, A=A)
+    with pytest.raises(matdiff.UsageError, match="must be a number or an array of numbers"):
+        r.hvp()(bad, x=[1.0, 2.0], A=A)
+    with pytest.raises(matdiff.UsageError, match="must be a number or an array of numbers"):
+        matdiff.diff("A*x", "x").jvp()(bad, x=[1.0, 2.0], A=A)

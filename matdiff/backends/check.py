@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import html
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -35,6 +36,7 @@ import numpy as np
 from ..core import construct as A
 from ..core.catalogue import KINKED
 from ..core.nodes import Add, Expr, Func, Hadamard, Kron, Mul, Sym, Transpose, Unvec
+from ..errors import UsageError
 from .declared_numeric import stand_ins
 from .evaluate import _shape, dim_value, evaluate
 
@@ -539,10 +541,23 @@ def _fmt(v: np.ndarray, entry: int | None) -> str:
     return f"{a[entry if entry is not None else 0]:.6g}"
 
 
+MAX_TRIALS = 1000
+
+
+def check_arguments(trials: Any, seed: Any) -> None:
+    """``trials`` a whole number from 1 to MAX_TRIALS and ``seed`` a whole number (Python's
+    or NumPy's, never a bool): anything else is a usage error, not a failure deep in NumPy."""
+    for name, v, low, high in (("trials", trials, 1, MAX_TRIALS), ("seed", seed, 0, 2**63 - 1)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not low <= int(v) <= high:
+            raise UsageError(f"{name} must be a whole number from {low} to {high}, got {repr(v)[:40]}")
+
+
 def check(f: Expr, var: Sym, result: Expr, order: int, symbols: dict[str, Sym], *, trials: int = 3,
           seed: int = 0, rtol: float | None = None) -> CheckReport:
     """Compare ``result`` (in the SPEC §3 layout) with extrapolated central differences
     of f at ``trials`` random points, three random directions each (see the module)."""
+    check_arguments(trials, seed)
+    trials, seed = int(trials), int(seed)
     rng = np.random.default_rng(seed)
     rtol = rtol if rtol is not None else (1e-6 if order == 1 else 1e-5)
     if order == 2 and not f.is_scalar:

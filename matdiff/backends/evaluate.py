@@ -309,7 +309,7 @@ def bind(symbols: dict[str, Sym], kwargs: dict[str, Any]) -> tuple[dict[str, Any
     for name, sym in symbols.items():
         if name not in kwargs:
             raise UsageError(f"missing a value for '{name}' (the function takes {', '.join(sorted(symbols))})")
-        a = np.asarray(kwargs[name], dtype=float)
+        a = float_array(kwargs[name], f"'{name}'")
         if sym.is_scalar:
             if a.size != 1:
                 raise UsageError(f"'{name}' is a scalar, got an array of shape {a.shape}")
@@ -369,6 +369,14 @@ def _solve_products(products: list[tuple[str, str, int]], dims: dict[str, int]) 
                 progress = True
         if not progress:
             raise UsageError(f"cannot tell the sizes {', '.join(d for _, d, _ in pending)} from the arguments")
+
+
+def float_array(v: Any, what: str) -> np.ndarray:
+    """v as an array of floats; anything that is not numbers is a usage error naming ``what``."""
+    try:
+        return np.asarray(v, dtype=float)
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"{what} must be a number or an array of numbers, got {repr(v)[:40]} ({e})") from None
 
 
 def to_layout(v, shape) -> Any:

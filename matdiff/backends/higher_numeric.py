@@ -96,6 +96,8 @@ def check_higher(f: Expr, variables: tuple[Sym, ...], value: Expr, symbols: dict
     error estimate and judged as every check is (:func:`.check.compare_direction`):
     within 10⁻⁵ (10⁻⁴ for K = 3, 10⁻³ beyond, where differences of differences lose
     digits) of the derivative's own size, never of |f|."""
+    checking.check_arguments(trials, seed)
+    trials, seed = int(trials), int(seed)
     rng = np.random.default_rng(seed)
     K = len(variables)
     rtol = {2: 1e-5, 3: 1e-4}.get(K, 1e-3)

@@ -42,10 +42,10 @@ def hvp(result: Any) -> Callable[..., Any]:
             raise UsageError(f"'{V.name}' names the direction of the product; pass it as the first argument")
         if var.name not in values:
             raise UsageError(f"missing a value for '{var.name}', the point where H is taken")
-        x = np.asarray(values[var.name], dtype=float)
+        x = numeric.float_array(values[var.name], f"'{var.name}'")
         if var.is_scalar:
-            return inner(**values, **{V.name: float(np.asarray(v, dtype=float).reshape(-1)[0])})
-        a = np.asarray(v, dtype=float)
+            return inner(**values, **{V.name: float(numeric.float_array(v, "the direction").reshape(-1)[0])})
+        a = numeric.float_array(v, "the direction")
         if var.is_vector:
             if a.size != x.size:
                 raise UsageError(f"the direction has {a.size} entries, the variable '{var.name}' {x.size}")
@@ -75,8 +75,8 @@ def _as_direction(a, sym, what: str):
     """A direction for ``sym`` as the evaluator takes it: a float, a 1-D vector, or a matrix
     (a matrix may also come as its vec); returns (value, reshape back to the layout given)."""
     if sym.is_scalar:
-        return float(np.asarray(a, dtype=float).reshape(-1)[0]), None
-    a = np.asarray(a, dtype=float)
+        return float(numeric.float_array(a, what).reshape(-1)[0]), None
+    a = numeric.float_array(a, what)
     if sym.is_vector or sym.is_row:
         return a.reshape(-1), a.shape
     if a.ndim == 2:

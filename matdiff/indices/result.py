@@ -252,6 +252,8 @@ def _fixed(part: Part, vkeys, kwargs, sizes) -> dict[str, int]:
 def check_index(r: IndexResult, trials: int, seed: int) -> numeric.CheckReport:
     """Central differences of the index expression along random directions of the part
     (second differences for a Hessian; F on vec for a Jacobian)."""
+    numeric.check_arguments(trials, seed)
+    trials, seed = int(trials), int(seed)
     rng = np.random.default_rng(seed)
     arrays = r.arrays
     letters = sorted({str(d) for ax in arrays.axes.values() for d in ax if d != 1 and "*" not in str(d)})
