@@ -3,6 +3,7 @@ under the offending column when the error points into the expression."""
 from __future__ import annotations
 
 import functools
+import gc
 import inspect
 from collections.abc import Mapping
 from typing import Any, Callable, TypeVar
@@ -132,9 +133,14 @@ def guarded(doing: str) -> Callable[[F], F]:
                 signature.bind(*args, **kwargs)
             except TypeError as e:
                 raise TypeError(f"{fn.__qualname__}() {e}") from None
+            collecting = gc.isenabled()
+            gc.disable()  # a derivation builds acyclic trees: collections meanwhile only make time superlinear
             try:
                 return fn(*args, **kwargs)
             except INTERNAL_FAULTS as e:
                 raise internal_error(e, doing) from e
+            finally:
+                if collecting:
+                    gc.enable()
         return entry  # type: ignore[return-value]
     return wrap
