@@ -129,17 +129,7 @@ def load_cases() -> tuple[list[Case], str]:
     return out, " and ".join(names)
 
 
-def clear_matdiff_caches() -> None:
-    """Empty matdiff's memo caches (not the parser, which is loaded once per process)."""
-    for name, mod in list(sys.modules.items()):
-        if not name.startswith("matdiff."):
-            continue
-        for key, obj in list(vars(mod).items()):
-            if name == "matdiff.frontend.syntax" and key == "_parser":
-                continue
-            clear = getattr(obj, "cache_clear", None)
-            if callable(clear) and getattr(obj, "__module__", None) == name:
-                clear()
+clear_matdiff_caches = C.clear_matdiff_caches
 
 
 
