@@ -290,3 +290,37 @@ def test_generated_jax_products_match_hand_written(product):
     d = rng.standard_normal(5 if product == "vjp" else 3)
     want = J @ d if product == "jvp" else d @ J if product == "vjp" else A.T @ (J @ d)
     assert np.allclose(np.asarray(jax.jit(ns["prod"])(d, A=A, x=x)), want, rtol=1e-12, atol=1e-14)
+
+
+class _Shaped:
+    """A stand-in matrix that records the multiplications a product of it costs."""
+
+    def __init__(self, shape, log):
+        self.shape, self.log = shape, log
+
+    def __matmul__(self, other):
+        self.log.append(self.shape[0] * self.shape[1] * other.shape[1])
+        return _Shaped((self.shape[0], other.shape[1]), self.log)
+
+
+def test_generated_jax_multiplies_a_chain_in_the_cheapest_order():
+    r = matdiff.diff("sum((W2*tanh(W1*X) - Y) .^ 2)", "W1")
+    code = r.to_code("jax", name="prod", product="hvp")
+    assert "multi_dot([W2.T, W2," in code and "jnp.linalg.multi_dot([" not in code
+    ns: dict = {}
+    exec(code, ns)  # generated code, not user text
+    log: list[int] = []
+    ns["multi_dot"]([_Shaped((256, 10), log), _Shaped((10, 256), log), _Shaped((256, 512), log)])
+    assert sum(log) == 2 * 10 * 256 * 512  # W2' (W2 M), not (W2' W2) M
+    log.clear()
+    ns["multi_dot"]([_Shaped((3, 50), log), _Shaped((50, 2), log), _Shaped((2, 40), log), _Shaped((40, 5), log)])
+    assert sum(log) == 3 * 50 * 2 + 2 * 40 * 5 + 3 * 2 * 5  # (A B)(C D)
+    jax = _jax()
+    if jax is None:
+        return
+    shapes = {"W1": (4, 3), "X": (3, 6), "W2": (2, 4), "Y": (2, 6)}
+    inputs = _inputs(shapes)
+    v, w = RNG.standard_normal((4, 3)), RNG.standard_normal((4, 3))
+    f = HVP_CASES[4][3]
+    hv = np.asarray(jax.jit(ns["prod"])(v, **inputs))
+    assert np.sum(hv * w) == pytest.approx(_second_difference(f, inputs, "W1", v, w), rel=1e-5, abs=1e-6)

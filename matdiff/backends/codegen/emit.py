@@ -20,7 +20,7 @@ from .lowering import Lowering, Op, _lower, is_trivial, postorder, use_counts
 from .targets import Target, _needs_helper
 from .targets import target as target_named
 
-HELPER_ORDER = ("kron", "commutation_perm", "commutation", "adjugate") + WITH_HELPER + ("float_dtype",)
+HELPER_ORDER = ("kron", "commutation_perm", "commutation", "adjugate", "multi_dot") + WITH_HELPER + ("float_dtype",)
 """The helpers a generated function may define, in the order they are written."""
 
 
@@ -146,7 +146,8 @@ class Printer:
         return f"{self.text(a, MUL + 1 if a.kind == 'prod' else MUL)} @ {self.text(b, MUL + 1)}", MUL
 
     def _multidot(self, op: Op) -> tuple[str, int]:
-        return self.t.multidot.format(m=self.m, args=", ".join(self.text(a) for a in op.args)), ATOM
+        helper = self.helper("multi_dot") if "{h}" in self.t.multidot else ""
+        return self.t.multidot.format(m=self.m, h=helper, args=", ".join(self.text(a) for a in op.args)), ATOM
 
     def _item(self, op: Op) -> tuple[str, int]:
         return f"{self.text(op.args[0], ATOM)}[0, 0]", ATOM
