@@ -379,6 +379,20 @@ def collect() -> None:
     gc.collect()
 
 
+def clear_matdiff_caches() -> None:
+    """Empty matdiff's memo caches (not the parser, which is loaded once per process), so that
+    every timed derivation does the whole work, as a new expression would."""
+    for name, mod in list(sys.modules.items()):
+        if not name.startswith("matdiff."):
+            continue
+        for key, obj in list(vars(mod).items()):
+            if name == "matdiff.frontend.syntax" and key == "_parser":
+                continue
+            clear = getattr(obj, "cache_clear", None)
+            if callable(clear) and getattr(obj, "__module__", None) == name:
+                clear()
+
+
 # -- tables and README ------------------------------------------------------------
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A Markdown table, columns padded so it also reads well in a terminal."""

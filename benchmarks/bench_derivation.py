@@ -129,17 +129,7 @@ def load_cases() -> tuple[list[Case], str]:
     return out, " and ".join(names)
 
 
-def clear_matdiff_caches() -> None:
-    """Empty matdiff's memo caches (not the parser, which is loaded once per process)."""
-    for name, mod in list(sys.modules.items()):
-        if not name.startswith("matdiff."):
-            continue
-        for key, obj in list(vars(mod).items()):
-            if name == "matdiff.frontend.syntax" and key == "_parser":
-                continue
-            clear = getattr(obj, "cache_clear", None)
-            if callable(clear) and getattr(obj, "__module__", None) == name:
-                clear()
+clear_matdiff_caches = C.clear_matdiff_caches
 
 
 
@@ -217,7 +207,7 @@ def run(quick: bool = False, repeats: int | None = None, sympy_repeats: int | No
         case_ids: list[str] | None = None, with_sympy: bool = True, cold_rounds: int | None = None) -> dict:
     repeats = repeats or (3 if quick else 15)
     sympy_repeats = sympy_repeats or (1 if quick else 3)
-    cold_rounds = cold_rounds if cold_rounds is not None else 1
+    cold_rounds = cold_rounds if cold_rounds is not None else (1 if quick else 3)  # a median of 3 per case
     cases, source = load_cases()
     if case_ids:
         cases = [c for c in cases if c.id in case_ids]
@@ -412,7 +402,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=None, help="warm timed runs per case for matdiff")
     ap.add_argument("--sympy-repeats", type=int, default=None)
     ap.add_argument("--cold-rounds", type=int, default=None,
-                    help="fresh interpreters per case and library (default 1; 0: no cold columns)")
+                    help="fresh interpreters per case and library (default 3, 1 with --quick; 0: no cold columns)")
     ap.add_argument("--case", action="append", default=None, help="run only this case id (repeatable)")
     ap.add_argument("--no-sympy", action="store_true")
     args = ap.parse_args(argv)

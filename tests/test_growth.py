@@ -208,6 +208,29 @@ def test_softmax_nest_gradient_is_right_and_its_steps_are_bounded(rng):
     assert "not shown" in str(matdiff.diff(softmax_nest(200), "x").steps)
 
 
+def test_softmax_nest_differential_keeps_its_jacobian_prefix_whole():
+    """d softmax(softmax(…(x))) = J₁ J₂ ⋯ J_k dx: each level extends the product of the Jacobians
+    before it, kept whole, instead of writing the whole chain out again (quadratic in k)."""
+    from matdiff.calculus.differential import differential
+    from matdiff.core.nodes import Mul
+    from matdiff.pipeline import parse
+
+    def longest_product(k: int) -> int:
+        p = parse(softmax_nest(k))
+        df = differential(p.expr, p.symbols["x"])
+        return max((len(x.factors) for x in df.walk() if isinstance(x, Mul)), default=0)
+
+    assert longest_product(60) <= 12 and longest_product(120) <= 12
+
+
+def test_softmax_nest_gradient_prints_its_jacobians_in_reading_order(rng):
+    """The Jacobians diag(s) − s sᵀ are symmetric: the gradient's product of them is printed in
+    order, without the transpose of a parenthesised product, also where it is kept whole."""
+    for k in (7, 12):
+        text = str(matdiff.diff(softmax_nest(k), "x"))
+        assert text.startswith("(diag(softmax(x)) - softmax(x)*softmax(x)')*") and "((diag" not in text, text
+
+
 def test_many_term_sum_prints_linearly():
     def sums(k):
         return " + ".join(f"tr(A{i}*X)" for i in range(k))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..core import construct as A
-from ..core.catalogue import CATALOGUE
+from ..core.catalogue import CATALOGUE, Function
 from ..core.nodes import Add, Expr, Func, Group, Hadamard, Kron, MatPow, Mul, Power, Transpose, Unvec
 from ..core.declared import Declared
 from ..errors import UnsupportedError
@@ -137,6 +137,22 @@ def _d_func(e: Func, d: Dfn) -> Expr:
     return FUNCTION_RULES[e.name].apply(e, d)
 
 
+def _prefix_kept_whole(da: Expr) -> Expr:
+    """da = J₁⋯Jₖ dx with the Jacobians of a nest of vector functions in front: once that prefix
+    is long it is kept whole (a Group), so that the next level's J₀ (J₁⋯Jₖ) dx extends it
+    instead of writing the whole chain out again at every level."""
+    if not isinstance(da, Mul):
+        return da
+    fs = da.factors
+    n = next((i for i, f in enumerate(fs) if A.has_differential(f)), len(fs))
+    if n == len(fs) or not (n + 1 >= SHARED_PRODUCT_MIN or (n and isinstance(fs[n - 1], Group))):
+        return da
+    head = [f for f in fs[:n] if not f.is_scalar]
+    if len(head) < 2 and not any(isinstance(f, Group) for f in head):
+        return da
+    return A.mul(*[f for f in fs[:n] if f.is_scalar], _grouped(A.mul, head), *fs[n:])
+
+
 def _chained(fprime: Expr, da: Expr) -> Expr:
     """f′(a) ⊙ da.  Through a nest tₖ = f(tₖ₋₁) the factors multiply up, dtₖ = Dₖ ⊙ dx with
     Dₖ = f′(tₖ₋₁) ⊙ Dₖ₋₁: once Dₖ is long it is kept whole (a Group), so that each Dₖ is built
@@ -149,8 +165,17 @@ def _chained(fprime: Expr, da: Expr) -> Expr:
     return A.had(fprime, da)
 
 
+def _through(f: Function) -> Callable[[Expr, Dfn], Expr]:
+    """The catalogue's differential of f, its argument's differential with a long prefix kept whole."""
+    def apply(e: Expr, d: Dfn) -> Expr:
+        a = e.arg
+        da = _prefix_kept_whole(d(a))
+        return f.differential(A, e, lambda x: da if x is a else d(x))
+    return apply
+
+
 FUNCTION_RULES: dict[str, Rule] = {
-    f.name: Rule(f.name, f.derivative, lambda e, d, f=f: f.differential(A, e, d), f.example, f.wrt)
+    f.name: Rule(f.name, f.derivative, _through(f), f.example, f.wrt)
     for f in CATALOGUE if f.differential is not None}
 """The differential of every other function, as its catalogue record writes it."""
 

@@ -27,6 +27,18 @@ from ..errors import UndefinedError
 
 ONE = Num(Fraction(1))
 MINUS_ONE = Num(Fraction(-1))
+_F0, _F1 = Fraction(0), ONE.value  # the usual coefficients, shared: most products multiply by 1
+
+
+def _times(a: Fraction, b: Fraction) -> Fraction:
+    """a·b, without arithmetic when a factor is the shared 1."""
+    return b if a is _F1 else a if b is _F1 else a * b
+
+
+def _plus(table: dict, key, c: Fraction) -> None:
+    """table[key] += c, starting from 0."""
+    have = table.get(key)
+    table[key] = c if have is None else have + c
 
 
 class InternalShapeError(AssertionError):
@@ -86,7 +98,7 @@ def dim_mul(*dims: Dim) -> Dim:
 
 def num(v: int | Fraction | float) -> Num:
     """The exact number v, within the range of :mod:`matdiff.core.exact` (else a clear error)."""
-    return Num(checked(Fraction(v)))
+    return Num(checked(v if type(v) is Fraction else Fraction(v)))
 
 
 def is_zero(e: Expr) -> bool:
@@ -117,7 +129,7 @@ def split_coef(e: Expr) -> tuple[Fraction, Expr]:
     if isinstance(e, Mul) and isinstance(e.factors[0], Num):
         rest = e.factors[1:]
         return e.factors[0].value, rest[0] if len(rest) == 1 else Mul(rest, e.shape)
-    return Fraction(1), e
+    return _F1, e
 
 
 def split_scalars(e: Expr) -> tuple[list[Expr], Expr]:
@@ -128,7 +140,7 @@ def split_scalars(e: Expr) -> tuple[list[Expr], Expr]:
 
 
 def scale(c: Fraction | int, e: Expr) -> Expr:
-    return mul(num(c), e) if c != 1 else e
+    return e if c is _F1 or c == 1 else mul(num(c), e)
 
 
 def neg(e: Expr) -> Expr:
@@ -167,7 +179,7 @@ def add(*terms: Expr) -> Expr:
             alt = transpose_chain(core)
             if alt in coefs:
                 core = alt
-        coefs[core] = coefs.get(core, Fraction(0)) + c
+        _plus(coefs, core, c)
     out = [scale(c, core) for core, c in coefs.items() if c != 0]
     if not out:
         return zero(big)
@@ -196,7 +208,7 @@ def _base_exp(e: Expr) -> tuple[Expr, int]:
 def _scalar_base_exp(e: Expr) -> tuple[Expr, Fraction | None]:
     if isinstance(e, Power) and isinstance(e.exp, Num):
         return e.base, e.exp.value
-    return e, Fraction(1)
+    return e, _F1
 
 
 def constant_scalar(e: Expr) -> Expr | None:
@@ -233,12 +245,12 @@ def _split_runs(chain: list[Expr]) -> tuple[Fraction, list[Expr], list[Expr]]:
     """Read a product chain left to right and take out its 1×1 runs as scalar factors:
     a scalar prefix times a matrix ((xᵀy) A), a run the chain cannot go through
     (A (bᵀc) W), a run after a column (u (vᵀw) zᵀ).  Returns (coefficient, runs, rest)."""
-    coef, runs = Fraction(1), []
+    coef, runs = _F1, []
 
     def take(part: list[Expr]) -> None:
         nonlocal coef
         c, core = split_coef(mul(*part))
-        coef *= c
+        coef = _times(coef, c)
         runs.append(core)
 
     segment: list[Expr] = []
@@ -272,7 +284,7 @@ def _split_runs(chain: list[Expr]) -> tuple[Fraction, list[Expr], list[Expr]]:
 
 def mul(*factors: Expr) -> Expr:
     """A product: scalars (coefficient first) then the matrix chain."""
-    coef = Fraction(1)
+    coef = _F1
     scalars: list[Expr] = []
     chain: list[Expr] = []
     for f in factors:
@@ -283,19 +295,19 @@ def mul(*factors: Expr) -> Expr:
                 # a scalar-valued chain (xᵀAy) stays one scalar factor
                 for g in inner_scalars:
                     if isinstance(g, Num):
-                        coef *= g.value
+                        coef = _times(coef, g.value)
                     else:
                         scalars.append(g)
                 scalars.append(inner_chain[0] if len(inner_chain) == 1 else Mul(tuple(inner_chain), SCALAR))
                 continue
             for g in inner_scalars:
                 if isinstance(g, Num):
-                    coef *= g.value
+                    coef = _times(coef, g.value)
                 else:
                     scalars.append(g)
             chain.extend(inner_chain)
         elif isinstance(f, Num):
-            coef *= f.value
+            coef = _times(coef, f.value)
         elif f.is_scalar:
             scalars.append(f)
         elif isinstance(f, Add) and (c := constant_scalar(f)) is not None:
@@ -304,11 +316,11 @@ def mul(*factors: Expr) -> Expr:
         else:
             chain.append(f)
     c, runs, chain = _split_runs(chain)
-    coef *= c
+    coef = _times(coef, c)
     scalars += runs
     if len(chain) > 1 and (chain[0].shape[0], chain[-1].shape[1]) == SCALAR and any(map(_is_run, scalars)):
         c, core = split_coef(mul(*chain))  # (xᵀa)(bᵀy): every run a factor, in one order
-        coef *= c
+        coef = _times(coef, c)
         scalars.append(core)
         chain = []
     shape: Shape = (chain[0].shape[0], chain[-1].shape[1]) if chain else SCALAR
@@ -319,7 +331,7 @@ def mul(*factors: Expr) -> Expr:
         if isinstance(s, Mul) and all(f.is_scalar for f in s.factors):
             for f in s.factors:
                 if isinstance(f, Num):
-                    coef *= f.value
+                    coef = _times(coef, f.value)
                 else:
                     flat.append(f)
         else:
@@ -332,17 +344,17 @@ def mul(*factors: Expr) -> Expr:
             alt = transpose_chain(b)
             if alt in powers:
                 b = alt
-        powers[b] = powers.get(b, Fraction(0)) + p
+        _plus(powers, b, p)
     scalars = []
     for b, p in powers.items():
         if p == 0:
             continue
         s = b if p == 1 else power(b, num(p))
         if isinstance(s, Num):
-            coef *= s.value
+            coef = _times(coef, s.value)
         elif isinstance(s, Mul):  # power() may fold into a product
             c, core = split_coef(s)
-            coef *= c
+            coef = _times(coef, c)
             scalars.append(core)
         else:
             scalars.append(s)
@@ -418,7 +430,7 @@ FLATTEN_LIMIT = 32
 
 def had(*factors: Expr) -> Expr:
     """A ⊙ B ⊙ …: scalars pulled out, ones dropped, A ⊙ A = A.^2."""
-    coef = Fraction(1)
+    coef = _F1
     scalars: list[Expr] = []
     arrays: list[Expr] = []
     work = list(reversed(factors))
@@ -431,7 +443,7 @@ def had(*factors: Expr) -> Expr:
                 arrays.extend(f.factors)
             continue
         c, core = split_coef(f)
-        coef *= c
+        coef = _times(coef, c)
         if isinstance(core, Hadamard):
             work.append(core)
         elif core.is_scalar:

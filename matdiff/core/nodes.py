@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import weakref
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from fractions import Fraction
 from typing import Callable, ClassVar, Iterator
 
@@ -26,15 +26,37 @@ class _Interned(type):
     so that equal trees are one object and comparing them costs nothing."""
 
     def __call__(cls, *args, **kwargs):
-        obj = super().__call__(*args, **kwargs)
-        key = (cls, *map(_by_identity, obj._key()))
+        names, defaults = cls.__dict__.get("_init") or _init_fields(cls)
         try:
-            return _TABLE[key]
-        except KeyError:
-            _TABLE[key] = obj
-            return obj
-        except TypeError:  # an unhashable field: leave the node alone
-            return obj
+            values = args if len(args) == len(names) else _field_values(names, defaults, args, kwargs)
+            key = (cls, *map(_by_identity, values))
+            live = _TABLE.get(key)  # looked up before the node is built: most nodes built exist already
+        except TypeError:  # an unhashable field (or a missing one, which the constructor reports)
+            return super().__call__(*args, **kwargs)
+        if live is not None:
+            return live
+        obj = super().__call__(*args, **kwargs)
+        _TABLE[key] = obj
+        return obj
+
+
+_MISSING = object()
+
+
+def _init_fields(cls) -> tuple[tuple[str, ...], tuple]:
+    """The node's fields in constructor order, with their defaults (_MISSING where there is none)."""
+    fs = fields(cls)
+    spec = (tuple(f.name for f in fs),
+            tuple(_MISSING if f.default is MISSING else f.default for f in fs))
+    type.__setattr__(cls, "_init", spec)
+    return spec
+
+
+def _field_values(names: tuple[str, ...], defaults: tuple, args: tuple, kwargs: dict) -> tuple:
+    values = list(args) + [kwargs.get(n, d) for n, d in zip(names[len(args):], defaults[len(args):])]
+    if len(values) != len(names) or any(v is _MISSING for v in values):
+        raise TypeError("missing field")  # the constructor itself says which
+    return tuple(values)
 
 
 _TABLE: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()

@@ -80,6 +80,7 @@ class IndexResult(Result):
     form: MatrixForm = field(default_factory=MatrixForm)
     index_only: bool = False  # no matrix form: printed in indices
     derivation: tuple[str, ...] = ()
+    derivation_of: Callable[[], list[str]] | None = field(default=None, compare=False)  # the lines, when asked
     out_keys: tuple[str, ...] = ()  # the function's own free indices (a Jacobian)
     second_keys: tuple[str, ...] = ()  # the second variable's indices (a Hessian)
     index_lhs: str | None = None
@@ -151,6 +152,8 @@ class IndexResult(Result):
     def steps(self) -> list[str]:
         if self.derivation:
             return list(self.derivation)
+        if self.derivation_of is not None:  # built only when shown: most calls never print their steps
+            return list(self.derivation_of())
         return super().steps
 
     def to_dict(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import dataclasses
 import itertools
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Callable
 
 from ..calculus.derive import derive, kink_notes
 from ..core import construct as A
@@ -57,7 +58,7 @@ class SliceAnswer:
     want: list[str]
     form: MatrixForm
     notes: list[str] = field(default_factory=list)
-    steps: list[str] = field(default_factory=list)
+    steps: list[str | Callable[[], list[str]]] = field(default_factory=list)  # a callable: lines built when shown
     bound: tuple[str, ...] = ()  # indices summed over outside the matrix form (a batch)
     subst: dict = field(default_factory=dict)  # a named sum in the answer (… where s = sum_i(…))
 
@@ -179,7 +180,7 @@ def slice_gradient(f: R.Ricci, part: Part, arrays: Arrays, vkeys, notes) -> Slic
         fixed = ", ".join(rc.show(k) for k in sorted(got[0]))
         steps.append(f"L = sum_{fixed}(f), f = {to_text(simplify(body))}: for each {fixed}, {sname} is "
                      f"{'×'.join(map(str, var.shape))}    [slice by slice]")
-        steps += derivation_lines(_Step(simplify(body), var, simplify(G)))[1:-1]
+        steps.append(_lines_of(body, var, G, simplified=False))
         notes += [n for n in kink_notes(body, var) if n not in notes]
     if var is None:
         return None
@@ -255,10 +256,18 @@ def batch_gradient(f: R.Ricci, part: Part, arrays: Arrays, vkeys, notes) -> Slic
     shown = ", ".join(rc.show(k) for k in outer)
     steps = [f"L = sum_{shown if len(outer) == 1 else '{' + shown + '}'}(f), f = {to_text(body)}    "
              f"[term by term: {name} is the same in every term]"]
-    steps += derivation_lines(_Step(body, var, value))[1:-1]
+    steps.append(_lines_of(body, var, value, simplified=True))
     notes += [n for n in kink_notes(body, var) if n not in notes]
     form = MatrixForm(None, sum_over=tuple(rc.show(k) for k in outer))
     return SliceAnswer(value, var, F, dict(rc.slices), {}, list(vkeys), form, list(notes), steps, tuple(outer))
+
+
+def _lines_of(body: Expr, var: Sym, gradient: Expr, simplified: bool) -> Callable[[], list[str]]:
+    """The rule-by-rule derivation of one slice's gradient, built only when the steps are shown."""
+    def lines() -> list[str]:
+        step = _Step(body, var, gradient) if simplified else _Step(simplify(body), var, simplify(gradient))
+        return derivation_lines(step)[1:-1]
+    return lines
 
 
 def _placeholder(arrays: Arrays, taken: list[str]) -> str:

@@ -124,11 +124,12 @@ def _from(r: Result, expr, arrays, part, f, grad, vkeys, matrix_numbers, form=Ma
     out = IndexResult(expr, r.variable, r.order, r.kind, r.value, r.function, r.symbols, r.notes, r.first,
                       r._display, arrays=arrays, part=part, ricci_function=f, gradient=grad, vkeys=vkeys,
                       matrix_numbers=matrix_numbers, form=form)
-    steps = [f"L = {expr} = {to_text(r.function)}    [sums over shared indices as matrix products]"]
-    steps += r.steps[1:]
-    if grad is not None:
-        steps.append(f"in indices: {out.index()}")
-    return dataclasses.replace(out, derivation=tuple(steps))
+
+    def lines() -> list[str]:
+        return ([f"L = {expr} = {to_text(r.function)}    [sums over shared indices as matrix products]"]
+                + r.steps[1:] + ([f"in indices: {out.index()}"] if grad is not None else []))
+
+    return dataclasses.replace(out, derivation_of=lines)
 
 
 def _finish(sl, expr, arrays, part, f, vkeys) -> IndexResult:
@@ -143,10 +144,12 @@ def _finish(sl, expr, arrays, part, f, vkeys) -> IndexResult:
     out = IndexResult(expr, sl.variable, 1, "gradient", G, sl.function, symbols, tuple(sl.notes), None, None,
                       arrays=arrays, part=part, ricci_function=f, gradient=grad, vkeys=vkeys,
                       matrix_numbers=False, form=sl.form, index_only=sl.form.cuts)
-    steps = [f"L = {expr}"] + list(sl.steps) + [f"in indices: {out.index()}"]
-    if sl.form.lhs is None:
-        steps.append(f"∂L/∂{part} = {out.text}")
-    return dataclasses.replace(out, derivation=tuple(steps))
+
+    def lines() -> list[str]:
+        return ([f"L = {expr}"] + [line for item in sl.steps for line in ([item] if isinstance(item, str) else item())]
+                + [f"in indices: {out.index()}"] + ([f"∂L/∂{part} = {out.text}"] if sl.form.lhs is None else []))
+
+    return dataclasses.replace(out, derivation_of=lines)
 
 
 __all__ = ["applies", "as_index_result", "as_parsed", "run", "typed"]

@@ -228,6 +228,8 @@ class TextPrinter:
         a = e.arg
         if isinstance(a, Func) and a.name == "inv":
             return self.inv_transpose(a.arg)
+        if isinstance(a, Group) and _symmetric_factors(a):  # (S₁⋯Sₖ)ᵀ = Sₖ⋯S₁
+            return self.p(Mul(tuple(reversed(_inlined([a], Mul))), (a.shape[1], a.shape[0])))
         return self.wrap(a, POSTFIX) + self.transpose_mark(), POSTFIX
 
     def transpose_mark(self) -> str:
@@ -277,6 +279,21 @@ class TextPrinter:
             defs.append(f"{self(e.name)} = {self(e.value)}")
             e = e.body
         return f"{self(e)}{self.where_word}{self.where_comma.join(defs)}", SUM
+
+
+GROUP_TRANSPOSED_IN_LINE = 64
+"""Up to this many factors, the transpose of a product of symmetric matrices kept whole (a Group,
+built for sharing: the Jacobians of a nest of vector functions) is printed as the product reversed."""
+
+
+def _symmetric_factors(g: Group) -> bool:
+    """Whether the product g, written in line, has at most GROUP_TRANSPOSED_IN_LINE factors, all symmetric."""
+    if not isinstance(g.arg, Mul):
+        return False
+    from ..core.construct import is_symmetric  # the printer sits at the end of the pipeline
+
+    fs = _inlined([g], Mul)
+    return len(fs) <= GROUP_TRANSPOSED_IN_LINE and all(not f.is_scalar and is_symmetric(f) for f in fs)
 
 
 def _inlined(factors, kind) -> list[Expr]:
