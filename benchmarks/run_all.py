@@ -104,8 +104,7 @@ def summary_lines(results: dict[str, dict]) -> list[str]:
             lines.append(f"- eval {p}: matdiff codegen " + ", ".join(parts))
     pr = results.get("products")
     if pr and pr.get("summary"):  # the script's own sentences (it tells its rows apart)
-        lines += [f"- products, {line[0].lower() + line[1:] if line[:1] != '`' else line}"
-                  for line in pr["summary"]]
+        lines += [f"- products: {line}" for line in pr["summary"]]
     elif pr:
         rows = [r for r in pr["rows"] if r.get("cpu_vs_hand") is not None]
         for impl, label in (("matdiff codegen", "generated NumPy"), ("matdiff", "r.hvp() / jvp() / vjp()")):

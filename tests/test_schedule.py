@@ -182,6 +182,8 @@ def test_generated_numpy_divides_by_a_product():
     ("-X - exp(X) + 1", lambda X: -X - np.exp(X) + 1),
     ("(X + 1) .* (X - 1)", lambda X: (X + 1) * (X - 1)),
     ("(1 - X .^ 2) .* (2 - X) .* exp(X)", lambda X: (1 - X ** 2) * (2 - X) * np.exp(X)),
+    ("exp(X) .^ 2 - sin(X) .^ 4 + (X .* X + 1) .^ -2 - 2*tanh(X) .^ 3",  # powers in their bases' arrays
+     lambda X: np.exp(X) ** 2 - np.sin(X) ** 4 + (X * X + 1) ** -2.0 - 2 * np.tanh(X) ** 3),
 ])
 def test_sums_with_ones_evaluate_as_numpy(text, hand):
     X = RNG.standard_normal((3, 5))

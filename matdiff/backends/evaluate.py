@@ -409,7 +409,7 @@ def lambdify(e: Expr, symbols: dict[str, Sym]) -> Callable[..., Any]:
         with np.errstate(all="ignore"):
             if plan is None:
                 return to_layout(evaluate(e, values, dims), e.shape)
-            out = plan.run(lambda x, memo: _step(x, memo, values, dims), lambda x: _shape(x.shape, dims))
+            out = plan.run(values, lambda x, memo: _step(x, memo, values, dims), lambda x: _shape(x.shape, dims))
             return to_layout(_dense(out), e.shape)
 
     f.__doc__ = f"NumPy evaluation of {e}; arguments: {', '.join(sorted(symbols))}"

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..core.nodes import Add, Expr, Func, Hadamard, Mul, Num, Ones, Power
+from ..core.nodes import Add, Expr, Func, Hadamard, Mul, Num, Ones, Power, Sym
 
 SMALL_POWER = 8
 """Whole exponents up to this size are computed by multiplications (repeated squaring)."""
@@ -59,9 +59,10 @@ def int_power(b: np.ndarray, k: int, out: np.ndarray | None = None) -> np.ndarra
 
 
 # -- the steps ----------------------------------------------------------------------------
-GENERIC, SUM, PRODUCT, POWER, SCALE, ONES, SKIP = range(7)
+GENERIC, SUM, PRODUCT, POWER, SCALE, ONES, SKIP, NAME, NUMBER = range(9)
 """How a step computes its node: by the tree evaluator, or one of the cases above; ONES is
-an all-ones matrix left to its sums and products, SKIP a term c·T folded into its sums."""
+an all-ones matrix left to its sums and products, SKIP a term c·T folded into its sums (no
+step), NAME an argument's value, NUMBER a constant."""
 
 ONE = object()
 """The value of an all-ones matrix that its sums and products take as the number 1."""
@@ -70,17 +71,20 @@ OWNABLE = (Add, Hadamard, Mul, Power, Func)
 """Nodes whose value may be a new array of the call (never a name's value, a view, a user's callable's)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     """One node of the schedule: how it is computed, its operands (with a coefficient for a
     sum, the exponent for a power), the operands whose arrays it may overwrite (used by
-    nothing else), and the values no later step needs."""
+    nothing else), the values no later step needs, whether the tree evaluator's value may
+    be a new array of the call, and a name's name or a number's value."""
 
     node: Expr
     how: int
     operands: tuple[tuple[Expr, Any], ...]
     reuse: frozenset
     drop: tuple[Expr, ...]
+    ownable: bool = False
+    leaf: Any = None
 
 
 def _whole_exponent(x: Power) -> int | None:
@@ -144,24 +148,36 @@ class Schedule:
             drops.setdefault(i, []).append(c)
         steps = []
         for i, (x, how, ops) in enumerate(plan):
+            if how == SKIP:
+                continue
+            leaf = None
             if how == GENERIC and isinstance(x, Ones) and x is not root and x in users and all(
                     plan[j][1] in (SUM, PRODUCT) for j in users[x]):
                 how = ONES
+            elif how == GENERIC and isinstance(x, Sym) and x is not root:
+                how, leaf = NAME, x.name
+            elif how == GENERIC and isinstance(x, Num) and x is not root and _finite(x) is not None:
+                how, leaf = NUMBER, _finite(x)
             reuse = frozenset(c for c, _ in ops if how in (SUM, PRODUCT, POWER, SCALE)
                               and uses.get(c) == 1 and isinstance(c, OWNABLE))
-            steps.append(Step(x, how, ops, reuse, tuple(drops.get(i, ()))))
+            ownable = isinstance(x, OWNABLE) and not _column_alias(x)
+            steps.append(Step(x, how, ops, reuse, tuple(drops.get(i, ())), ownable, leaf))
         return Schedule(root, tuple(steps))
 
-    def run(self, generic: Callable[[Expr, dict], None], shape_of: Callable[[Expr], tuple[int, int]]) -> Any:
-        """The value of the root: ``generic(x, memo)`` evaluates a node by the tree evaluator
-        into the memo, ``shape_of(x)`` is the size of x's array in this call."""
+    def run(self, values: dict, generic: Callable[[Expr, dict], None],
+            shape_of: Callable[[Expr], tuple[int, int]]) -> Any:
+        """The value of the root: ``values`` are the arguments' values (2-D arrays, floats),
+        ``generic(x, memo)`` evaluates a node by the tree evaluator into the memo,
+        ``shape_of(x)`` is the size of x's array in this call."""
         memo: dict = {}
         owned: set = set()  # nodes whose value is an array of this call that nothing else holds
         for st in self.steps:
             x, how = st.node, st.how
-            if how == SKIP:
-                continue
-            if how == ONES:
+            if how == NAME:
+                memo[x] = values[st.leaf]
+            elif how == NUMBER:
+                memo[x] = st.leaf
+            elif how == ONES:
                 memo[x] = ONE
             elif how == SUM:
                 memo[x] = _sum(st, memo, owned, shape_of)
@@ -181,13 +197,21 @@ class Schedule:
             else:
                 generic(x, memo)
                 v = memo[x]
-                if isinstance(x, OWNABLE) and isinstance(v, np.ndarray) and v.flags.owndata and not any(
-                        v is memo.get(c) for c in x.children) and not _column_alias(x):
+                if st.ownable and isinstance(v, np.ndarray) and v.flags.owndata and not any(
+                        v is memo.get(c) for c, _ in st.operands):
                     owned.add(x)
             for c in st.drop:
                 memo.pop(c, None)
                 owned.discard(c)
         return memo[self.root]
+
+
+def _finite(x: Num) -> float | None:
+    """The float of a number, None beyond the float range (the tree evaluator gives its ±inf)."""
+    try:
+        return float(x.value)
+    except OverflowError:
+        return None
 
 
 def _column_alias(x: Expr) -> bool:
