@@ -337,6 +337,11 @@ def main(argv=None) -> dict:
               "- H v is the differential of the gradient in the direction v, products distributed over "
               "sums and chains ending in a vector applied from the right: for x'Ax it is A*v + A'*v, "
               "and the n×n Hessian A + A' is never formed.",
+              "- NumPy's arrays of 1 MB and more come from glibc's malloc, which maps each one afresh from the "
+              "system (its pages faulting in on first use) until a larger array has been freed; here building "
+              "the inputs has freed such arrays, as in a program that has run for a while, so NumPy's "
+              "temporaries reuse the heap (a process that has freed none pays for the page faults in every "
+              "NumPy implementation alike).",
               "- JAX: " + ("JAX autodiff (jit): `jax.jit` of `jax.jvp(jax.grad(f))` for H v, of `jax.jvp` / "
                            "`jax.vjp` for J v / uᵀ J; matdiff codegen (JAX, jit): `jax.jit` of matdiff's "
                            "generated JAX code of the same product (`r.to_code(\"jax\", product=...)`), so that "
