@@ -19,7 +19,7 @@ from ..core.catalogue import CATALOGUE
 from ..core.declared import Declared, callable_name, calls
 from ..errors import UsageError
 from .declared_numeric import call_declared
-from .schedule import Schedule, int_power, whole_power
+from .schedule import Evaluator, Schedule, int_power, whole_power
 
 
 FUNCS: dict[str, Callable[[Any], Any]] = {f.name: f.numpy for f in CATALOGUE if f.numpy is not None}
@@ -397,6 +397,10 @@ def to_layout(v, shape) -> Any:
     return a
 
 
+_EVALUATOR = Evaluator(_eval_one, _dense, _Diag, _shape)
+"""What a :class:`~.schedule.Schedule` leaves to the tree evaluator."""
+
+
 def lambdify(e: Expr, symbols: dict[str, Sym]) -> Callable[..., Any]:
     """A NumPy function of every name in ``symbols``, passed by keyword."""
     order = _plan(e)
@@ -409,7 +413,7 @@ def lambdify(e: Expr, symbols: dict[str, Sym]) -> Callable[..., Any]:
         with np.errstate(all="ignore"):
             if plan is None:
                 return to_layout(evaluate(e, values, dims), e.shape)
-            out = plan.run(values, lambda x, memo: _step(x, memo, values, dims), lambda x: _shape(x.shape, dims))
+            out = plan.run(values, dims, _EVALUATOR)
             return to_layout(_dense(out), e.shape)
 
     f.__doc__ = f"NumPy evaluation of {e}; arguments: {', '.join(sorted(symbols))}"

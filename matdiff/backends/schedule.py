@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..core.nodes import Add, Expr, Func, Hadamard, Mul, Num, Ones, Power, Sym
+from ..core.nodes import Add, Expr, Func, Hadamard, Mul, Num, Ones, Power, Sym, Transpose
 
 SMALL_POWER = 8
 """Whole exponents up to this size are computed by multiplications (repeated squaring)."""
@@ -73,18 +73,39 @@ OWNABLE = (Add, Hadamard, Mul, Power, Func)
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One node of the schedule: how it is computed, its operands (with a coefficient for a
-    sum, the exponent for a power), the operands whose arrays it may overwrite (used by
-    nothing else), the values no later step needs, whether the tree evaluator's value may
-    be a new array of the call, and a name's name or a number's value."""
+    """One node of the schedule, its value kept in a slot (a list index): how it is computed, its
+    operands' slots (with a coefficient for a sum, the exponent for a power), the operands whose
+    arrays it may overwrite (used by nothing else), the slots no later step needs, whether the
+    tree evaluator's value may be a new array of the call, a name's name or a number's value,
+    and for the tree evaluator how it takes the operands (see :func:`_generic`)."""
 
     node: Expr
+    slot: int
     how: int
-    operands: tuple[tuple[Expr, Any], ...]
+    operands: tuple[tuple[int, Any], ...]
     reuse: frozenset
-    drop: tuple[Expr, ...]
+    drop: tuple[int, ...]
     ownable: bool = False
     leaf: Any = None
+    kids: int = 0
+    chain: tuple = ()
+
+
+@dataclass(frozen=True)
+class Evaluator:
+    """What the schedule takes from the tree evaluator: the value of one node from its operands'
+    values, a diagonal matrix made dense, the diagonal's type, the size of a shape in a call."""
+
+    eval_one: Callable[[Expr, list, dict, dict], Any]
+    dense: Callable[[Any], Any]
+    diag: type
+    shape: Callable[[tuple, dict], tuple[int, int]]
+
+
+PLAIN, RAW, COLUMN = range(3)
+"""How the tree evaluator takes a node's operands: made dense, as they are (products and
+transposes keep a diagonal as its vector), or a chain ending in a column, multiplied from
+the right with each partial product kept for the chains that end alike."""
 
 
 def _whole_exponent(x: Power) -> int | None:
@@ -111,10 +132,12 @@ class Schedule:
 
     root: Expr
     steps: tuple[Step, ...]
+    size: int
 
     @staticmethod
     def build(root: Expr, order: list[Expr]) -> "Schedule":
         """The schedule of ``order`` (every node of root once, operands first)."""
+        slot = {x: i for i, x in enumerate(order)}
         parents: dict[Expr, list[Expr]] = {}
         for x in order:
             for c in x.children:
@@ -133,7 +156,7 @@ class Schedule:
                 plan.append((x, POWER, ((x.base, _whole_exponent(x)), (x.exp, None))))
             elif isinstance(x, Mul) and not x.is_scalar and isinstance(x.factors[0], Num) \
                     and sum(not f.is_scalar for f in x.factors) == 1:
-                plan.append((x, SCALE, tuple((f, None) for f in x.factors)))
+                plan.append((x, SCALE, tuple((f, not f.is_scalar) for f in x.factors)))
             else:
                 plan.append((x, GENERIC, tuple((c, None) for c in x.children)))
         uses: dict[Expr, int] = {}
@@ -142,15 +165,15 @@ class Schedule:
             for c, _ in ops:
                 uses[c] = uses.get(c, 0) + 1
                 users.setdefault(c, []).append(i)
-        last = {c: max(ix) for c, ix in users.items() if c is not root}
-        drops: dict[int, list[Expr]] = {}
-        for c, i in last.items():
-            drops.setdefault(i, []).append(c)
+        drops: dict[int, list[int]] = {}
+        for c, ix in users.items():
+            if c is not root:
+                drops.setdefault(max(ix), []).append(slot[c])
         steps = []
         for i, (x, how, ops) in enumerate(plan):
             if how == SKIP:
                 continue
-            leaf = None
+            leaf, kids, chain = None, PLAIN, ()
             if how == GENERIC and isinstance(x, Ones) and x is not root and x in users and all(
                     plan[j][1] in (SUM, PRODUCT) for j in users[x]):
                 how = ONES
@@ -158,52 +181,81 @@ class Schedule:
                 how, leaf = NAME, x.name
             elif how == GENERIC and isinstance(x, Num) and x is not root and _finite(x) is not None:
                 how, leaf = NUMBER, _finite(x)
-            reuse = frozenset(c for c, _ in ops if how in (SUM, PRODUCT, POWER, SCALE)
+            if isinstance(x, Mul) and x.factors[-1].shape[1] == 1 and not x.factors[-1].is_scalar:
+                kids, chain = COLUMN, _column_chain(x, slot)
+            elif isinstance(x, (Mul, Transpose)):
+                kids = RAW
+            reuse = frozenset(slot[c] for c, _ in ops if how in (SUM, PRODUCT, POWER, SCALE)
                               and uses.get(c) == 1 and isinstance(c, OWNABLE))
             ownable = isinstance(x, OWNABLE) and not _column_alias(x)
-            steps.append(Step(x, how, ops, reuse, tuple(drops.get(i, ())), ownable, leaf))
-        return Schedule(root, tuple(steps))
+            steps.append(Step(x, slot[x], how, tuple((slot[c], a) for c, a in ops), reuse,
+                              tuple(drops.get(i, ())), ownable, leaf, kids, chain))
+        return Schedule(root, tuple(steps), len(order))
 
-    def run(self, values: dict, generic: Callable[[Expr, dict], None],
-            shape_of: Callable[[Expr], tuple[int, int]]) -> Any:
-        """The value of the root: ``values`` are the arguments' values (2-D arrays, floats),
-        ``generic(x, memo)`` evaluates a node by the tree evaluator into the memo,
-        ``shape_of(x)`` is the size of x's array in this call."""
-        memo: dict = {}
-        owned: set = set()  # nodes whose value is an array of this call that nothing else holds
+    def run(self, values: dict, dims: dict, ev: Evaluator) -> Any:
+        """The value of the root for the arguments' ``values`` (2-D arrays, floats) and the sizes
+        ``dims``; ``ev`` evaluates a node the schedule leaves to the tree evaluator."""
+        slots: list = [None] * self.size
+        owned: set = set()  # slots holding an array of this call that nothing else holds
+        partial: dict = {}  # partial products of chains ending in a column, by their factors' slots
         for st in self.steps:
-            x, how = st.node, st.how
+            how, i = st.how, st.slot
             if how == NAME:
-                memo[x] = values[st.leaf]
+                slots[i] = values[st.leaf]
             elif how == NUMBER:
-                memo[x] = st.leaf
+                slots[i] = st.leaf
             elif how == ONES:
-                memo[x] = ONE
+                slots[i] = ONE
             elif how == SUM:
-                memo[x] = _sum(st, memo, owned, shape_of)
-                owned.add(x)
+                slots[i] = _sum(st, slots, owned, ev, dims)
+                owned.add(i)
             elif how == PRODUCT:
-                memo[x] = _product(st, memo, owned, shape_of)
-                owned.add(x)
-            elif how == POWER and isinstance(base := memo[st.operands[0][0]], np.ndarray):
-                k = st.operands[0][1]
-                b = st.operands[0][0]
+                slots[i] = _product(st, slots, owned, ev, dims)
+                owned.add(i)
+            elif how == POWER and isinstance(base := slots[st.operands[0][0]], np.ndarray):
+                b, k = st.operands[0]
                 mine = b in st.reuse and b in owned and base.dtype == np.float64 and abs(k) & (abs(k) - 1) == 0
-                memo[x] = int_power(base, k, base if mine else None)
-                owned.add(x)
-            elif how == SCALE and (out := _scale(st, memo, owned)) is not None:
-                memo[x] = out
-                owned.add(x)
+                slots[i] = int_power(base, k, base if mine else None)
+                owned.add(i)
+            elif how == SCALE and (out := _scale(st, slots, owned)) is not None:
+                slots[i] = out
+                owned.add(i)
             else:
-                generic(x, memo)
-                v = memo[x]
+                v = slots[i] = _generic(st, slots, partial, values, dims, ev)
                 if st.ownable and isinstance(v, np.ndarray) and v.flags.owndata and not any(
-                        v is memo.get(c) for c, _ in st.operands):
-                    owned.add(x)
-            for c in st.drop:
-                memo.pop(c, None)
-                owned.discard(c)
-        return memo[self.root]
+                        v is slots[j] for j, _ in st.operands):
+                    owned.add(i)
+            for j in st.drop:
+                slots[j] = None
+                owned.discard(j)
+        return slots[self.size - 1]  # the root comes last in the order
+
+
+def _column_chain(x: Mul, slot: dict) -> tuple:
+    """For a chain ending in a column: the slot of the column, then from the right each
+    factor's slot with the key of the partial product it makes (the slots of its factors)."""
+    chain = [slot[f] for f in x.factors if not f.is_scalar]
+    pre = tuple(slot[f] if f.is_scalar else None for f in x.factors[:-1])
+    return chain[-1], tuple((tuple(chain[k:]), chain[k]) for k in range(len(chain) - 2, -1, -1)), pre
+
+
+def _generic(st: Step, slots: list, partial: dict, values: dict, dims: dict, ev: Evaluator) -> Any:
+    """The tree evaluator's value of the step's node (as :func:`matdiff.backends.evaluate._step`)."""
+    if st.kids == PLAIN:
+        kids = [ev.dense(slots[j]) for j, _ in st.operands]
+    elif st.kids == RAW:
+        kids = [slots[j] for j, _ in st.operands]
+    else:  # matrix–vector products from the right; a suffix another chain shares is computed once
+        last, steps, pre = st.chain
+        acc = slots[last]
+        for key, j in steps:
+            got = partial.get(key)
+            if got is None:
+                f = slots[j]
+                got = partial[key] = f.v * acc if type(f) is ev.diag else f @ acc
+            acc = got
+        kids = [None if j is None else slots[j] for j in pre] + [acc]
+    return ev.eval_one(st.node, kids, values, dims)
 
 
 def _finite(x: Num) -> float | None:
@@ -220,31 +272,31 @@ def _column_alias(x: Expr) -> bool:
     return isinstance(x, Mul) and x.factors[-1].shape[1] == 1 and not x.factors[0].is_scalar
 
 
-def _mine(c: Expr, v: Any, st: Step, owned: set, full: tuple, others: list) -> bool:
-    """May the step write into operand c's array v? (A temporary of this call, used by this step
+def _mine(c: int, v: Any, st: Step, owned: set, full: tuple, others: list) -> bool:
+    """May the step write into the array v of the operand in slot c? (A temporary of this call, used by this step
     alone, of the result's shape, sharing no memory with the other operands.)"""
     return (c in st.reuse and c in owned and isinstance(v, np.ndarray) and v.dtype == np.float64
             and v.shape == full and v.flags.writeable
             and not any(isinstance(o, np.ndarray) and np.may_share_memory(v, o) for o in others if o is not v))
 
 
-def _values(st: Step, memo: dict, shape_of) -> tuple[list[tuple[Expr, Any, Any]], tuple | None]:
+def _values(st: Step, slots: list, ev: Evaluator, dims: dict) -> tuple[list[tuple[int, Any, Any]], tuple | None]:
     """The operands' values (a diagonal made dense; 𝟙 as 1.0 when an array fixes the shape,
     else as an array of ones) and the result's shape (None when every operand is a number)."""
     vals = []
     shapes = []
     ones = False
     for c, coef in st.operands:
-        v = memo[c]
+        v = slots[c]
         if v is ONE:
             ones = True
         elif not isinstance(v, (np.ndarray, float, int)):
-            v = v.dense()
+            v = ev.dense(v)
         if isinstance(v, np.ndarray):
             shapes.append(v.shape)
         vals.append((c, v, coef))
     if ones:
-        one = 1.0 if shapes else np.ones(shape_of(st.node))
+        one = 1.0 if shapes else np.ones(ev.shape(st.node.shape, dims))
         if not shapes:
             shapes.append(one.shape)
         vals = [(c, one if v is ONE else v, coef) for c, v, coef in vals]
@@ -252,9 +304,9 @@ def _values(st: Step, memo: dict, shape_of) -> tuple[list[tuple[Expr, Any, Any]]
     return vals, full
 
 
-def _sum(st: Step, memo: dict, owned: set, shape_of) -> Any:
+def _sum(st: Step, slots: list, owned: set, ev: Evaluator, dims: dict) -> Any:
     """Σ cᵢ Tᵢ, in an operand's array when one is free, else in one new array."""
-    vals, full = _values(st, memo, shape_of)
+    vals, full = _values(st, slots, ev, dims)
     if full is None or not any(isinstance(v, np.ndarray) and v.shape == full for _, v, _ in vals):
         out = 0.0  # numbers, or arrays that broadcast to a larger shape: term by term
         for _, v, coef in vals:
@@ -297,17 +349,17 @@ def _sum(st: Step, memo: dict, owned: set, shape_of) -> Any:
     return out
 
 
-def _product(st: Step, memo: dict, owned: set, shape_of) -> Any:
+def _product(st: Step, slots: list, owned: set, ev: Evaluator, dims: dict) -> Any:
     """A ⊙ B ⊙ …, in an operand's array when one is free, else in one new array; the numbers
     among the factors multiplied together first."""
-    vals, full = _values(st, memo, shape_of)
+    vals, full = _values(st, slots, ev, dims)
     if full is None:
         out = 1.0
         for _, v, _ in vals:
             out = out * v
         return out
     scale = 1.0
-    arrays: list[tuple[Expr, Any]] = []
+    arrays: list[tuple[int, Any]] = []
     for c, v, _ in vals:
         if isinstance(v, np.ndarray):
             arrays.append((c, v))
@@ -333,23 +385,23 @@ def _product(st: Step, memo: dict, owned: set, shape_of) -> Any:
     return out
 
 
-def _scale(st: Step, memo: dict, owned: set) -> Any:
+def _scale(st: Step, slots: list, owned: set) -> Any:
     """c·s·T for numbers c, s and an array T, in T's array when it is free; None when an operand is
     not a plain number or array (the tree evaluator takes it)."""
     scale = 1.0
     arr = None
-    for c, _ in st.operands:
-        v = memo[c]
-        if isinstance(v, np.ndarray) and not c.is_scalar:
-            arr, node = v, c
-        elif isinstance(v, (float, int)):
+    for c, is_array in st.operands:
+        v = slots[c]
+        if is_array and isinstance(v, np.ndarray):
+            arr, mine = v, c
+        elif not is_array and isinstance(v, (float, int)):
             scale = scale * v
         else:
             return None
     if arr is None:
         return None
-    mine = node in st.reuse and node in owned and arr.dtype == np.float64 and arr.flags.writeable
+    mine = mine in st.reuse and mine in owned and arr.dtype == np.float64 and arr.flags.writeable
     return np.multiply(arr, scale, out=arr if mine else None)
 
 
-__all__ = ["Schedule", "int_power", "whole_power", "SMALL_POWER"]
+__all__ = ["Schedule", "Evaluator", "int_power", "whole_power", "SMALL_POWER"]
