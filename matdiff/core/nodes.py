@@ -54,8 +54,8 @@ def _init_fields(cls) -> tuple[tuple[str, ...], tuple]:
 
 def _field_values(names: tuple[str, ...], defaults: tuple, args: tuple, kwargs: dict) -> tuple:
     values = list(args) + [kwargs.get(n, d) for n, d in zip(names[len(args):], defaults[len(args):])]
-    if len(values) != len(names) or any(v is _MISSING for v in values):
-        raise TypeError("missing field")  # the constructor itself says which
+    if len(values) != len(names) or any(v is _MISSING for v in values) or not kwargs.keys() <= set(names):
+        raise TypeError("a field missing or unknown")  # the constructor itself says which
     return tuple(values)
 
 
