@@ -224,7 +224,8 @@ def start(args=None, libs: Iterable[str] = HEADER_LIBS, name: str | None = None,
           one_cpu: bool = False) -> dict[str, str]:
     """Apply ``--threads`` (when parsed) and print the machine, load, versions and thread settings
     at the top of a run; returns them (the README sections take theirs at the end of the run).
-    ``one_cpu``: with one thread, also pin the process to one CPU (:func:`pin_cpu`)."""
+    ``one_cpu``: with one thread, also pin the process to one CPU (:func:`pin_cpu`; the timing
+    runs ask for it, not the ``--quick`` smoke runs, which may run inside a test process)."""
     n = getattr(args, "threads", None)
     n = pin_threads(n)
     if one_cpu and n == 1:

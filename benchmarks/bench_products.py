@@ -322,7 +322,7 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     rounds = args.repeats or (2 if args.quick else 20)
     use_jax = not args.no_jax and jax_available()
-    C.start(args, name="bench_products", one_cpu=True)
+    C.start(args, name="bench_products", one_cpu=not args.quick)
     rows = run(args.quick, rounds, use_jax)
     info = C.machine_info(("numpy", "jax") if use_jax else ("numpy",))
     info["blas"] = C.thread_text()
