@@ -256,10 +256,10 @@ def with_process_cpu(fn, sink: list[float]):
     return timed
 
 
-TOLERANCE = 0.10
-"""'No slower' allows this much: for xAx-hvp matdiff's JAX code and JAX's autodiff compile to the same
-two matrix-vector products and one addition, yet their CPU-time medians came out 1.01x, 1.06x and
-1.10x in three runs on this machine (memory-bound work, 128 MB read twice per call)."""
+TOLERANCE = 0.05
+"""'No slower' allows this much, the few per cent by which the medians of one computation move between
+runs here. (For xAx-hvp matdiff's JAX code and JAX's autodiff compile to the same two matrix-vector
+products, in the other order; XLA has run A v then vᵀA up to 10 % slower than vᵀA then A v here.)"""
 
 
 def _rows(rows: list[dict], impl: str) -> list[dict]:
@@ -285,11 +285,10 @@ def summary(rows: list[dict]) -> list[str]:
     mine = [r for r in _rows(rows, JAX_CODE) if r["cpu_vs_jax"] is not None]
     if mine:
         w = _worst(mine, "cpu_vs_jax")
-        slower = [r["problem"] for r in mine if r["cpu_vs_jax"] > 1.0 + TOLERANCE]
+        slower = [f"{r['problem']} {r['cpu_vs_jax']:.2f}×" for r in mine if r["cpu_vs_jax"] > 1.0 + TOLERANCE]
         out.append(f"matdiff's generated JAX under `jax.jit`: at most {w['cpu_vs_jax']:.2f}× the CPU time of "
                    f"JAX's autodiff under `jax.jit` ({w['problem']}), the same compiler and kernels; "
-                   f"no slower (within {TOLERANCE:.0%}, the spread between runs of one compiled computation "
-                   f"here) on {len(mine) - len(slower)} of {len(mine)} problems"
+                   f"no slower (within {TOLERANCE:.0%}) on {len(mine) - len(slower)} of {len(mine)} problems"
                    + (f" (slower on {', '.join(slower)})" if slower else "") + ".")
     code = [r for r in _rows(rows, CODE) if r["cpu_vs_jax"] is not None]
     hand = {r["problem"]: r for r in _rows(rows, HAND) if r["cpu_vs_jax"] is not None}
