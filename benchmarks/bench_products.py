@@ -208,6 +208,11 @@ def rel_err(out, ref) -> float:
     return float(np.max(np.abs(out.reshape(ref.shape) - ref)) / max(1e-300, float(np.max(np.abs(ref)))))
 
 
+BUDGET, MAX_ROUNDS = 1.5, 100
+"""A problem gets more rounds than asked for when they fit in about BUDGET seconds, up to MAX_ROUNDS:
+the medians of the fast ones then move less between runs."""
+
+
 def run(quick: bool, rounds: int, use_jax: bool) -> list[dict]:
     rows = []
     for prob in problems(quick):
@@ -226,16 +231,18 @@ def run(quick: bool, rounds: int, use_jax: bool) -> list[dict]:
             shared = jax_inputs(prob)
             calls[JAX_CODE] = jax_codegen(r, prob, shared)
             calls[JAX_AD] = jax_product(prob, shared)
+        t0 = time.perf_counter()
         ref = np.asarray(prob["hand"]())
+        n = rounds if quick else max(rounds, min(MAX_ROUNDS, int(BUDGET / (len(calls) * (time.perf_counter() - t0)))))
         errs = {name: rel_err(call(), ref) for name, call in calls.items()}  # also JAX's compilation
         cpu: dict[str, list[float]] = {name: [] for name in calls}
-        times = C.interleaved({name: with_process_cpu(call, cpu[name]) for name, call in calls.items()}, rounds)
-        cpu = {name: C.median(ts[-rounds:]) for name, ts in cpu.items()}  # the timed rounds, not the warm-up
+        times = C.interleaved({name: with_process_cpu(call, cpu[name]) for name, call in calls.items()}, n)
+        cpu = {name: C.median(ts[-n:]) for name, ts in cpu.items()}  # the timed rounds, not the warm-up
         hand, hand_cpu = times[HAND].median, cpu[HAND]
         jax_t = times.get(JAX_AD)
         for name, t in times.items():
             q1, q3 = t.iqr
-            rows.append({"problem": prob["pid"], "sizes": prob["sizes"], "impl": name,
+            rows.append({"problem": prob["pid"], "sizes": prob["sizes"], "impl": name, "rounds": n,
                          "expr": str(fn.expr) if name.startswith("matdiff") else "",
                          "median": t.median, "q1": q1, "q3": q3, "min": t.min, "max": t.max,
                          "cpu": cpu[name], "vs_hand": t.median / hand, "cpu_vs_hand": cpu[name] / hand_cpu,
@@ -335,7 +342,9 @@ def main(argv=None) -> dict:
     info["blas"] = C.thread_text()
     lines = ["## Products with a direction (`bench_products.py`)", ""]
     lines += C.machine_lines(info)
-    lines += [f"- {rounds} interleaved rounds after one warm-up (each implementation once per round, the orders "
+    lines += [f"- at least {rounds} interleaved rounds after one warm-up, more for the faster problems (as many as "
+              f"fit in about {BUDGET:g} s, up to {MAX_ROUNDS}; the *rounds* column), each implementation once per "
+              "round, the orders "
               "those of a balanced Latin square, so that each runs right after every other equally often); "
               "wall-clock median, interquartile range [q1–q3] and min–max; CPU: the median "
               "CPU time of the process (all threads), which other load on the machine inflates far less "
@@ -360,11 +369,11 @@ def main(argv=None) -> dict:
     def ratio(x):
         return f"{x:.2f}×" if x is not None else "n/a"
 
-    table = [[r["problem"], r["sizes"], r["impl"], C.fmt_ms(r["median"]),
+    table = [[r["problem"], r["sizes"], r["rounds"], r["impl"], C.fmt_ms(r["median"]),
               f"{C.fmt_ms(r['q1'])}–{C.fmt_ms(r['q3'])}", f"{C.fmt_ms(r['min'])}–{C.fmt_ms(r['max'])}",
               C.fmt_ms(r["cpu"]), ratio(r["vs_hand"]), ratio(r["cpu_vs_hand"]), ratio(r["vs_jax"]),
               ratio(r["cpu_vs_jax"]), f"{r['err']:.1e}"] for r in rows]
-    lines.append(C.table(["problem", "sizes", "implementation", "median ms", "IQR ms", "min–max ms",
+    lines.append(C.table(["problem", "sizes", "rounds", "implementation", "median ms", "IQR ms", "min–max ms",
                           "CPU ms", "÷ hand", "÷ hand (CPU)", "÷ JAX", "÷ JAX (CPU)", "rel. error"], table))
     found = targets(rows)
     lines += ["", *[f"- {line}" for line in summary(rows)],
