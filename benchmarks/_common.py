@@ -88,8 +88,37 @@ def pin_torch(n: int | None = None) -> None:
         pass
 
 
+CPU_PIN: str | None = None
+"""How the process is pinned to a CPU (:func:`pin_cpu`), for the header; None when it is not."""
+
+
+def pin_cpu(cpu: int | None = None) -> str:
+    """Run this process, every thread it has and every thread it starts, on one logical CPU
+    (the last one it may use, unless told): each implementation timed then gets exactly one
+    core, thread pools that the flags above do not confine (XLA's) included, and its CPU time
+    cannot exceed its wall-clock time.  Returns what the header reports."""
+    global CPU_PIN
+    if not hasattr(os, "sched_setaffinity"):
+        CPU_PIN = "not pinned to a CPU (no sched_setaffinity here)"
+        return CPU_PIN
+    allowed = sorted(os.sched_getaffinity(0))
+    cpu = allowed[-1] if cpu is None else cpu
+    try:
+        tids = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        tids = [0]
+    for tid in tids:  # on Linux the affinity is per thread: every thread there is, then new ones inherit
+        try:
+            os.sched_setaffinity(tid, {cpu})
+        except OSError:
+            pass
+    CPU_PIN = f"process pinned to logical CPU {cpu} (of {len(allowed)} it may use)"
+    return CPU_PIN
+
+
 def thread_text() -> str:
-    """The thread settings in force: environment, BLAS pools as threadpoolctl sees them, XLA, torch."""
+    """The thread settings in force: environment, BLAS pools as threadpoolctl sees them, XLA, torch,
+    the CPU the process is pinned to."""
     parts = [blas_env()]
     parts.append("BLAS: " + blas_info())
     xla = os.environ.get("XLA_FLAGS")
@@ -97,6 +126,8 @@ def thread_text() -> str:
     torch = sys.modules.get("torch")
     if torch is not None:
         parts.append(f"torch {torch.get_num_threads()} intra-op / {torch.get_num_interop_threads()} inter-op threads")
+    if CPU_PIN:
+        parts.append(CPU_PIN)
     return "; ".join(parts)
 
 
@@ -189,11 +220,16 @@ def machine_lines(info: dict[str, str]) -> list[str]:
 HEADER_LIBS = ("numpy", "sympy", "jax", "jaxlib", "torch", "lark")
 
 
-def start(args=None, libs: Iterable[str] = HEADER_LIBS, name: str | None = None) -> dict[str, str]:
+def start(args=None, libs: Iterable[str] = HEADER_LIBS, name: str | None = None,
+          one_cpu: bool = False) -> dict[str, str]:
     """Apply ``--threads`` (when parsed) and print the machine, load, versions and thread settings
-    at the top of a run; returns them (the README sections take theirs at the end of the run)."""
+    at the top of a run; returns them (the README sections take theirs at the end of the run).
+    ``one_cpu``: with one thread, also pin the process to one CPU (:func:`pin_cpu`; the timing
+    runs ask for it, not the ``--quick`` smoke runs, which may run inside a test process)."""
     n = getattr(args, "threads", None)
-    pin_threads(n)
+    n = pin_threads(n)
+    if one_cpu and n == 1:
+        pin_cpu()
     info = machine_info(libs)
     info["load_when"] = "at the start of the run"
     title = name or Path(sys.argv[0]).stem or "benchmark"
@@ -260,11 +296,14 @@ Impl = "Callable[[], object] | tuple[Callable[[], object] | None, Callable[[], o
 
 def interleaved(impls: Mapping[str, Impl], rounds: int,
                 setup: Callable[[], object] | None = None, warmup: int = 1) -> dict[str, Timing]:
-    """Time each implementation once per round, in turn (A, B, C, then B, C, A, …), ``rounds`` rounds.
+    """Time each implementation once per round, ``rounds`` rounds, the order of each round taken
+    from a balanced Latin square (:func:`round_orders`).
 
     Interleaving spreads a burst of other load on the machine over every
-    implementation instead of charging it to whichever ran then; rotating the
-    order keeps any one of them from always running after the same other.
+    implementation instead of charging it to whichever ran then; the balanced
+    orders make each of them run right after every other equally often (a plain
+    rotation A B C, B C A, … keeps the cyclic order, so B would always follow A
+    and pay for the caches A leaves behind, e.g. JAX's own copies of the inputs).
     ``warmup`` untimed calls of each come first.  An implementation is a function
     or a pair (its own setup, function); a setup (``setup`` for all, or its own)
     runs untimed before every timed call."""
@@ -278,9 +317,9 @@ def interleaved(impls: Mapping[str, Impl], rounds: int,
             fn()
     out = {name: Timing() for name in names}
     collect()
+    orders = round_orders(len(names))
     for r in range(rounds):
-        k = r % len(names) if names else 0
-        for name in names[k:] + names[:k]:
+        for name in (names[i] for i in orders[r % len(orders)]):
             own, fn = pairs[name]
             if setup is not None:
                 setup()
@@ -292,6 +331,22 @@ def interleaved(impls: Mapping[str, Impl], rounds: int,
             out[name].wall.append(t1 - t0)
             out[name].cpu.append(c1 - c0)
     return out
+
+
+def round_orders(n: int) -> list[list[int]]:
+    """Orders of 0 … n-1 in which every i runs right after every other j equally often (a Williams
+    design: 0, 1, n-1, 2, n-2, … shifted by each k; for odd n also each order reversed)."""
+    if n <= 1:
+        return [list(range(n))]
+    first, lo, hi = [0], 1, n - 1
+    while len(first) < n:
+        first.append(lo)
+        lo += 1
+        if len(first) < n:
+            first.append(hi)
+            hi -= 1
+    rows = [[(i + k) % n for i in first] for k in range(n)]
+    return rows if n % 2 == 0 else rows + [row[::-1] for row in rows]
 
 
 def median(xs: Sequence[float]) -> float:

@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> dict:
     threads = C.THREADS if args.threads is None else args.threads
     if not args.no_frameworks and C._version("torch") != "not installed":
         C.pin_torch(threads)  # before its first parallel work
-    C.start(args, ("numpy", "jax", "jaxlib", "torch"), "bench_eval")
+    C.start(args, ("numpy", "jax", "jaxlib", "torch"), "bench_eval", one_cpu=not args.quick)
     res = run(args.quick, args.repeats, not args.no_frameworks)
     info = C.machine_info(("numpy", "sympy", "jax", "torch"))
     text = section(res, info, threads)

@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--no-frameworks", action="store_true", help="skip JAX")
     args = ap.parse_args(argv)
-    C.start(args, ("numpy", "jax", "jaxlib"), "bench_tensor")
+    C.start(args, ("numpy", "jax", "jaxlib"), "bench_tensor", one_cpu=not args.quick)
     res = run(args.quick, args.repeats, not args.no_frameworks)
     info = C.machine_info(("numpy", "jax"))
     return C.publish(res, section(res, info), args.out, "tensor", not args.no_write)

@@ -103,7 +103,9 @@ def summary_lines(results: dict[str, dict]) -> list[str]:
                     parts.append(f"{label} / matdiff {_x(med[other], med[code])} (min {_x(low[other], low[code])})")
             lines.append(f"- eval {p}: matdiff codegen " + ", ".join(parts))
     pr = results.get("products")
-    if pr:
+    if pr and pr.get("summary"):  # the script's own sentences (it tells its rows apart)
+        lines += [f"- products: {line}" for line in pr["summary"]]
+    elif pr:
         rows = [r for r in pr["rows"] if r.get("cpu_vs_hand") is not None]
         for impl, label in (("matdiff codegen", "generated NumPy"), ("matdiff", "r.hvp() / jvp() / vjp()")):
             mine = [r for r in rows if r["impl"].startswith(impl) and (impl != "matdiff" or r["impl"].endswith("()"))]

@@ -123,3 +123,15 @@ def test_length_quick(tmp_path):
     text = out.read_text()
     assert "## Answer length" in text
     assert {r["id"] for r in res["rows"]} <= {r[2] for r in table_rows(text)}
+
+
+@pytest.mark.parametrize("n", range(1, 7))
+def test_round_orders_let_each_implementation_follow_every_other_equally_often(n):
+    common = load("_common")
+    rows = common.round_orders(n)
+    assert all(sorted(row) == list(range(n)) for row in rows)
+    follows = {}
+    for row in rows:
+        for a, b in zip(row, row[1:]):
+            follows[a, b] = follows.get((a, b), 0) + 1
+    assert len(follows) == n * (n - 1) and len(set(follows.values())) <= 1

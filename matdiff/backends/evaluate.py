@@ -19,6 +19,7 @@ from ..core.catalogue import CATALOGUE
 from ..core.declared import Declared, callable_name, calls
 from ..errors import UsageError
 from .declared_numeric import call_declared
+from .schedule import Evaluator, Schedule, int_power, whole_power
 
 
 FUNCS: dict[str, Callable[[Any], Any]] = {f.name: f.numpy for f in CATALOGUE if f.numpy is not None}
@@ -247,7 +248,12 @@ def _eval_one(x: Expr, kids: list, values, dims):
         prod = _matmul(chain)
         if x.is_scalar:
             return _scalar(prod) * scal
-        return prod * scal if x.factors[0].is_scalar else prod  # no scalar factor: no scaled copy
+        if not x.factors[0].is_scalar:  # no scalar factor: no scaled copy
+            return prod
+        if isinstance(scal, float) and isinstance(prod, np.ndarray) and prod.dtype == np.float64 \
+                and not any(prod is c for c in chain):  # a new product: scaled in its own array
+            return np.multiply(prod, scal, out=prod)
+        return prod * scal
     if isinstance(x, Hadamard):
         out = kids[0]
         for k in kids[1:]:
@@ -268,8 +274,10 @@ def _eval_one(x: Expr, kids: list, values, dims):
     if isinstance(x, Power):
         b, p = kids
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = b ** _scalar(p) if isinstance(b, np.ndarray) else float(np.power(float(b), _scalar(p)))
-        return out
+            if not isinstance(b, np.ndarray):
+                return float(np.power(float(b), _scalar(p)))
+            k = whole_power(_scalar(p))  # T .^ 3 as T*T*T: NumPy's ** calls pow for each entry
+            return b ** _scalar(p) if k is None else int_power(b, k)
     if isinstance(x, MatPow):
         return np.linalg.matrix_power(kids[0], x.k)
     if isinstance(x, Unvec):
@@ -389,21 +397,24 @@ def to_layout(v, shape) -> Any:
     return a
 
 
+_EVALUATOR = Evaluator(_eval_one, _dense, _Diag, _shape)
+"""What a :class:`~.schedule.Schedule` leaves to the tree evaluator."""
+
+
 def lambdify(e: Expr, symbols: dict[str, Sym]) -> Callable[..., Any]:
     """A NumPy function of every name in ``symbols``, passed by keyword."""
     order = _plan(e)
+    plan = None if order is None else Schedule.build(e, order)  # see .schedule: values freed, work in place
     needed = [callable_name(c) for c in calls(e)]
 
     def f(**kwargs):
         values, dims = bind(symbols, kwargs)
         values.update({k: kwargs[k] for k in needed if k in kwargs})
         with np.errstate(all="ignore"):
-            if order is None:
+            if plan is None:
                 return to_layout(evaluate(e, values, dims), e.shape)
-            memo: dict = {}
-            for x in order:
-                _step(x, memo, values, dims)
-            return to_layout(_dense(memo[e]), e.shape)
+            out = plan.run(values, dims, _EVALUATOR)
+            return to_layout(_dense(out), e.shape)
 
     f.__doc__ = f"NumPy evaluation of {e}; arguments: {', '.join(sorted(symbols))}"
     return f

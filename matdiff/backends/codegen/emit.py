@@ -20,7 +20,7 @@ from .lowering import Lowering, Op, _lower, is_trivial, postorder, use_counts
 from .targets import Target, _needs_helper
 from .targets import target as target_named
 
-HELPER_ORDER = ("kron", "commutation_perm", "commutation", "adjugate") + WITH_HELPER + ("float_dtype",)
+HELPER_ORDER = ("kron", "commutation_perm", "commutation", "adjugate", "multi_dot") + WITH_HELPER + ("float_dtype",)
 """The helpers a generated function may define, in the order they are written."""
 
 
@@ -140,10 +140,14 @@ class Printer:
 
     def _matmul(self, op: Op) -> tuple[str, int]:
         a, b = op.args
+        if self.t.name == "jax" and a.kind == "T" and b.shape[1] == 1 and op.shape[0] != 1:
+            # Mᵀ v as (vᵀ M)ᵀ: XLA on a CPU copies M to transpose it for a matrix-vector product
+            return f"({self.text(b, ATOM)}.T @ {self.text(a.args[0], MUL + 1)}).T", ATOM
         return f"{self.text(a, MUL + 1 if a.kind == 'prod' else MUL)} @ {self.text(b, MUL + 1)}", MUL
 
     def _multidot(self, op: Op) -> tuple[str, int]:
-        return self.t.multidot.format(m=self.m, args=", ".join(self.text(a) for a in op.args)), ATOM
+        helper = self.helper("multi_dot") if "{h}" in self.t.multidot else ""
+        return self.t.multidot.format(m=self.m, h=helper, args=", ".join(self.text(a) for a in op.args)), ATOM
 
     def _item(self, op: Op) -> tuple[str, int]:
         return f"{self.text(op.args[0], ATOM)}[0, 0]", ATOM
@@ -155,6 +159,9 @@ class Printer:
         base, p = op.args
         if p.kind == "num" and p.attr[0] == Fraction(1, 2):
             return self._call_text("sqrt", [base]), ATOM
+        k = multiplied_power(op, self.t)
+        if k and _named(base, self.temps):  # t ** 3 as t * t * t: NumPy's ** calls pow for each entry
+            return " * ".join([self.text(base, ATOM)] * k), MUL
         exp = self.text(p, ATOM) if p.kind != "num" else _number(p.attr[0], in_power=True)[0]
         return f"{self.text(base, ATOM)} ** {exp}", POW
 
@@ -189,6 +196,27 @@ class Printer:
         if fname == "matrix_power":
             fmt["k"] = str(extra[0])
         return tpl.format(*texts, **fmt)
+
+
+MULTIPLIED_POWERS = (3, 4)
+"""Whole exponents that generated NumPy writes as products (t * t * t): NumPy's ``**`` is fast for
+the exponents 2 and ½ only, and ``t ** 3`` calls ``pow`` for every entry, about a hundred times
+slower; JAX's and PyTorch's powers of whole exponents are multiplications already."""
+
+
+def multiplied_power(op: Op, target: Target) -> int:
+    """k when op is an array to the power k that the target's code writes as k factors, else 0."""
+    if target.name != "numpy" or op.kind != "pow" or op.is_scalar:
+        return 0
+    p = op.args[1]
+    return int(p.attr[0]) if p.kind == "num" and p.attr[0] in MULTIPLIED_POWERS else 0
+
+
+def _named(op: Op, temps: dict[int, str]) -> bool:
+    """op prints as a name (an argument, a temporary, or the transpose of one)."""
+    if op.kind == "T":
+        op = op.args[0]
+    return id(op) in temps or is_trivial(op)
 
 
 def _is_python_number(op: Op) -> bool:
@@ -426,6 +454,10 @@ class Emitter:
             if op.kind == "arg":
                 temps[id(op)] = self.argnames[op.attr[0]]
         uses = use_counts(root)
+        for op in post:  # a power written as a product names its base
+            if multiplied_power(op, self.t):
+                base = op.args[0]
+                uses[id(base)] = uses.get(id(base), 0) + 1
         for op in post:  # a transpose is a view: share its operand instead
             if op.kind == "T" and uses.get(id(op), 0) >= 2:
                 uses[id(op.args[0])] = uses.get(id(op.args[0]), 0) + 1

@@ -66,10 +66,26 @@ NUMPY = Target(
     "float({x})", '{0}.reshape(-1, 1, order="F")', '{0}.reshape(({r}, {c}), order="F")',
     '{0}.reshape(-1, order="F")')
 
+_MULTI_DOT = (
+    'def {name}(arrays):\n    """The product of a chain of matrices as nested matmuls, in the order of the fewest\n'
+    '    multiplications for their shapes (XLA runs jnp.linalg.multi_dot\'s einsum more slowly)."""\n'
+    "    n = len(arrays)\n"
+    "    dims = [a.shape[0] for a in arrays] + [arrays[-1].shape[1]]\n"
+    "    cost = {{(i, i): 0 for i in range(n)}}\n"
+    "    split = {{}}\n"
+    "    for length in range(1, n):\n"
+    "        for i in range(n - length):\n"
+    "            j = i + length\n"
+    "            cost[i, j], split[i, j] = min((cost[i, k] + cost[k + 1, j] + dims[i] * dims[k + 1] * dims[j + 1], k)\n"
+    "                                          for k in range(i, j))\n\n"
+    "    def product(i, j):\n"
+    "        return arrays[i] if i == j else product(i, split[i, j]) @ product(split[i, j] + 1, j)\n\n"
+    "    return product(0, n - 1)")
+
 JAX = Target(
     "jax", "import jax.numpy as {m}", "jnp", "{m}.asarray({x}, dtype={m}.result_type(0.0))",
-    dict(_COMMON, **{f.name: f.jax for f in CATALOGUE if f.jax}), _NP_HELPERS,
-    "{m}.eye({n})", "{m}.zeros(({r}, {c}))", "{m}.ones(({r}, {c}))", "{m}.linalg.multi_dot([{args}])",
+    dict(_COMMON, **{f.name: f.jax for f in CATALOGUE if f.jax}), dict(_NP_HELPERS, multi_dot=_MULTI_DOT),
+    "{m}.eye({n})", "{m}.zeros(({r}, {c}))", "{m}.ones(({r}, {c}))", "{h}([{args}])",
     "{m}.asarray({x})", "{0}.T.reshape(-1, 1)", "{0}.reshape({c}, {r}).T", "{0}.T.reshape(-1)")
 
 _TORCH_CALLS = dict(_COMMON, **{f.name: f.torch for f in CATALOGUE if f.torch})
