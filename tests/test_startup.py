@@ -281,8 +281,9 @@ def test_ctrl_c_during_a_long_derivation_stops_with_one_line_and_status_130():
 
 
 def test_ctrl_c_stops_a_big_hessian():
-    """A real slow derivation: the Hessian of tr(A1 X A2 X … A300 X)."""
-    expr = "tr(" + "*".join(f"A{i}*X" for i in range(1, 301)) + ")"
+    """A real slow derivation: the Hessian of tr(A1 X A2 X … A1500 X), several seconds of work, so
+    that the interrupt arrives while it runs, not as it ends."""
+    expr = "tr(" + "*".join(f"A{i}*X" for i in range(1, 1501)) + ")"
     run = "import sys; from matdiff.cli import main; sys.argv = ['matdiff'] + sys.argv[1:]; main()"
     code, out, err, running = interrupt_when_slow(run, [expr, "X", "--hessian"], wait_for=300)
     if not running:

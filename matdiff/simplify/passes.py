@@ -216,7 +216,8 @@ def factor(e: Expr) -> Expr:
         if x in memo:
             return memo[x]
         kids = x.children
-        y = A.rebuild(x, tuple(go(k) for k in kids)) if kids else x
+        new = tuple(go(k) for k in kids)
+        y = A.rebuild(x, new) if any(a is not b for a, b in zip(new, kids)) else x
         if isinstance(y, Add):
             y = _logistic_sum(y)
         if isinstance(y, Add):
@@ -288,9 +289,12 @@ def pull_transposes(e: Expr, printer) -> Expr:
         if (id(x), inside) in memo:
             return memo[(id(x), inside)]
         wraps = isinstance(x, (Mul, Hadamard, Transpose, Power, MatPow))
-        y = _with_children(x, tuple(go(k, wraps) for k in x.children)) if x.children else x
+        kids = tuple(go(k, wraps) for k in x.children)
+        y = _with_children(x, kids) if any(a is not b for a, b in zip(kids, x.children)) else x
         candidate = None
-        if isinstance(y, Add) and not y.is_scalar:
+        if not _has_transpose(y):  # transposing it all could only add marks
+            pass
+        elif isinstance(y, Add) and not y.is_scalar:
             candidate = Transpose(A.add(*[A.T(t) for t in y.terms]), y.shape)
         elif isinstance(y, Func) and y.name in ELEMENTWISE and not y.is_scalar:  # f(x'W') = f(W x)'
             candidate = Transpose(A.func(y.name, A.T(y.arg)), y.shape)
@@ -308,6 +312,11 @@ def pull_transposes(e: Expr, printer) -> Expr:
         return y
 
     return go(e, False)
+
+
+@lru_cache(maxsize=1 << 16)
+def _has_transpose(e: Expr) -> bool:
+    return isinstance(e, Transpose) or any(_has_transpose(c) for c in e.children)
 
 
 # -- naming repeated sub-expressions ---------------------------------------------------
@@ -333,9 +342,11 @@ def name_repeats(e: Expr, taken: set[str], printer) -> Expr:
         if isinstance(x, (Func, Hadamard, Mul, Add)) and not x.is_scalar or (isinstance(x, Func) and _named_as(x)):
             counts[x] += 1
         stack.extend(x.children)
+    repeated = [sub for sub, n in counts.items() if n >= 2]
+    if not repeated:  # nothing to name: no need to print the answer
+        return e
     best = e
     best_len = tokens(printer(e))
-    repeated = [sub for sub, n in counts.items() if n >= 2]
     # the few most promising: large parts repeated often (bounded work on big trees)
     repeated.sort(key=lambda x: -counts[x] * min(cost(x), 50))
     for sub in repeated[:MAX_CANDIDATES]:
