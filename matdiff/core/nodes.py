@@ -116,14 +116,18 @@ class Expr(metaclass=_Interned):
     # -- structure --------------------------------------------------------
     @property
     def children(self) -> tuple[Expr, ...]:
-        out: list[Expr] = []
-        for name in self._child_fields:
-            v = getattr(self, name)
-            if isinstance(v, tuple):
-                out.extend(v)
-            else:
-                out.append(v)
-        return tuple(out)
+        kids = self.__dict__.get("_kids")
+        if kids is None:  # found once: a node never changes
+            out: list[Expr] = []
+            for name in self._child_fields:
+                v = getattr(self, name)
+                if isinstance(v, tuple):
+                    out.extend(v)
+                else:
+                    out.append(v)
+            kids = tuple(out)
+            object.__setattr__(self, "_kids", kids)
+        return kids
 
     def walk(self) -> Iterator[Expr]:
         """Every node of the tree, each distinct node once (iterative, preorder)."""
