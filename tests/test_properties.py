@@ -241,6 +241,7 @@ def test_hessian_is_symmetric_and_agrees_with_second_differences(node, data):
 @settings(max_examples=examples(60), **SETTINGS)
 @given(node=expressions(max_size=40, kron_norm=True))
 @example(node=Node("(x + x) .* (x ./ sigmoid(x) * beta)", 1, ("n", 1), frozenset({"x", "beta"})))
+@example(node=Node("b + b + (b * x' * B - b * x' * B)^2 * b", 0, ("l", 1), frozenset({"B", "b", "x"})))
 def test_printed_expression_parses_back_to_the_same_tree(node):
     first = matdiff.parse(node.text, TYPES)
     printed = str(first.expr)

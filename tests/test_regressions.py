@@ -438,3 +438,21 @@ def test_entry_times_its_reciprocal_cancels_in_index_answers():
     g = r.lambdify()
     got = np.array([[g(Z=Z, y=y, a=a, b=b) for b in range(4)] for a in range(4)])
     assert np.abs(got - want).max() < 1e-12
+
+
+def test_a_power_of_the_zero_matrix_is_zero():
+    """(A - A)^2 was kept as a power of the zero matrix, printed 0^2, which reads back as the
+    number 0: the printed answer did not parse back to the same tree."""
+    rng = np.random.default_rng(5)
+    b, x, B = rng.standard_normal(3), rng.standard_normal(4), rng.standard_normal((4, 3))
+    text = "b + b + (b*x'*B - b*x'*B)^2*b"
+    p = matdiff.parse(text)
+    assert str(matdiff.parse(str(p.expr)).expr) == str(p.expr)
+    hand = b + b + np.linalg.matrix_power(np.outer(b, x) @ B - np.outer(b, x) @ B, 2) @ b
+    np.testing.assert_allclose(matdiff.lambdify(text)(b=b, x=x, B=B), hand)
+    r = matdiff.diff("b'*(" + text + ")", "b")
+
+    def f(b, x, B):
+        M = np.outer(b, x) @ B - np.outer(b, x) @ B
+        return b @ (b + b + np.linalg.matrix_power(M, 2) @ b)
+    assert first_order_error(f, {"b": b, "x": x, "B": B}, "b", r.lambdify()(b=b, x=x, B=B)) < 1e-8

@@ -787,7 +787,7 @@ def matpow(base: Expr, k: int) -> Expr:
         if _transposes(tb) < _transposes(base):  # (X' + A')⁻² = ((X + A)⁻¹)'²
             return T(matpow(func("inv", tb), -k))
         return matpow(func("inv", base), -k)
-    if k == 1:
+    if k == 1 or isinstance(base, Zero):  # 0ᵏ = 0 for k ≥ 1
         return base
     if isinstance(base, MatPow) and in_range(Fraction(base.k * k)):  # beyond the range it stays nested
         return matpow(base.base, base.k * k)
