@@ -176,7 +176,7 @@ def run(quick: bool = False, sizes: tuple[int, ...] | None = None, families: lis
                 continue
             try:
                 C.collect()
-                derive = lambda: matdiff.diff(expr, wrt, order=order)  # noqa: E731
+                derive = lambda: matdiff.diff(expr, wrt, order=order)
                 # every run starts with matdiff's memo caches empty, so that every size is timed alike
                 first_w, first_c = C.measure_both(derive, 1, setup=C.clear_matdiff_caches)
                 reps = repeats_for(first_w[0], quick)

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import TYPES, array_expressions, random_inputs, scalar_expressions
 
 import matdiff
 from matdiff.backends.evaluate import bind, evaluate, lambdify
 from matdiff.backends.schedule import int_power, whole_power
 from matdiff.core.nodes import Add, Hadamard, Mul, Num
-from strategies import TYPES, array_expressions, random_inputs, scalar_expressions
 
 RNG = np.random.default_rng(7)
 

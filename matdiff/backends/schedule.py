@@ -20,8 +20,9 @@ Nothing here evaluates user text; the steps are nodes of the tree.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -135,7 +136,7 @@ class Schedule:
     size: int
 
     @staticmethod
-    def build(root: Expr, order: list[Expr]) -> "Schedule":
+    def build(root: Expr, order: list[Expr]) -> Schedule:
         """The schedule of ``order`` (every node of root once, operands first)."""
         slot = {x: i for i, x in enumerate(order)}
         parents: dict[Expr, list[Expr]] = {}
@@ -404,4 +405,4 @@ def _scale(st: Step, slots: list, owned: set) -> Any:
     return np.multiply(arr, scale, out=arr if mine else None)
 
 
-__all__ = ["Schedule", "Evaluator", "int_power", "whole_power", "SMALL_POWER"]
+__all__ = ["SMALL_POWER", "Evaluator", "Schedule", "int_power", "whole_power"]

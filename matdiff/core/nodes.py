@@ -28,7 +28,7 @@ class _Interned(type):
     def __call__(cls, *args, **kwargs):
         names, defaults = cls.__dict__.get("_init") or _init_fields(cls)
         try:
-            values = args if len(args) == len(names) else _field_values(names, defaults, args, kwargs)
+            values = args if len(args) == len(names) and not kwargs else _field_values(names, defaults, args, kwargs)
             key = (cls, *map(_by_identity, values))
             live = _TABLE.get(key)  # looked up before the node is built: most nodes built exist already
         except TypeError:  # an unhashable field (or a missing one, which the constructor reports)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Callable
 
 from ..calculus.derive import derive, kink_notes
 from ..core import construct as A
