@@ -287,6 +287,15 @@ def _worst(mine: list[dict], key: str) -> dict:
     return max(mine, key=lambda r: r[key])
 
 
+def _against_jax(mine: list[dict], key: str, how: str) -> str:
+    """'at most r× … (worst problem){how}; no slower on n of N problems (slower on …).' for the ratio ``key``."""
+    w = _worst(mine, key)
+    slower = [f"{r['problem']} {r[key]:.2f}×" for r in mine if r[key] > 1.0 + TOLERANCE]
+    return (f"at most {w[key]:.2f}× the CPU time of JAX's autodiff under `jax.jit` ({w['problem']}){how}; no slower "
+            f"(within {TOLERANCE:.0%}) on {len(mine) - len(slower)} of {len(mine)} problems"
+            + (f" (slower on {', '.join(slower)})" if slower else "") + ".")
+
+
 def summary(rows: list[dict]) -> list[str]:
     """This run's figures, each a sentence: every matdiff implementation against hand-written NumPy,
     matdiff's generated JAX against JAX's autodiff, and NumPy against XLA as information."""
@@ -299,20 +308,12 @@ def summary(rows: list[dict]) -> list[str]:
                        f"({w['problem']}).")
     mine = [r for r in _rows(rows, JAX_CODE) if r["cpu_vs_jax"] is not None]
     if mine:
-        w = _worst(mine, "cpu_vs_jax")
-        slower = [f"{r['problem']} {r['cpu_vs_jax']:.2f}×" for r in mine if r["cpu_vs_jax"] > 1.0 + TOLERANCE]
-        out.append(f"matdiff's generated JAX under `jax.jit`: at most {w['cpu_vs_jax']:.2f}× the CPU time of "
-                   f"JAX's autodiff under `jax.jit` ({w['problem']}), the same compiler and kernels, in the rounds "
-                   f"of all five; no slower (within {TOLERANCE:.0%}) on {len(mine) - len(slower)} of {len(mine)} "
-                   "problems" + (f" (slower on {', '.join(slower)})" if slower else "") + ".")
+        out.append("matdiff's generated JAX under `jax.jit`: " + _against_jax(mine, "cpu_vs_jax", ", the same compiler "
+                                                                             "and kernels, in the rounds of all five"))
         paired = [r for r in mine if r.get("pair_vs_jax") is not None]
         if paired:
-            p = _worst(paired, "pair_vs_jax")
-            slower = [f"{r['problem']} {r['pair_vs_jax']:.2f}×" for r in paired if r["pair_vs_jax"] > 1.0 + TOLERANCE]
-            out.append(f"the two JAX rows again by themselves, head to head: matdiff's generated JAX at most "
-                       f"{p['pair_vs_jax']:.2f}× the CPU time of JAX's autodiff ({p['problem']}); no slower "
-                       f"(within {TOLERANCE:.0%}) on {len(paired) - len(slower)} of {len(paired)} problems"
-                       + (f" (slower on {', '.join(slower)})" if slower else "") + ".")
+            out.append("the two JAX rows again by themselves, head to head: matdiff's generated JAX "
+                       + _against_jax(paired, "pair_vs_jax", ""))
     code = [r for r in _rows(rows, CODE) if r["cpu_vs_jax"] is not None]
     hand = {r["problem"]: r for r in _rows(rows, HAND) if r["cpu_vs_jax"] is not None}
     if code:

@@ -161,18 +161,23 @@ def net(k: int) -> str:
     return f"sum({s})"
 
 
+def np_net(k: int):
+    """sum(tanh(W_{k-1} … tanh(W0 x))) in NumPy, written here."""
+    def f(x, **w):
+        h = x
+        for i in range(k):
+            h = np.tanh(w[f"W{i}"] @ h)
+        return float(np.sum(h))
+    return f
+
+
 def test_deep_tanh_network_hessian_is_right(rng):
     k = 14
     r = matdiff.diff(net(k), "x", order=2)
     dims = [3, 4, 5, 2] * 4
     values = {f"W{i}": rng.standard_normal((dims[i + 1], dims[i])) for i in range(k)}
     values["x"] = rng.standard_normal(3)
-
-    def f(x, **w):
-        h = x
-        for i in range(k):
-            h = np.tanh(w[f"W{i}"] @ h)
-        return float(np.sum(h))
+    f = np_net(k)
     assert second_order_error(f, values, "x", r.lambdify()(**values), floor=1e-6) < 1e-5
     assert second_order_error(f, values, "x", run_code(r.numpy())(**values), floor=1e-6) < 1e-5
 
@@ -223,7 +228,7 @@ def test_softmax_nest_differential_keeps_its_jacobian_prefix_whole():
     assert longest_product(60) <= 12 and longest_product(120) <= 12
 
 
-def test_softmax_nest_gradient_prints_its_jacobians_in_reading_order(rng):
+def test_softmax_nest_gradient_prints_its_jacobians_in_reading_order():
     """The Jacobians diag(s) − s sᵀ are symmetric: the gradient's product of them is printed in
     order, without the transpose of a parenthesised product, also where it is kept whole."""
     for k in (7, 12):
@@ -261,12 +266,7 @@ def test_several_variables_share_one_linear_where_list(rng):
     dims = [3, 4, 5, 2] * 5
     values = {f"W{i}": rng.standard_normal((dims[i + 1], dims[i])) for i in range(k)}
     values["x"] = rng.standard_normal(3)
-
-    def f(x, **w):
-        h = x
-        for i in range(k):
-            h = np.tanh(w[f"W{i}"] @ h)
-        return float(np.sum(h))
+    f = np_net(k)
     grads = run_code(r.numpy(), "gradients")(**values)
     for v in ("x", "W0", "W5"):
         assert first_order_error(f, values, v, grads[v], floor=1e-8) < 1e-5, v

@@ -37,12 +37,7 @@ class RigidDims(Dims):
     rigid: frozenset[int] = field(default_factory=frozenset)
 
     def unify(self, a: DimT, b: DimT) -> bool:
-        a, b = self.resolve(a), self.resolve(b)
-        ra, rb = list(a), list(b)
-        for v in a:  # common factors cancel
-            if v in rb:
-                ra.remove(v)
-                rb.remove(v)
+        ra, rb = self.cancelled(a, b)
         if not ra and not rb:
             return True
         if not ra or not rb:

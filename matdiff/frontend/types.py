@@ -87,17 +87,22 @@ class Dims:
             out.extend(self.resolve(self.bound[r]) if r in self.bound else (r,))
         return tuple(out)
 
-    def unify(self, a: DimT, b: DimT) -> bool:
-        """Sizes are products of variables, each at least 2: equal factors cancel
-        (m·n = m·q gives n = q), a lone variable is bound to the rest of the other side,
-        and m·n = p·q with nothing in common is kept as an equation (m = p is not forced:
-        vec of a 5×3 X matches b ⊗ x with b ∈ ℝ⁵, x ∈ ℝ³) until :meth:`settle`."""
+    def cancelled(self, a: DimT, b: DimT) -> tuple[list[int], list[int]]:
+        """The factors of a and of b left once their common factors cancel (m·n, m·q → [n], [q])."""
         a, b = self.resolve(a), self.resolve(b)
         ra, rb = list(a), list(b)
         for v in a:
             if v in rb:
                 ra.remove(v)
                 rb.remove(v)
+        return ra, rb
+
+    def unify(self, a: DimT, b: DimT) -> bool:
+        """Sizes are products of variables, each at least 2: equal factors cancel
+        (m·n = m·q gives n = q), a lone variable is bound to the rest of the other side,
+        and m·n = p·q with nothing in common is kept as an equation (m = p is not forced:
+        vec of a 5×3 X matches b ⊗ x with b ∈ ℝ⁵, x ∈ ℝ³) until :meth:`settle`."""
+        ra, rb = self.cancelled(a, b)
         if not ra and not rb:
             return True
         if not ra or not rb:
